@@ -1,0 +1,12 @@
+package fakeaws
+
+// allServices lists every service fakeaws serves.
+func allServices() []*service {
+	return []*service{
+		stsService(),
+		ec2Service(),
+		iamService(),
+		s3controlService(),
+		accessAnalyzerService(),
+	}
+}
