@@ -1,0 +1,67 @@
+// Package awserror sorts AWS API errors into the few kinds harden acts on:
+// access denied, region not enabled, throttled, not found.
+package awserror
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/aws/smithy-go"
+)
+
+// Code returns the AWS error code of err, or "".
+func Code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// Message returns the AWS error message of err, or "".
+func Message(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return ""
+}
+
+// Is reports whether err is an AWS API error with one of the codes.
+func Is(err error, codes ...string) bool {
+	c := Code(err)
+	if c == "" {
+		return false
+	}
+	for _, want := range codes {
+		if c == want {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAPIError reports whether AWS answered with an error, so the call is
+// known to have been refused (as opposed to a network failure or an
+// interruption, after which a write may or may not have happened).
+func IsAPIError(err error) bool { return Code(err) != "" }
+
+// IsAccessDenied reports a permissions failure: IAM policy, SCP or
+// permission boundary.
+func IsAccessDenied(err error) bool {
+	return Is(err, "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+		"UnauthorizedAccess", "AuthorizationError", "Forbidden")
+}
+
+// IsRegionNotEnabled reports the answer of a region the account has not
+// opted in to: JSON and REST services say the token is invalid there, EC2
+// says AuthFailure.
+func IsRegionNotEnabled(err error) bool {
+	return Is(err, "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired")
+}
+
+// IsBlockedByPolicy reports an access denial that names a service control
+// policy: the region or service is fenced off on purpose.
+func IsBlockedByPolicy(err error) bool {
+	return IsAccessDenied(err) && strings.Contains(strings.ToLower(Message(err)), "service control policy")
+}

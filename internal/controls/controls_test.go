@@ -1,0 +1,246 @@
+package controls_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
+	aatypes "github.com/aws/aws-sdk-go-v2/service/accessanalyzer/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/control/controltest"
+	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+var ctx = context.Background()
+
+func target(c control.Control, region string) control.Target {
+	if c.Info().Scope == control.Account {
+		region = "us-east-1"
+	}
+	return control.Target{AccountID: fakeaws.DefaultAccountID, Region: region, HomeRegion: "us-east-1"}
+}
+
+// TestLifecycle runs every control through the contract on a fresh account:
+// check, apply, check, apply again with no writes, rollback to the exact
+// prior state, rollback again with no writes.
+func TestLifecycle(t *testing.T) {
+	for _, c := range controls.All() {
+		t.Run(c.Info().ID, func(t *testing.T) {
+			env := fakeawstest.Start(t)
+			cenv := &control.Env{AWS: env.Clients}
+			tg := target(c, "eu-west-1")
+
+			f, err := c.Check(ctx, cenv, tg)
+			if err != nil {
+				t.Fatalf("check fresh: %v", err)
+			}
+			if f.Compliant || f.Action == control.ActionNone || len(f.Changes) == 0 {
+				t.Fatalf("fresh account should need a change: %+v", f)
+			}
+			if w := env.Server.Writes(); len(w) != 0 {
+				t.Fatalf("check wrote: %+v", w)
+			}
+			before := env.Server.Snapshot()
+
+			j := &controltest.MemJournal{}
+			changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, tg.Region))
+			if err != nil {
+				t.Fatalf("apply: %v", err)
+			}
+			if len(changed) == 0 || len(j.Entries) == 0 {
+				t.Fatalf("apply reported no change: %v, journal %+v", changed, j.Entries)
+			}
+			writes := env.Server.Writes()
+			if len(writes) != len(j.Entries) {
+				t.Fatalf("%d writes but %d journal entries: every write must be journaled", len(writes), len(j.Entries))
+			}
+			for _, w := range writes {
+				if w.Region != tg.Region && c.Info().Scope == control.Regional {
+					t.Fatalf("write in %s, want only %s: %+v", w.Region, tg.Region, w)
+				}
+			}
+
+			f, err = c.Check(ctx, cenv, tg)
+			if err != nil || !f.Compliant {
+				t.Fatalf("after apply: compliant=%v err=%v changes=%+v", f.Compliant, err, f.Changes)
+			}
+
+			env.Server.ResetLog()
+			j2 := &controltest.MemJournal{}
+			changed, err = c.Apply(ctx, cenv, tg, j2.For(c.Info().ID, tg.Region))
+			if err != nil || len(changed) != 0 || len(j2.Entries) != 0 {
+				t.Fatalf("second apply: changed %v, journal %v, err %v", changed, j2.Entries, err)
+			}
+			if w := env.Server.Writes(); len(w) != 0 {
+				t.Fatalf("second apply made %d writes: %+v", len(w), w)
+			}
+
+			for _, e := range j.Reversed() {
+				if err := c.Rollback(ctx, cenv, tg, e.Step); err != nil {
+					t.Fatalf("rollback %s: %v", e.Step.Action, err)
+				}
+			}
+			if after := env.Server.Snapshot(); string(after) != string(before) {
+				t.Fatalf("rollback did not restore the account:\nbefore %s\nafter  %s", before, after)
+			}
+			env.Server.ResetLog()
+			for _, e := range j.Reversed() {
+				if err := c.Rollback(ctx, cenv, tg, e.Step); err != nil {
+					t.Fatalf("second rollback %s: %v", e.Step.Action, err)
+				}
+			}
+			if w := env.Server.Writes(); len(w) != 0 {
+				t.Fatalf("second rollback wrote: %+v", w)
+			}
+		})
+	}
+}
+
+func TestPasswordPolicyNeverWeakens(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients}
+	c := controls.IAMPasswordPolicy{}
+	_, err := env.Clients.IAM().UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{
+		MinimumPasswordLength: aws.Int32(20), RequireSymbols: true, MaxPasswordAge: aws.Int32(90), HardExpiry: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := env.Server.Snapshot()
+	f, _ := c.Check(ctx, cenv, target(c, ""))
+	for _, ch := range f.Changes {
+		if ch.Field == "MinimumPasswordLength" || ch.Field == "RequireSymbols" {
+			t.Fatalf("plans to change a stricter setting: %+v", ch)
+		}
+	}
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, target(c, ""), j.For("iam-password-policy", "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := env.Clients.IAM().GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.PasswordPolicy
+	if aws.ToInt32(p.MinimumPasswordLength) != 20 || aws.ToInt32(p.MaxPasswordAge) != 90 || !aws.ToBool(p.HardExpiry) ||
+		aws.ToInt32(p.PasswordReusePrevention) != 24 || !p.RequireNumbers || !p.AllowUsersToChangePassword {
+		t.Fatalf("merged policy = %+v", p)
+	}
+	for _, e := range j.Reversed() {
+		if err := c.Rollback(ctx, cenv, target(c, ""), e.Step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := env.Server.Snapshot(); string(after) != string(before) {
+		t.Fatalf("rollback did not restore the exact prior policy:\n%s\n%s", before, after)
+	}
+}
+
+func TestS3PublicAccessBlockPartial(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients}
+	c := controls.S3PublicAccessBlock{}
+	_, err := env.Clients.S3Control("us-east-1").PutPublicAccessBlock(ctx, &s3control.PutPublicAccessBlockInput{
+		AccountId: aws.String(fakeaws.DefaultAccountID),
+		PublicAccessBlockConfiguration: &s3ctypes.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := env.Server.Snapshot()
+	f, err := c.Check(ctx, cenv, target(c, ""))
+	if err != nil || f.Action != control.ActionUpdate || len(f.Changes) != 1 || f.Changes[0].Field != "RestrictPublicBuckets" {
+		t.Fatalf("partial configuration: %+v, %v", f, err)
+	}
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, target(c, ""), j.For("s3", "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range j.Reversed() {
+		if err := c.Rollback(ctx, cenv, target(c, ""), e.Step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := env.Server.Snapshot(); string(after) != string(before) {
+		t.Fatalf("rollback should restore the three flags, not delete them:\n%s\n%s", before, after)
+	}
+}
+
+func TestAccessAnalyzerExistingCounts(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients}
+	c := controls.AccessAnalyzer{}
+	_, err := env.Clients.AccessAnalyzer("eu-west-1").CreateAnalyzer(ctx, &accessanalyzer.CreateAnalyzerInput{
+		AnalyzerName: aws.String("org-standard"), Type: aatypes.TypeAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetLog()
+	f, err := c.Check(ctx, cenv, target(c, "eu-west-1"))
+	if err != nil || !f.Compliant || f.Note == "" {
+		t.Fatalf("existing analyzer should count: %+v, %v", f, err)
+	}
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, target(c, "eu-west-1"), j.For("access-analyzer", "eu-west-1")); err != nil || len(j.Entries) != 0 {
+		t.Fatalf("apply over an existing analyzer: %v, %+v", err, j.Entries)
+	}
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("writes: %+v", w)
+	}
+}
+
+// A write interrupted before AWS confirmed it is journaled without Done;
+// rollback must cope both when it happened and when it did not.
+func TestRollbackOfUnconfirmedStep(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients}
+	c := controls.AccessAnalyzer{}
+	tg := target(c, "eu-west-1")
+	step := control.Step{Action: "CreateAnalyzer", Prior: []byte(`{"name":"` + controls.AnalyzerName + `"}`)}
+	before := env.Server.Snapshot()
+	if err := c.Rollback(ctx, cenv, tg, step); err != nil {
+		t.Fatalf("rollback of a write that never happened: %v", err)
+	}
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, tg, j.For("access-analyzer", "eu-west-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rollback(ctx, cenv, tg, step); err != nil {
+		t.Fatalf("rollback of a write that happened: %v", err)
+	}
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("unconfirmed step not undone")
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range controls.All() {
+		i := c.Info()
+		if i.ID == "" || i.Title == "" || i.Desired == "" || len(i.ReadActions) == 0 || len(i.WriteActions) == 0 || len(i.SecurityHub) == 0 {
+			t.Errorf("incomplete metadata: %+v", i)
+		}
+		if i.Scope != control.Account && i.Scope != control.Regional {
+			t.Errorf("%s: bad scope %q", i.ID, i.Scope)
+		}
+		if seen[i.ID] {
+			t.Errorf("duplicate id %s", i.ID)
+		}
+		seen[i.ID] = true
+	}
+	if _, err := controls.Select(controls.All(), []string{"nope"}, nil); err == nil {
+		t.Fatal("unknown id accepted")
+	}
+	got, err := controls.Select(controls.All(), nil, []string{"access-analyzer"})
+	if err != nil || len(got) != len(controls.All())-1 {
+		t.Fatalf("skip: %d, %v", len(got), err)
+	}
+}

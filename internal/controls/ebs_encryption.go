@@ -1,0 +1,87 @@
+package controls
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// EBSEncryption turns on EBS encryption by default in every region. It
+// leaves the default KMS key as it is: changing it would need key grants
+// for every consumer of new volumes.
+type EBSEncryption struct{}
+
+type ebsPrior struct {
+	Enabled bool `json:"enabled"`
+}
+
+func (EBSEncryption) Info() control.Info {
+	return control.Info{
+		ID:           "ebs-default-encryption",
+		Title:        "EBS encryption by default",
+		Scope:        control.Regional,
+		Desired:      "new EBS volumes and snapshot copies are encrypted by default",
+		SecurityHub:  []string{"EC2.7"},
+		CIS:          []string{"2.2.1"},
+		ReadActions:  []string{"ec2:GetEbsEncryptionByDefault"},
+		WriteActions: []string{"ec2:EnableEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault"},
+	}
+}
+
+func (EBSEncryption) enabled(ctx context.Context, env *control.Env, region string) (bool, error) {
+	out, err := env.AWS.EC2(region).GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{})
+	if err != nil {
+		return false, fmt.Errorf("ebs-default-encryption: get encryption by default in %s: %w", region, err)
+	}
+	return aws.ToBool(out.EbsEncryptionByDefault), nil
+}
+
+var ebsChange = control.Change{Field: "EBS encryption by default", Current: "false", Desired: "true"}
+
+func (c EBSEncryption) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	on, err := c.enabled(ctx, env, t.Region)
+	if err != nil || on {
+		return control.Finding{Compliant: on}, err
+	}
+	return control.Finding{Action: control.ActionUpdate, Changes: []control.Change{ebsChange},
+		Note: "applies to volumes created from now on"}, nil
+}
+
+func (c EBSEncryption) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	on, err := c.enabled(ctx, env, t.Region)
+	if err != nil || on {
+		return nil, err
+	}
+	err = j.Write(ctx, "EnableEbsEncryptionByDefault", ebsPrior{Enabled: false}, func(ctx context.Context) (any, error) {
+		_, err := env.AWS.EC2(t.Region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
+		return nil, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ebs-default-encryption: enable encryption by default in %s: %w", t.Region, err)
+	}
+	return []control.Change{ebsChange}, nil
+}
+
+func (c EBSEncryption) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+	var prior ebsPrior
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return err
+	}
+	on, err := c.enabled(ctx, env, t.Region)
+	if err != nil || on == prior.Enabled {
+		return err
+	}
+	if prior.Enabled {
+		_, err = env.AWS.EC2(t.Region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
+	} else {
+		_, err = env.AWS.EC2(t.Region).DisableEbsEncryptionByDefault(ctx, &ec2.DisableEbsEncryptionByDefaultInput{})
+	}
+	if err != nil {
+		return fmt.Errorf("ebs-default-encryption: restore encryption by default=%t in %s: %w", prior.Enabled, t.Region, err)
+	}
+	return nil
+}

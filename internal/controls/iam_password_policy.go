@@ -1,0 +1,219 @@
+package controls
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// IAMPasswordPolicy sets the account password policy: at least 14
+// characters, 24 remembered passwords, all four character classes, and
+// users may change their own password. It never weakens a stricter
+// setting, and keeps settings it does not govern (expiry, hard expiry).
+//
+// UpdateAccountPasswordPolicy replaces the whole policy (an omitted
+// parameter reverts to its default), so Apply always sends the complete
+// merged policy and Rollback re-sends the complete saved one.
+type IAMPasswordPolicy struct{}
+
+const (
+	minPasswordLength          = 14
+	minPasswordReusePrevention = 24
+)
+
+// passwordPolicy is an account password policy; Exists is false when the
+// account has none. Optional fields are nil when not set.
+type passwordPolicy struct {
+	Exists                     bool   `json:"exists"`
+	MinimumPasswordLength      int32  `json:"minimum_password_length,omitempty"`
+	RequireSymbols             bool   `json:"require_symbols,omitempty"`
+	RequireNumbers             bool   `json:"require_numbers,omitempty"`
+	RequireUppercaseCharacters bool   `json:"require_uppercase_characters,omitempty"`
+	RequireLowercaseCharacters bool   `json:"require_lowercase_characters,omitempty"`
+	AllowUsersToChangePassword bool   `json:"allow_users_to_change_password,omitempty"`
+	MaxPasswordAge             *int32 `json:"max_password_age,omitempty"`
+	PasswordReusePrevention    *int32 `json:"password_reuse_prevention,omitempty"`
+	HardExpiry                 *bool  `json:"hard_expiry,omitempty"`
+}
+
+func (IAMPasswordPolicy) Info() control.Info {
+	return control.Info{
+		ID:    "iam-password-policy",
+		Title: "IAM password policy",
+		Scope: control.Account,
+		Desired: fmt.Sprintf("length >= %d, %d remembered passwords, upper, lower, digit and symbol required, users may change their own",
+			minPasswordLength, minPasswordReusePrevention),
+		SecurityHub:  []string{"IAM.7", "IAM.15", "IAM.16"},
+		CIS:          []string{"1.8", "1.9"},
+		ReadActions:  []string{"iam:GetAccountPasswordPolicy"},
+		WriteActions: []string{"iam:UpdateAccountPasswordPolicy", "iam:DeleteAccountPasswordPolicy"},
+	}
+}
+
+func (IAMPasswordPolicy) read(ctx context.Context, env *control.Env) (passwordPolicy, error) {
+	out, err := env.AWS.IAM().GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{})
+	if awserror.Is(err, "NoSuchEntity") {
+		return passwordPolicy{}, nil
+	}
+	if err != nil {
+		return passwordPolicy{}, fmt.Errorf("iam-password-policy: get account password policy: %w", err)
+	}
+	p := out.PasswordPolicy
+	return passwordPolicy{
+		Exists:                     true,
+		MinimumPasswordLength:      aws.ToInt32(p.MinimumPasswordLength),
+		RequireSymbols:             p.RequireSymbols,
+		RequireNumbers:             p.RequireNumbers,
+		RequireUppercaseCharacters: p.RequireUppercaseCharacters,
+		RequireLowercaseCharacters: p.RequireLowercaseCharacters,
+		AllowUsersToChangePassword: p.AllowUsersToChangePassword,
+		MaxPasswordAge:             p.MaxPasswordAge,
+		PasswordReusePrevention:    p.PasswordReusePrevention,
+		HardExpiry:                 p.HardExpiry,
+	}, nil
+}
+
+// desired merges the baseline into p, keeping every stricter value.
+func (p passwordPolicy) desired() passwordPolicy {
+	d := p
+	d.Exists = true
+	d.MinimumPasswordLength = max(p.MinimumPasswordLength, minPasswordLength)
+	reuse := int32(minPasswordReusePrevention)
+	if p.PasswordReusePrevention != nil {
+		reuse = max(reuse, *p.PasswordReusePrevention)
+	}
+	d.PasswordReusePrevention = &reuse
+	d.RequireSymbols, d.RequireNumbers = true, true
+	d.RequireUppercaseCharacters, d.RequireLowercaseCharacters = true, true
+	d.AllowUsersToChangePassword = true
+	return d
+}
+
+func (p passwordPolicy) changes() []control.Change {
+	d := p.desired()
+	var out []control.Change
+	str := func(exists bool, v string) string {
+		if !exists {
+			return "unset"
+		}
+		return v
+	}
+	if p.MinimumPasswordLength != d.MinimumPasswordLength {
+		out = append(out, control.Change{Field: "MinimumPasswordLength",
+			Current: str(p.Exists, strconv.Itoa(int(p.MinimumPasswordLength))), Desired: strconv.Itoa(int(d.MinimumPasswordLength))})
+	}
+	if p.PasswordReusePrevention == nil || *p.PasswordReusePrevention != *d.PasswordReusePrevention {
+		cur := "unset"
+		if p.PasswordReusePrevention != nil {
+			cur = strconv.Itoa(int(*p.PasswordReusePrevention))
+		}
+		out = append(out, control.Change{Field: "PasswordReusePrevention", Current: cur, Desired: strconv.Itoa(int(*d.PasswordReusePrevention))})
+	}
+	for _, f := range []struct {
+		name string
+		cur  bool
+	}{
+		{"RequireSymbols", p.RequireSymbols},
+		{"RequireNumbers", p.RequireNumbers},
+		{"RequireUppercaseCharacters", p.RequireUppercaseCharacters},
+		{"RequireLowercaseCharacters", p.RequireLowercaseCharacters},
+		{"AllowUsersToChangePassword", p.AllowUsersToChangePassword},
+	} {
+		if !f.cur {
+			out = append(out, control.Change{Field: f.name, Current: str(p.Exists, "false"), Desired: "true"})
+		}
+	}
+	return out
+}
+
+func (c IAMPasswordPolicy) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	cur, err := c.read(ctx, env)
+	if err != nil {
+		return control.Finding{}, err
+	}
+	ch := cur.changes()
+	if len(ch) == 0 {
+		return control.Finding{Compliant: true}, nil
+	}
+	f := control.Finding{Action: control.ActionUpdate, Changes: ch}
+	if !cur.Exists {
+		f.Action = control.ActionCreate
+	}
+	return f, nil
+}
+
+func (c IAMPasswordPolicy) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	cur, err := c.read(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	ch := cur.changes()
+	if len(ch) == 0 {
+		return nil, nil
+	}
+	err = j.Write(ctx, "UpdateAccountPasswordPolicy", cur, func(ctx context.Context) (any, error) {
+		return nil, c.put(ctx, env, cur.desired())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("iam-password-policy: update account password policy: %w", err)
+	}
+	return ch, nil
+}
+
+// put sends the complete policy p; nil optional fields are omitted so they
+// take their defaults (no expiry, no reuse prevention, no hard expiry).
+func (IAMPasswordPolicy) put(ctx context.Context, env *control.Env, p passwordPolicy) error {
+	_, err := env.AWS.IAM().UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{
+		MinimumPasswordLength:      aws.Int32(p.MinimumPasswordLength),
+		RequireSymbols:             p.RequireSymbols,
+		RequireNumbers:             p.RequireNumbers,
+		RequireUppercaseCharacters: p.RequireUppercaseCharacters,
+		RequireLowercaseCharacters: p.RequireLowercaseCharacters,
+		AllowUsersToChangePassword: p.AllowUsersToChangePassword,
+		MaxPasswordAge:             p.MaxPasswordAge,
+		PasswordReusePrevention:    p.PasswordReusePrevention,
+		HardExpiry:                 p.HardExpiry,
+	})
+	return err
+}
+
+func (c IAMPasswordPolicy) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+	var prior passwordPolicy
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return err
+	}
+	cur, err := c.read(ctx, env)
+	if err != nil || equalPolicies(cur, prior) {
+		return err
+	}
+	if !prior.Exists {
+		_, err = env.AWS.IAM().DeleteAccountPasswordPolicy(ctx, &iam.DeleteAccountPasswordPolicyInput{})
+		if awserror.Is(err, "NoSuchEntity") {
+			err = nil
+		}
+	} else {
+		err = c.put(ctx, env, prior)
+	}
+	if err != nil {
+		return fmt.Errorf("iam-password-policy: restore account password policy: %w", err)
+	}
+	return nil
+}
+
+func equalPolicies(a, b passwordPolicy) bool {
+	eqI := func(x, y *int32) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	eqB := func(x, y *bool) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return a.Exists == b.Exists && a.MinimumPasswordLength == b.MinimumPasswordLength &&
+		a.RequireSymbols == b.RequireSymbols && a.RequireNumbers == b.RequireNumbers &&
+		a.RequireUppercaseCharacters == b.RequireUppercaseCharacters &&
+		a.RequireLowercaseCharacters == b.RequireLowercaseCharacters &&
+		a.AllowUsersToChangePassword == b.AllowUsersToChangePassword &&
+		eqI(a.MaxPasswordAge, b.MaxPasswordAge) && eqI(a.PasswordReusePrevention, b.PasswordReusePrevention) &&
+		eqB(a.HardExpiry, b.HardExpiry)
+}

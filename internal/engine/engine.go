@@ -1,0 +1,330 @@
+// Package engine runs controls over targets (control × region): Check for
+// plan and audit, Apply for apply. It fans out with a bounded errgroup,
+// never fails fast (one target's error never hides another's result),
+// recovers panics, and applies a control only after its prerequisites
+// succeeded.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// Status is a target's outcome.
+type Status string
+
+const (
+	// Compliant: the target is in the desired state (after apply: now is).
+	Compliant Status = "compliant"
+	// NonCompliant: the target differs from the desired state; apply will change it.
+	NonCompliant Status = "noncompliant"
+	// Unmanaged: not compliant, but harden will not change it (Reason says why).
+	Unmanaged Status = "unmanaged"
+	// Error: the target could not be checked or changed (Err, Reason).
+	Error Status = "error"
+	// Skipped: the target's region is not enabled or is fenced off by policy.
+	Skipped Status = "skipped"
+	// Blocked: apply did not run because a prerequisite failed.
+	Blocked Status = "blocked"
+)
+
+// Result is the outcome of one target.
+type Result struct {
+	Control control.Info
+	Region  string
+	Status  Status
+	// Action and Changes: what apply would do (plan) for NonCompliant.
+	Action  control.Action
+	Changes []control.Change
+	// Applied is what apply changed.
+	Applied []control.Change
+	Note    string
+	// Reason says why a target is skipped, blocked or unmanaged, or what
+	// to do about an error.
+	Reason string
+	Err    error
+}
+
+// Key identifies a target.
+func (r Result) Key() string { return r.Control.ID + "@" + r.Region }
+
+// JournalFor returns the journal a target's writes go through.
+type JournalFor func(controlID, region string) control.Journal
+
+// Run is one execution over an account.
+type Run struct {
+	// Controls in dependency order (see Order).
+	Controls    []control.Control
+	Env         *control.Env
+	AccountID   string
+	HomeRegion  string
+	Regions     []string
+	Concurrency int
+}
+
+type target struct {
+	ctl    control.Control
+	region string
+}
+
+// targets lists the run's targets in order: by control, then region.
+// Account-wide controls have one target, in the home region.
+func (r *Run) targets() []target {
+	var ts []target
+	for _, c := range r.Controls {
+		if c.Info().Scope == control.Account {
+			ts = append(ts, target{c, r.HomeRegion})
+			continue
+		}
+		for _, reg := range r.Regions {
+			ts = append(ts, target{c, reg})
+		}
+	}
+	return ts
+}
+
+func (r *Run) controlTarget(region string) control.Target {
+	return control.Target{AccountID: r.AccountID, Region: region, HomeRegion: r.HomeRegion}
+}
+
+func (r *Run) limit() int {
+	if r.Concurrency > 0 {
+		return r.Concurrency
+	}
+	return 64
+}
+
+// Check runs every target's Check and returns one result per target, in
+// target order.
+func (r *Run) Check(ctx context.Context) []Result {
+	ts := r.targets()
+	results := make([]Result, len(ts))
+	var g errgroup.Group
+	g.SetLimit(r.limit())
+	for i, t := range ts {
+		g.Go(func() error {
+			results[i] = r.check(ctx, t)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return results
+}
+
+func (r *Run) check(ctx context.Context, t target) (res Result) {
+	info := t.ctl.Info()
+	res = Result{Control: info, Region: t.region}
+	defer recoverInto(&res)
+	if err := ctx.Err(); err != nil {
+		return failed(res, err, false)
+	}
+	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(t.region))
+	if err != nil {
+		return failed(res, err, false)
+	}
+	res.Note = f.Note
+	switch {
+	case f.Compliant:
+		res.Status = Compliant
+	case f.Unmanaged != "":
+		res.Status, res.Reason = Unmanaged, f.Unmanaged
+		res.Changes = f.Changes
+	default:
+		res.Status, res.Action, res.Changes = NonCompliant, f.Action, f.Changes
+	}
+	return res
+}
+
+// Apply changes every NonCompliant target of plan, each after its
+// prerequisites are compliant, then checks it again. Other results are
+// returned as they are. The result order is the plan's.
+func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Result {
+	byID := map[string]control.Control{}
+	for _, c := range r.Controls {
+		byID[c.Info().ID] = c
+	}
+	out := make([]Result, len(plan))
+	done := make(map[string]chan struct{}, len(plan))
+	index := make(map[string]int, len(plan))
+	for i, p := range plan {
+		done[p.Key()] = make(chan struct{})
+		index[p.Key()] = i
+	}
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(r.limit())
+	// Plan order puts prerequisites first, so every goroutine that waits
+	// below waits on one that was started before it: no deadlock under
+	// the limit.
+	for i, p := range plan {
+		if p.Status != NonCompliant {
+			out[i] = p
+			close(done[p.Key()])
+			continue
+		}
+		g.Go(func() error {
+			defer close(done[p.Key()])
+			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], func(key string) (Result, bool) {
+				ch, ok := done[key]
+				if !ok {
+					return Result{}, false
+				}
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return Result{Status: Error, Err: ctx.Err()}, true
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				return out[index[key]], true
+			}, journal)
+			mu.Lock()
+			out[i] = res
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, wait func(string) (Result, bool), journal JournalFor) (res Result) {
+	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes}
+	defer recoverInto(&res)
+	for _, dep := range p.Control.DependsOn {
+		depRegion := p.Region
+		if c := r.find(dep); c != nil && c.Info().Scope == control.Account {
+			depRegion = r.HomeRegion
+		}
+		d, ok := wait(dep + "@" + depRegion)
+		if !ok {
+			continue // prerequisite not part of this run
+		}
+		if d.Status != Compliant {
+			res.Status = Blocked
+			res.Reason = fmt.Sprintf("prerequisite %s in %s is %s", dep, depRegion, d.Status)
+			return res
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return failed(res, err, true)
+	}
+	t := r.controlTarget(p.Region)
+	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
+	res.Applied = applied
+	if err != nil {
+		return failed(res, err, true)
+	}
+	f, err := c.Check(ctx, r.Env, t)
+	if err != nil {
+		return failed(res, fmt.Errorf("re-check after apply: %w", err), false)
+	}
+	if !f.Compliant {
+		res.Status = Error
+		res.Changes = f.Changes
+		res.Err = fmt.Errorf("%s in %s: still not compliant after apply", p.Control.ID, p.Region)
+		res.Reason = "run 'harden plan' to see what differs; something may be changing it back"
+		return res
+	}
+	res.Status, res.Note = Compliant, f.Note
+	return res
+}
+
+func (r *Run) find(id string) control.Control {
+	for _, c := range r.Controls {
+		if c.Info().ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// failed turns an error into a result: a region that is not enabled or is
+// fenced off by an SCP is skipped; anything else is an error with a hint.
+func failed(res Result, err error, writing bool) Result {
+	res.Err = err
+	switch {
+	case awserror.IsRegionNotEnabled(err):
+		res.Status = Skipped
+		res.Reason = fmt.Sprintf("region not enabled for this account (%s)", awserror.Code(err))
+		res.Err = nil
+	case awserror.IsBlockedByPolicy(err):
+		res.Status = Skipped
+		res.Reason = "blocked by a service control policy"
+		res.Err = nil
+	case awserror.IsAccessDenied(err):
+		res.Status = Error
+		actions := res.Control.ReadActions
+		if writing {
+			actions = append(append([]string(nil), actions...), res.Control.WriteActions...)
+		}
+		res.Reason = "access denied: allow " + strings.Join(actions, ", ") + " for this identity in " + res.Region
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		res.Status = Error
+		res.Reason = "interrupted"
+	case awserror.Is(err, "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"):
+		res.Status = Error
+		res.Reason = "still throttled after retries: run again, or lower --concurrency"
+	default:
+		res.Status = Error
+	}
+	return res
+}
+
+func recoverInto(res *Result) {
+	if v := recover(); v != nil {
+		res.Status = Error
+		res.Err = fmt.Errorf("%s in %s: internal error: %v", res.Control.ID, res.Region, v)
+		res.Reason = "this is a bug in harden; please report it with the command you ran"
+	}
+}
+
+// Order sorts controls so that every control comes after the controls it
+// depends on, keeping the given order otherwise. A dependency on a control
+// not in the list is ignored (it is checked elsewhere); a cycle is an error.
+func Order(controls []control.Control) ([]control.Control, error) {
+	pos := map[string]int{}
+	for i, c := range controls {
+		pos[c.Info().ID] = i
+	}
+	var out []control.Control
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(c control.Control, path []string) error
+	visit = func(c control.Control, path []string) error {
+		id := c.Info().ID
+		switch state[id] {
+		case 2:
+			return nil
+		case 1:
+			return fmt.Errorf("control dependency cycle: %s", strings.Join(append(path, id), " -> "))
+		}
+		state[id] = 1
+		deps := append([]string(nil), c.Info().DependsOn...)
+		sort.Slice(deps, func(i, j int) bool { return pos[deps[i]] < pos[deps[j]] })
+		for _, d := range deps {
+			if i, ok := pos[d]; ok {
+				if err := visit(controls[i], append(path, id)); err != nil {
+					return err
+				}
+			}
+		}
+		state[id] = 2
+		out = append(out, c)
+		return nil
+	}
+	for _, c := range controls {
+		if err := visit(c, nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

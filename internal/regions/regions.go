@@ -1,0 +1,81 @@
+// Package regions finds the regions a run covers: the account's enabled
+// regions, or those the user named, with every other region listed as
+// skipped and why.
+package regions
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+)
+
+// Skip is a region left out of a run, and why.
+type Skip struct {
+	Region string `json:"region"`
+	Reason string `json:"reason"`
+}
+
+// Set is the outcome of region discovery.
+type Set struct {
+	// Enabled are the regions the run covers, sorted.
+	Enabled []string
+	// Skipped are regions that exist but are left out, sorted.
+	Skipped []Skip
+}
+
+// UnknownRegionError is a region name the account's partition does not have.
+type UnknownRegionError struct{ Region string }
+
+func (e *UnknownRegionError) Error() string {
+	return fmt.Sprintf("unknown region %q: run 'aws ec2 describe-regions --all-regions' for the names", e.Region)
+}
+
+// DescribeRegionsAPI is the one EC2 call discovery needs.
+type DescribeRegionsAPI interface {
+	DescribeRegions(context.Context, *ec2.DescribeRegionsInput, ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+}
+
+// Discover lists all regions with their opt-in status and selects the run's
+// regions: want, or every enabled region when want is empty. A region in
+// want that is not enabled is skipped, not an error; a name that is not a
+// region is an *UnknownRegionError.
+func Discover(ctx context.Context, api DescribeRegionsAPI, homeRegion string, want []string) (Set, error) {
+	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
+	if err != nil {
+		return Set{}, fmt.Errorf("ec2: describe regions in %s: %w", homeRegion, err)
+	}
+	status := map[string]string{}
+	for _, r := range out.Regions {
+		status[aws.ToString(r.RegionName)] = aws.ToString(r.OptInStatus)
+	}
+	for _, r := range want {
+		if _, ok := status[r]; !ok {
+			return Set{}, &UnknownRegionError{Region: r}
+		}
+	}
+	wanted := map[string]bool{}
+	for _, r := range want {
+		wanted[r] = true
+	}
+	var set Set
+	names := make([]string, 0, len(status))
+	for n := range status {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		enabled := status[n] == "opt-in-not-required" || status[n] == "opted-in"
+		switch {
+		case len(want) > 0 && !wanted[n]:
+			// Not asked for: not mentioned either.
+		case enabled:
+			set.Enabled = append(set.Enabled, n)
+		default:
+			set.Skipped = append(set.Skipped, Skip{Region: n, Reason: fmt.Sprintf("not enabled for this account (opt-in status %s)", status[n])})
+		}
+	}
+	return set, nil
+}
