@@ -18,10 +18,28 @@ lint:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/engine/
+	$(GO) test -run '^$$' -bench Audit -benchtime 5x ./internal/cli/
 
+# demo: a fresh fake account on loopback, then plan -> apply -> audit ->
+# rollback -> audit with the real binary. No AWS account is touched.
 demo: build
-	./scripts/demo.sh
+	@set -u; state=$$(mktemp -d); url_file=$$(mktemp); \
+	$(BIN)/fakeaws -addr 127.0.0.1:0 > $$url_file & fake=$$!; \
+	trap 'kill $$fake 2>/dev/null; rm -rf $$state $$url_file' EXIT; \
+	for i in $$(seq 50); do [ -s $$url_file ] && break; sleep 0.1; done; \
+	url=$$(head -n1 $$url_file); \
+	export AWS_ENDPOINT_URL=$$url AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_SESSION_TOKEN= \
+	  AWS_REGION=us-east-1 AWS_PROFILE= AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	  AWS_EC2_METADATA_DISABLED=true HARDEN_STATE_DIR=$$state; \
+	echo "== fakeaws serving a fresh account at $$url"; \
+	step() { want=$$1; shift; echo; echo "== harden $$*"; $(BIN)/harden "$$@"; got=$$?; \
+	  echo "-- exit $$got (expected $$want)"; [ $$got -eq $$want ] || exit 1; }; \
+	step 2 plan --regions us-east-1,eu-west-1,af-south-1; \
+	step 0 apply --yes; \
+	step 0 audit; \
+	step 0 rollback --yes; \
+	step 2 audit -o text; \
+	echo; echo "== demo finished: the account is back to its fresh state"
 
 clean:
 	rm -rf $(BIN)

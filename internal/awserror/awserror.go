@@ -65,3 +65,20 @@ func IsRegionNotEnabled(err error) bool {
 func IsBlockedByPolicy(err error) bool {
 	return IsAccessDenied(err) && strings.Contains(strings.ToLower(Message(err)), "service control policy")
 }
+
+// Clean returns err's message as one short line: the caller's context
+// followed by "Code: message" in place of the SDK's "operation error …
+// https response error StatusCode: …, RequestID: …" preamble.
+func Clean(err error) string {
+	full := err.Error()
+	var oe *smithy.OperationError
+	var ae smithy.APIError
+	if !errors.As(err, &oe) || !errors.As(err, &ae) {
+		return full
+	}
+	prefix, ok := strings.CutSuffix(full, oe.Error())
+	if !ok {
+		return full
+	}
+	return prefix + ae.ErrorCode() + ": " + ae.ErrorMessage()
+}

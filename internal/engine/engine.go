@@ -251,7 +251,7 @@ func (r *Run) find(id string) control.Control {
 // failed turns an error into a result: a region that is not enabled or is
 // fenced off by an SCP is skipped; anything else is an error with a hint.
 func failed(res Result, err error, writing bool) Result {
-	res.Err = err
+	res.Err = cleanError{err}
 	switch {
 	case awserror.IsRegionNotEnabled(err):
 		res.Status = Skipped
@@ -279,6 +279,13 @@ func failed(res Result, err error, writing bool) Result {
 	}
 	return res
 }
+
+// cleanError shows an AWS error as one short line (see awserror.Clean)
+// while keeping the original for errors.Is and errors.As.
+type cleanError struct{ err error }
+
+func (e cleanError) Error() string { return awserror.Clean(e.err) }
+func (e cleanError) Unwrap() error { return e.err }
 
 func recoverInto(res *Result) {
 	if v := recover(); v != nil {

@@ -24,6 +24,14 @@ type Set struct {
 	Enabled []string
 	// Skipped are regions that exist but are left out, sorted.
 	Skipped []Skip
+	// OptIn is every region's opt-in status, selected or not.
+	OptIn map[string]string
+}
+
+// IsEnabled reports whether the account can use region.
+func (s Set) IsEnabled(region string) bool {
+	st := s.OptIn[region]
+	return st == "opt-in-not-required" || st == "opted-in"
 }
 
 // UnknownRegionError is a region name the account's partition does not have.
@@ -60,7 +68,7 @@ func Discover(ctx context.Context, api DescribeRegionsAPI, homeRegion string, wa
 	for _, r := range want {
 		wanted[r] = true
 	}
-	var set Set
+	set := Set{OptIn: status}
 	names := make([]string, 0, len(status))
 	for n := range status {
 		names = append(names, n)

@@ -1,0 +1,160 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binaries builds harden and fakeaws once for the package's tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "harden-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	for _, pkg := range []string{"harden", "fakeaws"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "../"+pkg).CombinedOutput()
+		if err != nil {
+			os.RemoveAll(dir)
+			panic("build " + pkg + ": " + err.Error() + "\n" + string(out))
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startFakeAWS runs the fakeaws binary and returns its base URL.
+func startFakeAWS(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "fakeaws"), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("fakeaws printed no URL: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func hardenCmd(url, stateDir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(binDir, "harden"), args...)
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID=AKIAE2E", "AWS_SECRET_ACCESS_KEY=e2e", "AWS_SESSION_TOKEN=",
+		"AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+url, "HARDEN_STATE_DIR="+stateDir)
+	return cmd
+}
+
+func run(t *testing.T, url, stateDir string, want int, args ...string) string {
+	t.Helper()
+	cmd := hardenCmd(url, stateDir, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != want {
+		t.Fatalf("harden %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+func snapshot(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/_fakeaws/snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestCommands drives the built binary through AWS_ENDPOINT_URL: plan exits
+// 2, apply --yes 0, audit 0, rollback 0, audit 2 again.
+func TestCommands(t *testing.T) {
+	url := startFakeAWS(t)
+	state := t.TempDir()
+	fresh := snapshot(t, url)
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 38 to change") {
+		t.Fatalf("plan:\n%s", out)
+	}
+	run(t, url, state, 0, "apply", "--yes")
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 38`) {
+		t.Fatalf("audit json:\n%s", out)
+	}
+	run(t, url, state, 0, "rollback", "--yes")
+	if snapshot(t, url) != fresh {
+		t.Fatal("rollback did not restore the fresh account")
+	}
+	run(t, url, state, 2, "audit")
+	run(t, url, state, 64, "plan", "--controls", "nope")
+	if out := run(t, url, state, 0, "version"); !strings.HasPrefix(out, "harden ") {
+		t.Fatalf("version: %q", out)
+	}
+}
+
+// TestKilledApplyCanBeRolledBack kills harden (SIGKILL, no chance to clean
+// up) in the middle of an apply; rollback must restore the prior state
+// from the journal it left.
+func TestKilledApplyCanBeRolledBack(t *testing.T) {
+	url := startFakeAWS(t, "-latency", "40ms")
+	state := t.TempDir()
+	fresh := snapshot(t, url)
+	cmd := hardenCmd(url, state, "apply", "--yes", "--concurrency", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
+		if len(files) == 1 {
+			b, _ := os.ReadFile(files[0])
+			if strings.Count(string(b), `"type":"intent"`) >= 5 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("apply journaled fewer than 5 writes in 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if snapshot(t, url) == fresh {
+		t.Fatal("the killed apply changed nothing: the test proves nothing")
+	}
+	out := run(t, url, state, 0, "rollback", "--yes")
+	if !strings.Contains(out, "restored") {
+		t.Fatalf("rollback:\n%s", out)
+	}
+	if snapshot(t, url) != fresh {
+		t.Fatal("rollback after a kill did not restore the prior state")
+	}
+	run(t, url, state, 2, "audit")
+}

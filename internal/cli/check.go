@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/version"
+)
+
+func newPlanCmd(g *globals, stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan",
+		Short: "Show what apply would change (read-only)",
+		Long: `plan checks every control in every selected region and shows, for each target,
+whether it is compliant, what apply would change (current -> desired), or why it
+was skipped or failed. It makes no change.
+
+Exit codes: 0 no changes, 2 changes pending, 1 any target errored, 64 usage error.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return checkRun(cmd.Context(), g, stdio, report.Command("plan"))
+		},
+	}
+}
+
+func newAuditCmd(g *globals, stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "audit",
+		Short: "Check the account against the baseline for CI (read-only)",
+		Long: `audit checks like plan and is built for CI: '--output json' prints the documented,
+stable harden.report/v1 schema (see docs/report-schema.md).
+
+Exit codes: 0 all compliant, 2 findings, 1 any target errored (wins over 2), 64 usage error.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return checkRun(cmd.Context(), g, stdio, report.Command("audit"))
+		},
+	}
+}
+
+func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) error {
+	s, err := g.connect(ctx, true)
+	if err != nil {
+		return err
+	}
+	results := s.run(g.concurrency).Check(ctx)
+	rep := report.New(cmd, s.account, s.home, s.regions.Enabled, s.regions.Skipped, results)
+	if err := report.Render(stdio.Out, rep, g.reportOptions(stdio)); err != nil {
+		return err
+	}
+	return checkExit(ctx, cmd, results)
+}
+
+// checkExit maps check results to an exit code: errors win, then findings.
+func checkExit(ctx context.Context, cmd report.Command, results []engine.Result) error {
+	if ctx.Err() != nil {
+		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
+	}
+	errs, findings := 0, 0
+	for _, r := range results {
+		switch r.Status {
+		case engine.Error:
+			errs++
+		case engine.NonCompliant:
+			findings++
+		case engine.Unmanaged:
+			if cmd == "audit" {
+				findings++
+			}
+		}
+	}
+	switch {
+	case errs > 0:
+		return &exitError{code: ExitError}
+	case findings > 0:
+		return &exitError{code: ExitChanges}
+	}
+	return nil
+}
+
+func newControlsCmd(g *globals, stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "controls",
+		Short: "List the controls harden knows",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.validate(); err != nil {
+				return err
+			}
+			sel, err := g.selectControls()
+			if err != nil {
+				return err
+			}
+			infos := make([]control.Info, 0, len(sel))
+			for _, c := range sel {
+				infos = append(infos, c.Info())
+			}
+			return report.RenderControls(stdio.Out, infos, g.reportOptions(stdio))
+		},
+	}
+}
+
+func newVersionCmd(stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print harden's version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdio.Out, "harden", version.Version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,263 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/control/controltest"
+	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+var ctx = context.Background()
+
+func realRun(env *fakeawstest.Env, regions ...string) *engine.Run {
+	return &engine.Run{
+		Controls:    controls.All(),
+		Env:         &control.Env{AWS: env.Clients},
+		AccountID:   fakeaws.DefaultAccountID,
+		HomeRegion:  "us-east-1",
+		Regions:     regions,
+		Concurrency: 8,
+	}
+}
+
+func byKey(results []engine.Result) map[string]engine.Result {
+	m := map[string]engine.Result{}
+	for _, r := range results {
+		m[r.Key()] = r
+	}
+	return m
+}
+
+func TestAccessDeniedInOneRegion(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: fakeaws.AccessDenied})
+	run := realRun(env, "eu-west-1", "eu-west-2", "us-east-1")
+	plan := run.Check(ctx)
+	if len(plan) != 2+2*3 {
+		t.Fatalf("want 8 results, got %d", len(plan))
+	}
+	res := byKey(plan)
+	denied := res["ebs-default-encryption@eu-west-1"]
+	if denied.Status != engine.Error || !strings.Contains(denied.Reason, "ec2:GetEbsEncryptionByDefault") {
+		t.Fatalf("denied target: %+v", denied)
+	}
+	if msg := denied.Err.Error(); strings.Contains(msg, "RequestID") || !strings.Contains(msg, "UnauthorizedOperation") || !strings.Contains(msg, "eu-west-1") {
+		t.Fatalf("error line should be short and name code and region: %q", msg)
+	}
+	for k, r := range res {
+		if k != "ebs-default-encryption@eu-west-1" && r.Status != engine.NonCompliant {
+			t.Fatalf("%s: %s (%v): one region's failure must not affect others", k, r.Status, r.Err)
+		}
+	}
+	// Apply does every other target and leaves the denied one as it was.
+	j := &controltest.MemJournal{}
+	applied := byKey(run.Apply(ctx, plan, j.For))
+	for k, r := range applied {
+		want := engine.Compliant
+		if k == "ebs-default-encryption@eu-west-1" {
+			want = engine.Error
+		}
+		if r.Status != want {
+			t.Fatalf("after apply %s: %s (%v)", k, r.Status, r.Err)
+		}
+	}
+	if len(j.Entries) != 7 {
+		t.Fatalf("journal entries = %d, want 7", len(j.Entries))
+	}
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.AddFault(fakeaws.Fault{Service: "access-analyzer", Action: "ListAnalyzers", Error: fakeaws.Throttle, Times: 4})
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Error: fakeaws.Throttle, Times: 3})
+	plan := realRun(env, "eu-west-1", "eu-west-2").Check(ctx)
+	for _, r := range plan {
+		if r.Status != engine.NonCompliant {
+			t.Fatalf("%s: %s (%v)", r.Key(), r.Status, r.Err)
+		}
+	}
+	throttled := 0
+	for _, r := range env.Server.Requests() {
+		if r.Error == "ThrottlingException" || r.Error == "RequestLimitExceeded" {
+			throttled++
+		}
+	}
+	if throttled != 7 {
+		t.Fatalf("throttled calls = %d, want 7", throttled)
+	}
+}
+
+func TestPersistentThrottlingIsAnError(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-2", Error: fakeaws.Throttle})
+	res := byKey(realRun(env, "eu-west-1", "eu-west-2").Check(ctx))
+	r := res["ebs-default-encryption@eu-west-2"]
+	if r.Status != engine.Error || !strings.Contains(r.Reason, "throttled") {
+		t.Fatalf("persistent throttling: %+v", r)
+	}
+	if res["ebs-default-encryption@eu-west-1"].Status != engine.NonCompliant {
+		t.Fatal("other region affected")
+	}
+}
+
+func TestDisabledRegionIsSkipped(t *testing.T) {
+	env := fakeawstest.Start(t)
+	res := byKey(realRun(env, "af-south-1", "eu-west-1").Check(ctx))
+	for _, id := range []string{"ebs-default-encryption", "access-analyzer"} {
+		r := res[id+"@af-south-1"]
+		if r.Status != engine.Skipped || r.Err != nil || !strings.Contains(r.Reason, "not enabled") {
+			t.Fatalf("%s in a disabled region: %+v", id, r)
+		}
+		if res[id+"@eu-west-1"].Status != engine.NonCompliant {
+			t.Fatalf("%s in eu-west-1 affected", id)
+		}
+	}
+}
+
+// fakeControl is a control whose behaviour a test sets.
+type fakeControl struct {
+	info    control.Info
+	check   func(region string) (control.Finding, error)
+	apply   func(region string) error
+	mu      sync.Mutex
+	applied []string
+}
+
+func (f *fakeControl) Info() control.Info { return f.info }
+func (f *fakeControl) Check(_ context.Context, _ *control.Env, t control.Target) (control.Finding, error) {
+	f.mu.Lock()
+	done := false
+	for _, r := range f.applied {
+		done = done || r == t.Region
+	}
+	f.mu.Unlock()
+	if done {
+		return control.Finding{Compliant: true}, nil
+	}
+	return f.check(t.Region)
+}
+func (f *fakeControl) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	err := j.Write(ctx, "Set", nil, func(context.Context) (any, error) { return nil, f.apply(t.Region) })
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.applied = append(f.applied, t.Region)
+	f.mu.Unlock()
+	return []control.Change{{Field: "x", Current: "a", Desired: "b"}}, nil
+}
+func (f *fakeControl) Rollback(context.Context, *control.Env, control.Target, control.Step) error {
+	return nil
+}
+
+func needsChange(string) (control.Finding, error) {
+	return control.Finding{Action: control.ActionUpdate, Changes: []control.Change{{Field: "x", Current: "a", Desired: "b"}}}, nil
+}
+
+func TestPanicIsContained(t *testing.T) {
+	bad := &fakeControl{info: control.Info{ID: "bad", Scope: control.Regional}, check: func(r string) (control.Finding, error) {
+		if r == "r2" {
+			panic("boom")
+		}
+		return control.Finding{Compliant: true}, nil
+	}}
+	run := &engine.Run{Controls: []control.Control{bad}, Regions: []string{"r1", "r2", "r3"}, HomeRegion: "r1"}
+	res := byKey(run.Check(ctx))
+	if res["bad@r2"].Status != engine.Error || !strings.Contains(res["bad@r2"].Err.Error(), "boom") {
+		t.Fatalf("panic: %+v", res["bad@r2"])
+	}
+	if res["bad@r1"].Status != engine.Compliant || res["bad@r3"].Status != engine.Compliant {
+		t.Fatal("a panic in one target affected another")
+	}
+}
+
+func TestPrerequisites(t *testing.T) {
+	var order []string
+	var mu sync.Mutex
+	record := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	base := &fakeControl{info: control.Info{ID: "base", Scope: control.Account}, check: needsChange,
+		apply: func(string) error { time.Sleep(20 * time.Millisecond); record("base"); return nil }}
+	regional := &fakeControl{info: control.Info{ID: "regional", Scope: control.Regional}, check: needsChange,
+		apply: func(r string) error {
+			if r == "r2" {
+				return errors.New("cannot")
+			}
+			record("regional@" + r)
+			return nil
+		}}
+	dependent := &fakeControl{info: control.Info{ID: "dependent", Scope: control.Regional, DependsOn: []string{"base", "regional"}},
+		check: needsChange, apply: func(r string) error { record("dependent@" + r); return nil }}
+	ordered, err := engine.Order([]control.Control{dependent, regional, base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ordered[2].Info().ID != "dependent" {
+		t.Fatalf("order: %s %s %s", ordered[0].Info().ID, ordered[1].Info().ID, ordered[2].Info().ID)
+	}
+	run := &engine.Run{Controls: ordered, Regions: []string{"r1", "r2"}, HomeRegion: "r1", Concurrency: 1}
+	plan := run.Check(ctx)
+	j := &controltest.MemJournal{}
+	res := byKey(run.Apply(ctx, plan, j.For))
+	if res["dependent@r1"].Status != engine.Compliant {
+		t.Fatalf("dependent@r1: %+v", res["dependent@r1"])
+	}
+	if r := res["dependent@r2"]; r.Status != engine.Blocked || !strings.Contains(r.Reason, "regional in r2") {
+		t.Fatalf("dependent@r2 should be blocked by regional@r2: %+v", r)
+	}
+	pos := map[string]int{}
+	for i, s := range order {
+		pos[s] = i + 1
+	}
+	if len(order) != 3 || pos["base"] == 0 || pos["regional@r1"] == 0 || pos["dependent@r1"] != 3 {
+		t.Fatalf("apply order %v: dependent@r1 must come after both prerequisites", order)
+	}
+}
+
+func TestOrderCycle(t *testing.T) {
+	a := &fakeControl{info: control.Info{ID: "a", DependsOn: []string{"b"}}}
+	b := &fakeControl{info: control.Info{ID: "b", DependsOn: []string{"a"}}}
+	if _, err := engine.Order([]control.Control{a, b}); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("cycle not detected: %v", err)
+	}
+}
+
+func TestCancelledApplyWritesNothingMore(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	var n int
+	var mu sync.Mutex
+	c := &fakeControl{info: control.Info{ID: "c", Scope: control.Regional}, check: needsChange,
+		apply: func(string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			if n == 2 {
+				cancel()
+			}
+			return nil
+		}}
+	run := &engine.Run{Controls: []control.Control{c}, Regions: []string{"r1", "r2", "r3", "r4", "r5"}, HomeRegion: "r1", Concurrency: 1}
+	plan := run.Check(ctx)
+	j := &controltest.MemJournal{}
+	results := run.Apply(cctx, plan, j.For)
+	if n != 2 || len(j.Entries) != 2 {
+		t.Fatalf("after cancel: %d writes, %d journal entries; want 2 and 2", n, len(j.Entries))
+	}
+	interrupted := 0
+	for _, r := range results {
+		if r.Status == engine.Error && r.Reason == "interrupted" {
+			interrupted++
+		}
+	}
+	if interrupted != 3 {
+		t.Fatalf("interrupted targets = %d, want 3", interrupted)
+	}
+}

@@ -1,0 +1,213 @@
+// Package report turns engine results into output: a plain, greppable text
+// listing, a styled table for a terminal, or JSON for machines. Every
+// format is byte-stable for the same input: no timestamps, no map order.
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/regions"
+)
+
+// Format is an output format.
+type Format string
+
+const (
+	// Table is a styled table on a terminal; without Styled it is Text.
+	Table Format = "table"
+	// Text is plain, aligned, greppable lines with no escape sequences.
+	Text Format = "text"
+	// JSON is the Report as indented JSON.
+	JSON Format = "json"
+)
+
+// Formats lists the valid formats, in the order help text shows them.
+var Formats = []Format{Table, Text, JSON}
+
+// ParseFormat parses a --output value.
+func ParseFormat(s string) (Format, error) {
+	f := Format(strings.ToLower(strings.TrimSpace(s)))
+	for _, v := range Formats {
+		if f == v {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, v := range Formats {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("unknown output format %q: want one of %s", s, strings.Join(names, ", "))
+}
+
+// Options says how to render.
+type Options struct {
+	// Format is the output format; "" means Table.
+	Format Format
+	// Styled is true only on a terminal with colour allowed; the CLI
+	// decides (TTY, NO_COLOR, CI). Table without Styled renders exactly
+	// as Text.
+	Styled bool
+	// Width is the terminal width; 0 means 100.
+	Width int
+}
+
+func (o Options) width() int {
+	if o.Width > 0 {
+		return o.Width
+	}
+	return 100
+}
+
+// Command is the command a report is for.
+type Command string
+
+const (
+	Plan  Command = "plan"
+	Audit Command = "audit"
+	Apply Command = "apply"
+)
+
+// Schema identifies the JSON report format.
+const Schema = "harden.report/v1"
+
+// Report is the machine-readable view of a run; JSON renders exactly this.
+type Report struct {
+	Schema         string         `json:"schema"`
+	Command        Command        `json:"command"`
+	AccountID      string         `json:"account_id"`
+	HomeRegion     string         `json:"home_region"`
+	Regions        []string       `json:"regions"`
+	SkippedRegions []regions.Skip `json:"skipped_regions"`
+	Results        []Result       `json:"results"`
+	Summary        Summary        `json:"summary"`
+}
+
+// Result is one target's outcome.
+type Result struct {
+	Control     string           `json:"control"`
+	Title       string           `json:"title"`
+	Scope       string           `json:"scope"`
+	Region      string           `json:"region"`
+	Status      string           `json:"status"`
+	Action      string           `json:"action,omitempty"`
+	Changes     []control.Change `json:"changes,omitempty"`
+	Applied     []control.Change `json:"applied,omitempty"`
+	Note        string           `json:"note,omitempty"`
+	Reason      string           `json:"reason,omitempty"`
+	Error       string           `json:"error,omitempty"`
+	SecurityHub []string         `json:"security_hub"`
+	CIS         []string         `json:"cis"`
+}
+
+// Summary counts targets by status; Compliant through Blocked add up to
+// the number of results. Changed counts the compliant targets that apply
+// changed (their Applied is not empty), so for apply the targets that
+// were already compliant are Compliant - Changed.
+type Summary struct {
+	Compliant      int `json:"compliant"`
+	NonCompliant   int `json:"noncompliant"`
+	Unmanaged      int `json:"unmanaged"`
+	Errors         int `json:"errors"`
+	Skipped        int `json:"skipped"`
+	Blocked        int `json:"blocked"`
+	SkippedRegions int `json:"skipped_regions"`
+	Changed        int `json:"changed"`
+}
+
+// New builds the report of a run. Results keep the engine's order.
+func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []regions.Skip, results []engine.Result) Report {
+	r := Report{
+		Schema:         Schema,
+		Command:        cmd,
+		AccountID:      accountID,
+		HomeRegion:     homeRegion,
+		Regions:        append([]string{}, enabled...),
+		SkippedRegions: append([]regions.Skip{}, skipped...),
+		Results:        make([]Result, 0, len(results)),
+	}
+	r.Summary.SkippedRegions = len(skipped)
+	for _, e := range results {
+		res := Result{
+			Control:     e.Control.ID,
+			Title:       e.Control.Title,
+			Scope:       string(e.Control.Scope),
+			Region:      e.Region,
+			Status:      string(e.Status),
+			Action:      string(e.Action),
+			Changes:     cloneChanges(e.Changes),
+			Applied:     cloneChanges(e.Applied),
+			Note:        e.Note,
+			Reason:      e.Reason,
+			SecurityHub: append([]string{}, e.Control.SecurityHub...),
+			CIS:         append([]string{}, e.Control.CIS...),
+		}
+		if e.Err != nil {
+			res.Error = e.Err.Error()
+		}
+		switch e.Status {
+		case engine.Compliant:
+			r.Summary.Compliant++
+			if len(e.Applied) > 0 {
+				r.Summary.Changed++
+			}
+		case engine.NonCompliant:
+			r.Summary.NonCompliant++
+		case engine.Unmanaged:
+			r.Summary.Unmanaged++
+		case engine.Error:
+			r.Summary.Errors++
+		case engine.Skipped:
+			r.Summary.Skipped++
+		case engine.Blocked:
+			r.Summary.Blocked++
+		}
+		r.Results = append(r.Results, res)
+	}
+	return r
+}
+
+func cloneChanges(cs []control.Change) []control.Change {
+	if len(cs) == 0 {
+		return nil
+	}
+	return append([]control.Change(nil), cs...)
+}
+
+// Render writes r in the format o asks for.
+func Render(w io.Writer, r Report, o Options) error {
+	switch o.Format {
+	case JSON:
+		return writeJSON(w, r)
+	case Table, "":
+		if o.Styled {
+			return renderStyled(w, r, o)
+		}
+		return renderText(w, r)
+	case Text:
+		return renderText(w, r)
+	default:
+		_, err := ParseFormat(string(o.Format))
+		return err
+	}
+}
+
+// writeJSON writes v as json.MarshalIndent(v, "", "  ") does, with a final
+// newline, and without escaping <, > and & (a desired state such as
+// "length >= 14" stays readable).
+func writeJSON(w io.Writer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("report: encode json: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}

@@ -1,0 +1,341 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/engine"
+)
+
+// statusChanged is the word for a target apply changed; it is compliant.
+const statusChanged = "changed"
+
+// row is one line of the listing, shared by text and table.
+type row struct {
+	// kind colours the row: an engine status, or statusChanged.
+	kind    string
+	symbol  string
+	control string
+	// region is the target's region, or for a collapsed compliant row
+	// "N regions" or the one region.
+	region string
+	// word is the STATUS column: the action, or the status.
+	word   string
+	detail string
+	// collapsed marks a compliant row that stands for a control's
+	// compliant targets; text writes it as "compliant in N regions".
+	collapsed bool
+	// count is the number of targets a collapsed row stands for.
+	count int
+}
+
+// rows builds the listing: per control, in order of first appearance, one
+// row per target that is not compliant (and per target apply changed), in
+// result order, then one row for the control's compliant targets.
+func rows(r Report) []row {
+	type group struct {
+		rows      []row
+		compliant []string
+		scope     string
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, res := range r.Results {
+		g := groups[res.Control]
+		if g == nil {
+			g = &group{scope: res.Scope}
+			groups[res.Control] = g
+			order = append(order, res.Control)
+		}
+		if res.Status == string(engine.Compliant) && len(res.Applied) == 0 {
+			g.compliant = append(g.compliant, res.Region)
+			continue
+		}
+		g.rows = append(g.rows, targetRow(res))
+	}
+	var out []row
+	for _, id := range order {
+		g := groups[id]
+		out = append(out, g.rows...)
+		if n := len(g.compliant); n > 0 {
+			region := g.compliant[0]
+			if n > 1 {
+				region = fmt.Sprintf("%d regions", n)
+			}
+			out = append(out, row{
+				kind: string(engine.Compliant), symbol: "=", control: clean(id),
+				region: clean(region), word: string(engine.Compliant),
+				collapsed: true, count: n,
+			})
+		}
+	}
+	return out
+}
+
+func targetRow(res Result) row {
+	rw := row{kind: res.Status, control: clean(res.Control), region: clean(res.Region), word: res.Status}
+	var detail string
+	switch engine.Status(res.Status) {
+	case engine.Compliant: // changed by apply; unchanged ones are collapsed
+		rw.kind, rw.word = statusChanged, statusChanged
+		rw.symbol = actionSymbol(res.Action)
+		detail = changes(res.Applied)
+	case engine.NonCompliant:
+		rw.symbol = actionSymbol(res.Action)
+		rw.word = res.Action
+		if rw.word == "" {
+			rw.word = "change"
+		}
+		detail = changes(res.Changes)
+	case engine.Unmanaged:
+		rw.symbol = "?"
+		detail = join(res.Reason, changes(res.Changes))
+	case engine.Error:
+		rw.symbol = "!"
+		detail = join(res.Error, res.Reason)
+		if len(res.Applied) > 0 {
+			detail = join(detail, "applied before the error: "+changes(res.Applied))
+		}
+	case engine.Skipped:
+		rw.symbol = "*"
+		detail = res.Reason
+	case engine.Blocked:
+		rw.symbol = "#"
+		detail = res.Reason
+	default:
+		rw.kind = string(engine.Error)
+		rw.symbol = "!"
+		if rw.word == "" {
+			rw.word = "unknown"
+		}
+		detail = join(res.Error, res.Reason)
+	}
+	if res.Note != "" {
+		if detail == "" {
+			detail = "(" + res.Note + ")"
+		} else {
+			detail += " (" + res.Note + ")"
+		}
+	}
+	rw.word = clean(rw.word)
+	rw.detail = clean(detail)
+	return rw
+}
+
+func actionSymbol(a string) string {
+	switch control.Action(a) {
+	case control.ActionCreate:
+		return "+"
+	case control.ActionDelete:
+		return "-"
+	default:
+		return "~"
+	}
+}
+
+// changes formats changes as "Field: current -> desired; ...".
+func changes(cs []control.Change) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Field + ": " + orEmpty(c.Current) + " -> " + orEmpty(c.Desired)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// join joins the non-empty parts with "; ".
+func join(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// clean makes s one line a terminal shows as it is: line breaks and tabs
+// become spaces, other control characters (escape sequences from an error
+// message, say) are dropped.
+func clean(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '\n' || c == '\r' || c == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(c):
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// header is the first line: what ran, where.
+func header(r Report) string {
+	s := fmt.Sprintf("harden %s: account %s, home region %s, %s",
+		clean(string(r.Command)), clean(r.AccountID), clean(r.HomeRegion), plural(len(r.Regions), "region", "regions"))
+	if n := len(r.SkippedRegions); n > 0 {
+		s += fmt.Sprintf(", %d skipped", n)
+	}
+	return s
+}
+
+// skippedRegionLines says which regions were left out and why.
+func skippedRegionLines(r Report) []string {
+	out := make([]string, len(r.SkippedRegions))
+	for i, s := range r.SkippedRegions {
+		out[i] = "skipped region " + clean(s.Region) + ": " + clean(s.Reason)
+	}
+	return out
+}
+
+// nothingToDo is the line before the summary when the run found nothing
+// to change or fix, or "" otherwise.
+func nothingToDo(r Report) string {
+	s := r.Summary
+	if s.NonCompliant+s.Unmanaged+s.Errors+s.Blocked > 0 {
+		return ""
+	}
+	switch r.Command {
+	case Plan:
+		return "No changes: the account matches the baseline."
+	case Audit:
+		return "No findings: the account matches the baseline."
+	case Apply:
+		if s.Changed == 0 {
+			return "No changes: the account already matched the baseline."
+		}
+	}
+	return ""
+}
+
+// summaryLine is the last line: the counts, zero parts left out except the
+// first two.
+func summaryLine(r Report) string {
+	s := r.Summary
+	var head string
+	var parts []string
+	switch r.Command {
+	case Audit:
+		head = "Audit"
+		parts = []string{plural(s.NonCompliant+s.Unmanaged, "finding", "findings"), fmt.Sprintf("%d compliant", s.Compliant)}
+	case Apply:
+		head = "Apply"
+		parts = []string{fmt.Sprintf("%d changed", s.Changed), fmt.Sprintf("%d compliant", s.Compliant-s.Changed)}
+		if s.NonCompliant > 0 {
+			parts = append(parts, fmt.Sprintf("%d not applied", s.NonCompliant))
+		}
+	default:
+		head = "Plan"
+		if r.Command != "" && r.Command != Plan {
+			c := clean(string(r.Command))
+			head = strings.ToUpper(c[:1]) + c[1:]
+		}
+		parts = []string{fmt.Sprintf("%d to change", s.NonCompliant), fmt.Sprintf("%d compliant", s.Compliant)}
+	}
+	if s.Unmanaged > 0 {
+		parts = append(parts, fmt.Sprintf("%d unmanaged", s.Unmanaged))
+	}
+	if s.Errors > 0 {
+		parts = append(parts, plural(s.Errors, "error", "errors"))
+	}
+	if s.Blocked > 0 {
+		parts = append(parts, fmt.Sprintf("%d blocked", s.Blocked))
+	}
+	if s.Skipped > 0 {
+		parts = append(parts, plural(s.Skipped, "target skipped", "targets skipped"))
+	}
+	if s.SkippedRegions > 0 {
+		parts = append(parts, plural(s.SkippedRegions, "region skipped", "regions skipped"))
+	}
+	return head + ": " + strings.Join(parts, ", ") + "."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// renderText writes the plain listing: no escape sequences, columns
+// aligned with spaces over the whole listing, one target per line.
+func renderText(w io.Writer, r Report) error {
+	var sections [][]string
+	sections = append(sections, []string{header(r)})
+	if rs := rows(r); len(rs) > 0 {
+		sections = append(sections, textRows(rs))
+	}
+	if sk := skippedRegionLines(r); len(sk) > 0 {
+		sections = append(sections, sk)
+	}
+	var last []string
+	if l := nothingToDo(r); l != "" {
+		last = append(last, l)
+	}
+	sections = append(sections, append(last, summaryLine(r)))
+	return writeSections(w, sections)
+}
+
+func writeSections(w io.Writer, sections [][]string) error {
+	var b strings.Builder
+	for i, sec := range sections {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, l := range sec {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func textRows(rs []row) []string {
+	var wc, wr, ww int
+	for _, rw := range rs {
+		wc = max(wc, lipgloss.Width(rw.control))
+		if !rw.collapsed {
+			wr = max(wr, lipgloss.Width(rw.region))
+			ww = max(ww, lipgloss.Width(rw.word))
+		}
+	}
+	out := make([]string, len(rs))
+	for i, rw := range rs {
+		var l string
+		if rw.collapsed {
+			what := "compliant (" + rw.region + ")"
+			if rw.count > 1 {
+				what = "compliant in " + rw.region
+			}
+			l = rw.symbol + " " + pad(rw.control, wc) + "  " + what
+		} else {
+			l = rw.symbol + " " + pad(rw.control, wc) + "  " + pad(rw.region, wr) + "  " + pad(rw.word, ww) + "  " + rw.detail
+		}
+		out[i] = strings.TrimRight(l, " ")
+	}
+	return out
+}
+
+func pad(s string, w int) string {
+	if n := w - lipgloss.Width(s); n > 0 {
+		return s + strings.Repeat(" ", n)
+	}
+	return s
+}
