@@ -158,3 +158,57 @@ func TestKilledApplyCanBeRolledBack(t *testing.T) {
 	}
 	run(t, url, state, 2, "audit")
 }
+
+// TestInterruptedApply sends SIGINT (Ctrl-C) mid-apply: harden stops
+// starting writes, exits 130, and leaves a journal rollback restores from.
+func TestInterruptedApply(t *testing.T) {
+	url := startFakeAWS(t, "-latency", "40ms")
+	state := t.TempDir()
+	fresh := snapshot(t, url)
+	cmd := hardenCmd(url, state, "apply", "--yes", "--concurrency", "2")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
+		if len(files) == 1 {
+			if b, _ := os.ReadFile(files[0]); strings.Count(string(b), `"type":"intent"`) >= 3 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("apply journaled fewer than 3 writes in 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted apply: %v, want exit 130\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "harden rollback --run") {
+		t.Fatalf("stderr should say how to undo:\n%s", errb.String())
+	}
+	run(t, url, state, 0, "rollback", "--yes")
+	if snapshot(t, url) != fresh {
+		t.Fatal("rollback after Ctrl-C did not restore the prior state")
+	}
+}
+
+// fakeaws is test and demo infrastructure: it must not be linked into harden.
+func TestFakeAWSNotInHarden(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "/internal/fakeaws") {
+			t.Fatalf("harden depends on %s", dep)
+		}
+	}
+}

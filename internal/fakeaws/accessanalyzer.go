@@ -158,3 +158,17 @@ func aaDeleteAnalyzer(c *call) (any, error) {
 	delete(r.Analyzers, name)
 	return nil, nil
 }
+
+// SetAnalyzerStatus puts an existing analyzer into status (ACTIVE,
+// CREATING, DISABLED or FAILED), for tests of a resource in an unexpected
+// state.
+func (s *Server) SetAnalyzerStatus(region, name, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.acct.region(region).AccessAnalyzer.Analyzers[name]
+	if !ok {
+		return fmt.Errorf("fakeaws: no analyzer %q in %s", name, region)
+	}
+	a.Status = status
+	return nil
+}

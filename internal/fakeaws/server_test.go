@@ -255,3 +255,22 @@ func TestSnapshotAndWriteLog(t *testing.T) {
 		t.Fatalf("writes = %+v", w)
 	}
 }
+
+func TestThrottleRate(t *testing.T) {
+	env := fakeawstest.Start(t)
+	// One call a second with a burst of 2, in eu-west-1 only.
+	env.Server.SetThrottle("ec2", "eu-west-1", 1, 2)
+	c := env.Clients.EC2("eu-west-1")
+	for i := 0; i < 2; i++ {
+		if _, err := c.GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 }); err != nil {
+			t.Fatalf("call %d within the burst: %v", i, err)
+		}
+	}
+	_, err := c.GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+	if apiCode(t, err) != "RequestLimitExceeded" {
+		t.Fatalf("over the rate: %v", err)
+	}
+	if _, err := env.Clients.EC2("eu-west-2").GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}); err != nil {
+		t.Fatalf("another region is not throttled: %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package awsclient_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+
+	"github.com/harden-dev/harden/internal/awsclient"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+// AWS_ENDPOINT_URL_<SERVICE> routes one service; the others follow
+// AWS_ENDPOINT_URL. S3 Control must reach the custom host itself, not
+// "<account-id>.<host>".
+func TestPerServiceEndpointEnv(t *testing.T) {
+	srv := fakeaws.New(fakeaws.Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	fakeawstest.SetCredentialEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens there
+	t.Setenv("AWS_ENDPOINT_URL_S3_CONTROL", hs.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", hs.URL)
+	c, err := awsclient.Load(context.Background(), awsclient.Options{MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AccountID(context.Background()); err != nil {
+		t.Fatalf("sts via AWS_ENDPOINT_URL_STS: %v", err)
+	}
+	_, err = c.S3Control("eu-west-1").DeletePublicAccessBlock(context.Background(), &s3control.DeletePublicAccessBlockInput{AccountId: aws.String(fakeaws.DefaultAccountID)})
+	if err != nil {
+		t.Fatalf("s3control via AWS_ENDPOINT_URL_S3_CONTROL: %v", err)
+	}
+	if _, err := c.IAM().GetAccountPasswordPolicy(context.Background(), nil); err == nil {
+		t.Fatal("iam should have gone to AWS_ENDPOINT_URL, where nothing listens")
+	}
+	if got := srv.Requests(); len(got) != 2 || got[1].Service != "s3control" {
+		t.Fatalf("fakeaws saw %+v", got)
+	}
+}
+
+func TestHomeRegionDefaults(t *testing.T) {
+	fakeawstest.SetCredentialEnv(t)
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	c, err := awsclient.Load(context.Background(), awsclient.Options{})
+	if err != nil || c.HomeRegion() != "us-east-1" {
+		t.Fatalf("home = %q, %v", c.HomeRegion(), err)
+	}
+	t.Setenv("AWS_REGION", "eu-west-3")
+	c, _ = awsclient.Load(context.Background(), awsclient.Options{})
+	if c.HomeRegion() != "eu-west-3" {
+		t.Fatalf("home from AWS_REGION = %q", c.HomeRegion())
+	}
+	c, _ = awsclient.Load(context.Background(), awsclient.Options{Region: "ap-south-1"})
+	if c.HomeRegion() != "ap-south-1" {
+		t.Fatalf("--region = %q", c.HomeRegion())
+	}
+}
