@@ -17,8 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
@@ -171,6 +175,41 @@ func (c *Clients) IAM() *iam.Client {
 func (c *Clients) AccessAnalyzer(region string) *accessanalyzer.Client {
 	return client(c, "access-analyzer", region, func(cfg aws.Config) *accessanalyzer.Client {
 		return accessanalyzer.NewFromConfig(cfg, func(o *accessanalyzer.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// S3 returns the S3 client of a region. With a custom endpoint it uses
+// path-style addressing: a virtual-hosted bucket name in front of a custom
+// endpoint's host (http://bucket.127.0.0.1:4566) does not resolve.
+func (c *Clients) S3(region string) *s3.Client {
+	return client(c, "s3", region, func(cfg aws.Config) *s3.Client {
+		return s3.NewFromConfig(cfg, func(o *s3.Options) {
+			c.endpointOverride(&o.BaseEndpoint)
+			if o.BaseEndpoint != nil {
+				o.UsePathStyle = true
+			}
+		})
+	})
+}
+
+// KMS returns the KMS client of a region.
+func (c *Clients) KMS(region string) *kms.Client {
+	return client(c, "kms", region, func(cfg aws.Config) *kms.Client {
+		return kms.NewFromConfig(cfg, func(o *kms.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// CloudTrail returns the CloudTrail client of a region.
+func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
+	return client(c, "cloudtrail", region, func(cfg aws.Config) *cloudtrail.Client {
+		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// Config returns the AWS Config client of a region.
+func (c *Clients) Config(region string) *configservice.Client {
+	return client(c, "config", region, func(cfg aws.Config) *configservice.Client {
+		return configservice.NewFromConfig(cfg, func(o *configservice.Options) { c.endpointOverride(&o.BaseEndpoint) })
 	})
 }
 

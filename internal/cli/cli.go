@@ -64,6 +64,8 @@ type globals struct {
 	endpointURL string
 	stateDir    string
 	concurrency int
+	logBucket   string
+	retention   int
 }
 
 // Main runs harden with args and returns the process exit code.
@@ -119,6 +121,8 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.StringVar(&g.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint (overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)")
 	f.StringVar(&g.stateDir, "state-dir", defaultStateDir, "where apply journals are kept (default: $HARDEN_STATE_DIR, else $XDG_STATE_HOME/harden or ~/.local/state/harden)")
 	f.IntVar(&g.concurrency, "concurrency", 64, "how many control-region targets run at once")
+	f.StringVar(&g.logBucket, "log-bucket", "", "log-archive bucket name (default harden-logs-<account-id>-<home-region>)")
+	f.IntVar(&g.retention, "log-retention-days", 365, "days the log archive keeps log objects and their old versions")
 
 	root.AddCommand(
 		newPlanCmd(g, stdio),
@@ -135,6 +139,9 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 func (g *globals) validate() error {
 	if g.allRegions && len(g.regions) > 0 {
 		return usagef("--regions and --all-regions cannot be used together")
+	}
+	if g.retention < 1 {
+		return usagef("--log-retention-days must be at least 1, got %d", g.retention)
 	}
 	if g.concurrency < 1 {
 		return usagef("--concurrency must be at least 1, got %d", g.concurrency)
@@ -175,12 +182,17 @@ type session struct {
 	home     string
 	regions  regions.Set
 	controls []control.Control
+	settings control.Settings
+}
+
+func (s *session) env() *control.Env {
+	return &control.Env{AWS: s.clients, Settings: s.settings}
 }
 
 func (s *session) run(concurrency int) *engine.Run {
 	return &engine.Run{
 		Controls:    s.controls,
-		Env:         &control.Env{AWS: s.clients},
+		Env:         s.env(),
 		AccountID:   s.account,
 		HomeRegion:  s.home,
 		Regions:     s.regions.Enabled,
@@ -203,7 +215,8 @@ func (g *globals) connect(ctx context.Context, withRegions bool) (*session, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w (check the credentials and network access to AWS)", err)
 	}
-	s := &session{clients: clients, account: account, home: clients.HomeRegion(), controls: sel}
+	s := &session{clients: clients, account: account, home: clients.HomeRegion(), controls: sel,
+		settings: control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention}}
 	if withRegions {
 		s.regions, err = regions.Discover(ctx, clients.EC2(s.home), s.home, g.regions)
 		var unknown *regions.UnknownRegionError

@@ -74,7 +74,7 @@ func TestLifecycle(t *testing.T) {
 
 	o = harden(t, env, dir, term{}, "rollback", "--yes")
 	expect(t, o, cli.ExitOK, "rollback")
-	if !strings.Contains(o.stdout, "Rollback: 38 restored, 0 error(s).") {
+	if !strings.Contains(o.stdout, "Rollback: 38 restored, 0 kept, 0 error(s).") {
 		t.Fatalf("rollback output:\n%s", o.stdout)
 	}
 	if got := env.Server.Snapshot(); string(got) != string(fresh) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/journal"
@@ -47,7 +48,7 @@ type rollbackStep struct {
 	Region    string `json:"region"`
 	Action    string `json:"action"`
 	Confirmed bool   `json:"confirmed"`
-	Status    string `json:"status"` // pending, restored, error, not-run
+	Status    string `json:"status"` // pending, restored, kept, error, not-run
 	Error     string `json:"error,omitempty"`
 }
 
@@ -57,6 +58,7 @@ type rollbackReport struct {
 	AccountID string         `json:"account_id"`
 	Steps     []rollbackStep `json:"steps"`
 	Restored  int            `json:"restored"`
+	Kept      int            `json:"kept"`
 	Errors    int            `json:"errors"`
 }
 
@@ -117,7 +119,7 @@ func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes bo
 		return err
 	}
 	defer jr.Close()
-	env := &control.Env{AWS: s.clients}
+	env := s.env()
 	for i, p := range pending {
 		step := &rep.Steps[i]
 		if ctx.Err() != nil {
@@ -125,14 +127,21 @@ func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes bo
 			continue
 		}
 		t := control.Target{AccountID: s.account, Region: p.Region, HomeRegion: log.Header.HomeRegion}
-		if err := byID[p.Control].Rollback(ctx, env, t, p.Step); err != nil {
-			step.Status, step.Error = "error", oneLine(err.Error())
+		err := byID[p.Control].Rollback(ctx, env, t, p.Step)
+		var kept *control.RetainedError
+		if err != nil && !errors.As(err, &kept) {
+			step.Status, step.Error = "error", oneLine(awserror.Clean(err))
 			rep.Errors++
 			continue
 		}
 		if err := jr.MarkUndone(p.Seq); err != nil {
 			step.Status, step.Error = "error", oneLine(err.Error())
 			rep.Errors++
+			continue
+		}
+		if kept != nil {
+			step.Status, step.Error = "kept", kept.Reason
+			rep.Kept++
 			continue
 		}
 		step.Status = "restored"
@@ -145,7 +154,7 @@ func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes bo
 	} else {
 		fmt.Fprintln(stdio.Out)
 		writeSteps(stdio.Out, rep.Steps)
-		fmt.Fprintf(stdio.Out, "\nRollback: %d restored, %d error(s).\n", rep.Restored, rep.Errors)
+		fmt.Fprintf(stdio.Out, "\nRollback: %d restored, %d kept, %d error(s).\n", rep.Restored, rep.Kept, rep.Errors)
 	}
 	if ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: run 'harden rollback' again to undo the rest")}

@@ -51,7 +51,29 @@ type Target struct {
 
 // Env is what a control may use: the AWS clients and the run's settings.
 type Env struct {
-	AWS *awsclient.Clients
+	AWS      *awsclient.Clients
+	Settings Settings
+}
+
+// Settings are the user's choices that controls read.
+type Settings struct {
+	// LogBucket names the log-archive bucket; empty means
+	// harden-logs-<account-id>-<home-region>.
+	LogBucket string
+	// LogRetentionDays is how long log objects are kept; 0 means 365.
+	LogRetentionDays int
+}
+
+// RetainedError is what Rollback returns for something it keeps on purpose
+// (a bucket holding logs, a KMS key that encrypted them): the step counts
+// as handled, and the reason is shown to the user.
+type RetainedError struct{ Reason string }
+
+func (e *RetainedError) Error() string { return "kept: " + e.Reason }
+
+// Retain returns a RetainedError.
+func Retain(format string, args ...any) error {
+	return &RetainedError{Reason: fmt.Sprintf(format, args...)}
 }
 
 // Action is the kind of change a non-compliant target needs.

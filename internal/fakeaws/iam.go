@@ -10,6 +10,10 @@ import (
 type iamState struct {
 	// PasswordPolicy is nil until one is set (a new account has none).
 	PasswordPolicy *passwordPolicy
+	// Roles by lower-cased role name (see iamroles.go).
+	Roles map[string]*iamRole `json:",omitempty"`
+	// DeletionTasks of DeleteServiceLinkedRole; not part of the snapshot.
+	DeletionTasks map[string]*slrDeletionTask `json:"-"`
 }
 
 type passwordPolicy struct {
@@ -35,11 +39,11 @@ func iamService() *service {
 		throttleErr:   APIError{Status: 400, Code: "Throttling", Message: "Rate exceeded"},
 		deniedErr:     APIError{Status: 403, Code: "AccessDenied", Message: "User is not authorized to perform this action"},
 		notEnabledErr: APIError{Status: 403, Code: "InvalidClientTokenId", Message: "The security token included in the request is invalid."},
-		ops: []*op{
+		ops: append([]*op{
 			{name: "GetAccountPasswordPolicy", handle: iamGetAccountPasswordPolicy},
 			{name: "UpdateAccountPasswordPolicy", write: true, handle: iamUpdateAccountPasswordPolicy},
 			{name: "DeleteAccountPasswordPolicy", write: true, handle: iamDeleteAccountPasswordPolicy},
-		},
+		}, iamRoleOps()...),
 	}
 }
 

@@ -218,8 +218,11 @@ func (s *Server) record(c *call, action string, write bool, status int, code str
 // serviceFor maps a SigV4 signing name to a service. S3 and S3 Control share
 // the signing name "s3"; S3 Control's paths all start with /v20180820/.
 func (s *Server) serviceFor(signingName string, r *http.Request) *service {
-	if signingName == "s3" && strings.HasPrefix(r.URL.Path, "/v20180820/") {
-		return s.services["s3control"]
+	if signingName == "s3" {
+		if strings.HasPrefix(r.URL.Path, "/v20180820/") {
+			return s.services["s3control"]
+		}
+		return s.services["s3"]
 	}
 	for _, svc := range s.services {
 		if svc.signingName == signingName {

@@ -8,5 +8,9 @@ func allServices() []*service {
 		iamService(),
 		s3controlService(),
 		accessAnalyzerService(),
+		s3Service(),
+		kmsService(),
+		cloudtrailService(),
+		configService(),
 	}
 }

@@ -16,12 +16,20 @@ type account struct {
 	Regions   map[string]*regionState
 	IAM       iamState
 	S3Control s3controlState
+	// S3 buckets are global by name; each records its region.
+	S3 s3State
+	// CloudTrail trails by ARN; a multi-region trail shows in every region.
+	CloudTrail cloudtrailState
+	// Organization is nil unless the account is an organization member.
+	Organization *organizationInfo `json:",omitempty"`
 }
 
 // regionState is one region's resources.
 type regionState struct {
 	EC2            ec2Region
 	AccessAnalyzer analyzerRegion
+	KMS            kmsRegion
+	Config         configRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -43,9 +51,12 @@ var (
 
 func newAccount(id string) *account {
 	a := &account{
-		ID:      id,
-		OptIn:   map[string]string{},
-		Regions: map[string]*regionState{},
+		ID:         id,
+		OptIn:      map[string]string{},
+		Regions:    map[string]*regionState{},
+		IAM:        iamState{Roles: map[string]*iamRole{}},
+		S3:         s3State{Buckets: map[string]*s3Bucket{}},
+		CloudTrail: cloudtrailState{Trails: map[string]*trail{}},
 	}
 	for _, r := range defaultRegions {
 		a.OptIn[r] = "opt-in-not-required"
@@ -63,6 +74,7 @@ func newRegionState(acct, region string) *regionState {
 	return &regionState{
 		EC2:            newEC2Region(acct, region),
 		AccessAnalyzer: analyzerRegion{Analyzers: map[string]*analyzer{}},
+		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
 	}
 }
 
