@@ -18,6 +18,7 @@ func All() []control.Control {
 	return []control.Control{
 		IAMPasswordPolicy{},
 		S3PublicAccessBlock{},
+		LogArchive{},
 		EBSEncryption{},
 		AccessAnalyzer{},
 	}

@@ -42,8 +42,8 @@ func TestAccessDeniedInOneRegion(t *testing.T) {
 	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: fakeaws.AccessDenied})
 	run := realRun(env, "eu-west-1", "eu-west-2", "us-east-1")
 	plan := run.Check(ctx)
-	if len(plan) != 2+2*3 {
-		t.Fatalf("want 8 results, got %d", len(plan))
+	if len(plan) != 3+2*3 {
+		t.Fatalf("want 9 results (3 account-wide, 2 regional x 3), got %d", len(plan))
 	}
 	res := byKey(plan)
 	denied := res["ebs-default-encryption@eu-west-1"]
@@ -70,8 +70,9 @@ func TestAccessDeniedInOneRegion(t *testing.T) {
 			t.Fatalf("after apply %s: %s (%v)", k, r.Status, r.Err)
 		}
 	}
-	if len(j.Entries) != 7 {
-		t.Fatalf("journal entries = %d, want 7", len(j.Entries))
+	// password policy 1, public access block 1, log archive 9, EBS 2, analyzers 3
+	if len(j.Entries) != 16 {
+		t.Fatalf("journal entries = %d, want 16", len(j.Entries))
 	}
 }
 

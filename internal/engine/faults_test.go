@@ -19,6 +19,7 @@ import (
 var serviceOf = map[string]string{
 	"iam-password-policy":            "iam",
 	"s3-account-public-access-block": "s3control",
+	"log-archive":                    "kms",
 	"ebs-default-encryption":         "ec2",
 	"access-analyzer":                "access-analyzer",
 }

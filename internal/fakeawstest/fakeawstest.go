@@ -4,6 +4,7 @@ package fakeawstest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -61,4 +62,24 @@ func SetCredentialEnv(t testing.TB) {
 	} {
 		t.Setenv(k, v)
 	}
+}
+
+// WithoutKMS returns a snapshot with every region's KMS state removed, for
+// comparing an account before apply and after rollback: rollback keeps the
+// log-archive KMS key on purpose (logs may be encrypted with it).
+func WithoutKMS(t testing.TB, snap []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(snap, &m); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	regions, _ := m["Regions"].(map[string]any)
+	for _, r := range regions {
+		delete(r.(map[string]any), "KMS")
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
