@@ -31,7 +31,7 @@ type controlJSON struct {
 	WriteActions []string `json:"write_actions"`
 }
 
-var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "SECURITY HUB", "CIS", "TITLE"}
+var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "DEPENDS ON", "SECURITY HUB", "CIS", "TITLE"}
 
 // RenderControls writes the control registry: what `harden controls` shows.
 func RenderControls(w io.Writer, infos []control.Info, o Options) error {
@@ -71,7 +71,7 @@ func controlCells(in control.Info) []string {
 	if in.Destructive {
 		destructive = "yes"
 	}
-	return []string{clean(in.ID), clean(string(in.Scope)), destructive, ids(in.SecurityHub), ids(in.CIS), clean(in.Title)}
+	return []string{clean(in.ID), clean(string(in.Scope)), destructive, ids(in.DependsOn), ids(in.SecurityHub), ids(in.CIS), clean(in.Title)}
 }
 
 func ids(s []string) string {

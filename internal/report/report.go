@@ -103,6 +103,8 @@ type Result struct {
 	Error       string           `json:"error,omitempty"`
 	SecurityHub []string         `json:"security_hub"`
 	CIS         []string         `json:"cis"`
+	// DependsOn names the controls apply runs before this one.
+	DependsOn []string `json:"depends_on,omitempty"`
 }
 
 // Summary counts targets by status; Compliant through Blocked add up to
@@ -146,6 +148,7 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			Reason:      e.Reason,
 			SecurityHub: append([]string{}, e.Control.SecurityHub...),
 			CIS:         append([]string{}, e.Control.CIS...),
+			DependsOn:   append([]string(nil), e.Control.DependsOn...),
 		}
 		if e.Err != nil {
 			res.Error = e.Err.Error()

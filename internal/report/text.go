@@ -92,6 +92,9 @@ func targetRow(res Result) row {
 			rw.word = "change"
 		}
 		detail = changes(res.Changes)
+		if len(res.DependsOn) > 0 {
+			detail = join(detail, "after "+strings.Join(res.DependsOn, ", "))
+		}
 	case engine.Unmanaged:
 		rw.symbol = "?"
 		detail = join(res.Reason, changes(res.Changes))
