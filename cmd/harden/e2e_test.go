@@ -104,11 +104,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 39 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 58 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 39`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 58`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")
@@ -215,4 +215,48 @@ func TestFakeAWSNotInHarden(t *testing.T) {
 			t.Fatalf("harden depends on %s", dep)
 		}
 	}
+}
+
+// TestKilledBetweenBucketAndTrail kills apply after the log-archive bucket
+// is created and before the trail exists; the journal must let rollback
+// put the account back (the KMS key is kept on purpose).
+func TestKilledBetweenBucketAndTrail(t *testing.T) {
+	url := startFakeAWS(t, "-latency", "30ms")
+	state := t.TempDir()
+	fresh := snapshot(t, url)
+	cmd := hardenCmd(url, state, "apply", "--yes", "--controls", "log-archive,cloudtrail")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
+		if len(files) == 1 {
+			// The intent after CreateBucket: the bucket exists by then.
+			if b, _ := os.ReadFile(files[0]); strings.Contains(string(b), `"action":"PutBucketTagging"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("apply did not get past CreateBucket in 30s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	killed := snapshot(t, url)
+	if killed == fresh || strings.Contains(killed, `"harden-trail"`) {
+		t.Fatal("the kill did not land between the bucket and the trail")
+	}
+	out := run(t, url, state, 0, "rollback", "--yes")
+	if !strings.Contains(out, "restored") {
+		t.Fatalf("rollback:\n%s", out)
+	}
+	if snapshot(t, url) != fresh {
+		t.Fatal("rollback after the kill did not restore the prior state")
+	}
+	// And a fresh apply then goes all the way: the kept key is reused.
+	run(t, url, state, 0, "apply", "--yes", "--controls", "log-archive,cloudtrail")
+	run(t, url, state, 0, "audit", "--controls", "log-archive,cloudtrail")
 }

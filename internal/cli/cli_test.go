@@ -90,8 +90,15 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	writes := len(env.Server.Writes())
-	if len(log.Steps) != writes || len(log.Pending()) != writes {
-		t.Fatalf("%d writes, %d journal steps, %d pending", writes, len(log.Steps), len(log.Pending()))
+	if len(log.Pending()) != writes {
+		t.Fatalf("%d writes accepted by AWS, %d journaled as done", writes, len(log.Pending()))
+	}
+	// The only refused writes: regions racing to create the Config
+	// service-linked role, which one of them created.
+	for _, s := range log.Steps {
+		if s.Failed && s.Step.Action != "CreateServiceLinkedRole" {
+			t.Fatalf("unexpected refused write: %+v", s)
+		}
 	}
 	expect(t, harden(t, env, dir, term{}, "audit"), cli.ExitOK, "audit after apply")
 

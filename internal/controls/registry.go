@@ -19,6 +19,8 @@ func All() []control.Control {
 		IAMPasswordPolicy{},
 		S3PublicAccessBlock{},
 		LogArchive{},
+		CloudTrail{},
+		ConfigRecorder{},
 		EBSEncryption{},
 		AccessAnalyzer{},
 	}

@@ -20,6 +20,8 @@ var serviceOf = map[string]string{
 	"iam-password-policy":            "iam",
 	"s3-account-public-access-block": "s3control",
 	"log-archive":                    "kms",
+	"cloudtrail":                     "cloudtrail",
+	"config-recorder":                "config",
 	"ebs-default-encryption":         "ec2",
 	"access-analyzer":                "access-analyzer",
 }

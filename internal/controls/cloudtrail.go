@@ -1,0 +1,783 @@
+package controls
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// CloudTrail keeps one multi-region trail that logs all management events,
+// with global service events, log file validation, the log-archive KMS key
+// and delivery to the log-archive bucket, and that is logging.
+//
+// An existing multi-region trail of someone else (an organization trail
+// included) that logs all management events and is logging counts, and is
+// never modified: a second trail would bill every management event twice.
+// A foreign trail that does not count is left alone too, and harden adds
+// its own trail, controls.TrailName in the home region. When harden's own
+// trail exists it is the one this control manages: drift on it is put back
+// with the fewest writes, whatever other trails exist.
+//
+// Rollback deletes a trail harden created and restores the recorded
+// settings of one it changed; it never touches the bucket, the logs or the
+// key.
+type CloudTrail struct{}
+
+// trailFields are the settings of a trail that UpdateTrail changes and its
+// rollback restores.
+type trailFields struct {
+	S3BucketName               string `json:"s3_bucket_name"`
+	S3KeyPrefix                string `json:"s3_key_prefix,omitempty"`
+	IsMultiRegionTrail         bool   `json:"is_multi_region_trail"`
+	IncludeGlobalServiceEvents bool   `json:"include_global_service_events"`
+	LogFileValidationEnabled   bool   `json:"log_file_validation_enabled"`
+	KmsKeyID                   string `json:"kms_key_id,omitempty"`
+}
+
+// ctTrail is a trail as DescribeTrails shows it from the home region.
+type ctTrail struct {
+	ARN, Name, HomeRegion string
+	Organization          bool // an organization trail, or one of another account
+	Fields                trailFields
+}
+
+// ctSelectors are a trail's event selectors: classic or advanced.
+type ctSelectors struct {
+	Classic  []ctSelector         `json:"classic,omitempty"`
+	Advanced []ctAdvancedSelector `json:"advanced,omitempty"`
+}
+
+type ctSelector struct {
+	ReadWriteType                 string           `json:"read_write_type"`
+	IncludeManagementEvents       bool             `json:"include_management_events"`
+	DataResources                 []ctDataResource `json:"data_resources,omitempty"`
+	ExcludeManagementEventSources []string         `json:"exclude_management_event_sources,omitempty"`
+}
+
+type ctDataResource struct {
+	Type   string   `json:"type"`
+	Values []string `json:"values,omitempty"`
+}
+
+type ctAdvancedSelector struct {
+	Name   string            `json:"name,omitempty"`
+	Fields []ctFieldSelector `json:"fields"`
+}
+
+type ctFieldSelector struct {
+	Field         string   `json:"field"`
+	Equals        []string `json:"equals,omitempty"`
+	StartsWith    []string `json:"starts_with,omitempty"`
+	EndsWith      []string `json:"ends_with,omitempty"`
+	NotEquals     []string `json:"not_equals,omitempty"`
+	NotStartsWith []string `json:"not_starts_with,omitempty"`
+	NotEndsWith   []string `json:"not_ends_with,omitempty"`
+}
+
+// Prior states journaled by Apply, one per kind of write.
+type (
+	// trailCreatedPrior: no trail existed; the write creates this one.
+	trailCreatedPrior struct {
+		TrailARN string `json:"trail_arn"`
+		Name     string `json:"name"`
+	}
+	trailLoggingPrior struct {
+		TrailARN string `json:"trail_arn"`
+		Logging  bool   `json:"logging"`
+	}
+	trailUpdatePrior struct {
+		TrailARN string      `json:"trail_arn"`
+		Fields   trailFields `json:"fields"`
+	}
+	trailSelectorsPrior struct {
+		TrailARN  string      `json:"trail_arn"`
+		Selectors ctSelectors `json:"selectors"`
+	}
+)
+
+const trailDesired = "multi-region, validated, KMS-encrypted, logging"
+
+func (CloudTrail) Info() control.Info {
+	return control.Info{
+		ID:    "cloudtrail",
+		Title: "CloudTrail multi-region trail",
+		Scope: control.Account,
+		Desired: "a multi-region trail logs all management events and global service events, with log file validation, " +
+			"the log-archive KMS key, and logging on (an existing such trail counts)",
+		SecurityHub: []string{"CloudTrail.1", "CloudTrail.2", "CloudTrail.4"},
+		CIS:         []string{"3.1", "3.2", "3.5"},
+		DependsOn:   []string{"log-archive"},
+		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "kms:DescribeKey"},
+		WriteActions: []string{"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
+			"cloudtrail:StartLogging", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:AddTags"},
+	}
+}
+
+// trailState is what CloudTrail looks like from the home region.
+type trailState struct {
+	// Own is harden's trail, nil when it does not exist; OwnLogging and
+	// OwnSelectors are its status, KeyARN the log-archive key ("" when
+	// the alias does not exist).
+	Own          *ctTrail
+	OwnLogging   bool
+	OwnSelectors ctSelectors
+	KeyARN       string
+	// Counting is a foreign trail that counts, when Own is nil; Note
+	// says why it counts.
+	Counting *ctTrail
+	Note     string
+	// Rejected says, for each foreign trail that does not count, why.
+	Rejected []string
+}
+
+func trailFromSDK(tr cttypes.Trail, acct string) ctTrail {
+	arn := aws.ToString(tr.TrailARN)
+	return ctTrail{
+		ARN:          arn,
+		Name:         aws.ToString(tr.Name),
+		HomeRegion:   aws.ToString(tr.HomeRegion),
+		Organization: aws.ToBool(tr.IsOrganizationTrail) || !strings.Contains(arn, ":"+acct+":trail/"),
+		Fields: trailFields{
+			S3BucketName:               aws.ToString(tr.S3BucketName),
+			S3KeyPrefix:                aws.ToString(tr.S3KeyPrefix),
+			IsMultiRegionTrail:         aws.ToBool(tr.IsMultiRegionTrail),
+			IncludeGlobalServiceEvents: aws.ToBool(tr.IncludeGlobalServiceEvents),
+			LogFileValidationEnabled:   aws.ToBool(tr.LogFileValidationEnabled),
+			KmsKeyID:                   aws.ToString(tr.KmsKeyId),
+		},
+	}
+}
+
+func selectorsFromSDK(out *cloudtrail.GetEventSelectorsOutput) ctSelectors {
+	var s ctSelectors
+	for _, e := range out.EventSelectors {
+		sel := ctSelector{
+			ReadWriteType:                 string(e.ReadWriteType),
+			IncludeManagementEvents:       e.IncludeManagementEvents == nil || *e.IncludeManagementEvents,
+			ExcludeManagementEventSources: e.ExcludeManagementEventSources,
+		}
+		if sel.ReadWriteType == "" {
+			sel.ReadWriteType = string(cttypes.ReadWriteTypeAll)
+		}
+		for _, d := range e.DataResources {
+			sel.DataResources = append(sel.DataResources, ctDataResource{Type: aws.ToString(d.Type), Values: d.Values})
+		}
+		s.Classic = append(s.Classic, sel)
+	}
+	for _, a := range out.AdvancedEventSelectors {
+		sel := ctAdvancedSelector{Name: aws.ToString(a.Name)}
+		for _, f := range a.FieldSelectors {
+			sel.Fields = append(sel.Fields, ctFieldSelector{Field: aws.ToString(f.Field), Equals: f.Equals,
+				StartsWith: f.StartsWith, EndsWith: f.EndsWith, NotEquals: f.NotEquals,
+				NotStartsWith: f.NotStartsWith, NotEndsWith: f.NotEndsWith})
+		}
+		s.Advanced = append(s.Advanced, sel)
+	}
+	return s
+}
+
+// putInput is the PutEventSelectors input that sets s on a trail.
+func (s ctSelectors) putInput(trailARN string) *cloudtrail.PutEventSelectorsInput {
+	in := &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(trailARN)}
+	if len(s.Advanced) > 0 {
+		for _, a := range s.Advanced {
+			sel := cttypes.AdvancedEventSelector{}
+			if a.Name != "" {
+				sel.Name = aws.String(a.Name)
+			}
+			for _, f := range a.Fields {
+				sel.FieldSelectors = append(sel.FieldSelectors, cttypes.AdvancedFieldSelector{Field: aws.String(f.Field),
+					Equals: f.Equals, StartsWith: f.StartsWith, EndsWith: f.EndsWith, NotEquals: f.NotEquals,
+					NotStartsWith: f.NotStartsWith, NotEndsWith: f.NotEndsWith})
+			}
+			in.AdvancedEventSelectors = append(in.AdvancedEventSelectors, sel)
+		}
+		return in
+	}
+	in.EventSelectors = []cttypes.EventSelector{}
+	for _, c := range s.Classic {
+		sel := cttypes.EventSelector{
+			ReadWriteType:                 cttypes.ReadWriteType(c.ReadWriteType),
+			IncludeManagementEvents:       aws.Bool(c.IncludeManagementEvents),
+			ExcludeManagementEventSources: c.ExcludeManagementEventSources,
+		}
+		for _, d := range c.DataResources {
+			sel.DataResources = append(sel.DataResources, cttypes.DataResource{Type: aws.String(d.Type), Values: d.Values})
+		}
+		in.EventSelectors = append(in.EventSelectors, sel)
+	}
+	return in
+}
+
+func (s ctSelectors) empty() bool { return len(s.Classic) == 0 && len(s.Advanced) == 0 }
+
+func (s ctSelectors) equal(o ctSelectors) bool { return mustJSON(s) == mustJSON(o) }
+
+// isManagementSelector reports whether an advanced selector picks
+// management events (eventCategory Equals Management).
+func (a ctAdvancedSelector) isManagementSelector() bool {
+	for _, f := range a.Fields {
+		if f.Field == "eventCategory" && slices.Contains(f.Equals, "Management") {
+			return true
+		}
+	}
+	return false
+}
+
+// logsManagement reports whether the selectors log management events,
+// read and write. Strict (harden's own trail) also wants every event
+// source: no excluded sources and no field filter beyond eventCategory.
+func (s ctSelectors) logsManagement(strict bool) bool {
+	if len(s.Advanced) > 0 {
+		for _, a := range s.Advanced {
+			if !a.isManagementSelector() {
+				continue
+			}
+			ok := true
+			for _, f := range a.Fields {
+				if f.Field == "readOnly" || (strict && f.Field != "eventCategory") {
+					ok = false
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range s.Classic {
+		if c.IncludeManagementEvents && c.ReadWriteType == string(cttypes.ReadWriteTypeAll) &&
+			(!strict || len(c.ExcludeManagementEventSources) == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// describeManagement says in a few words which management events the
+// selectors log.
+func (s ctSelectors) describeManagement() string {
+	if len(s.Advanced) > 0 {
+		for _, a := range s.Advanced {
+			if a.isManagementSelector() {
+				return "filtered (advanced selectors)"
+			}
+		}
+		return "none"
+	}
+	var kinds []string
+	for _, c := range s.Classic {
+		if !c.IncludeManagementEvents {
+			continue
+		}
+		k := c.ReadWriteType
+		if len(c.ExcludeManagementEventSources) > 0 {
+			k += " except " + strings.Join(c.ExcludeManagementEventSources, ", ")
+		}
+		kinds = append(kinds, k)
+	}
+	if len(kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(kinds, "; ")
+}
+
+// withAllManagement returns selectors that log all management events and
+// keep the data events s logs.
+func (s ctSelectors) withAllManagement() (ctSelectors, error) {
+	if len(s.Advanced) > 0 {
+		out := ctSelectors{}
+		for _, a := range s.Advanced {
+			if !a.isManagementSelector() {
+				out.Advanced = append(out.Advanced, a)
+			}
+		}
+		out.Advanced = append(out.Advanced, ctAdvancedSelector{Name: "Management events",
+			Fields: []ctFieldSelector{{Field: "eventCategory", Equals: []string{"Management"}}}})
+		return out, nil
+	}
+	out := ctSelectors{Classic: []ctSelector{{ReadWriteType: string(cttypes.ReadWriteTypeAll), IncludeManagementEvents: true}}}
+	for _, c := range s.Classic {
+		if len(c.DataResources) > 0 {
+			c.IncludeManagementEvents, c.ExcludeManagementEventSources = false, nil
+			out.Classic = append(out.Classic, c)
+		}
+	}
+	if len(out.Classic) > 5 {
+		return ctSelectors{}, fmt.Errorf("five data event selectors leave no room for a management event selector: fix the trail's event selectors by hand")
+	}
+	return out, nil
+}
+
+func ctClient(env *control.Env, t control.Target) *cloudtrail.Client {
+	return env.AWS.CloudTrail(t.HomeRegion)
+}
+
+func (CloudTrail) describe(ctx context.Context, env *control.Env, t control.Target) ([]ctTrail, error) {
+	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: describe trails in %s: %w", t.HomeRegion, err)
+	}
+	var list []ctTrail
+	for _, tr := range out.TrailList {
+		list = append(list, trailFromSDK(tr, t.AccountID))
+	}
+	return list, nil
+}
+
+// ownTrail returns harden's trail as it is now, nil if it does not exist.
+func (CloudTrail) ownTrail(ctx context.Context, env *control.Env, t control.Target) (*ctTrail, error) {
+	arn := TrailARN(t)
+	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{
+		TrailNameList: []string{arn}, IncludeShadowTrails: aws.Bool(false)})
+	if awserror.Is(err, "TrailNotFoundException") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: describe trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	for _, tr := range out.TrailList {
+		if aws.ToString(tr.TrailARN) == arn {
+			own := trailFromSDK(tr, t.AccountID)
+			return &own, nil
+		}
+	}
+	return nil, nil
+}
+
+func (CloudTrail) isLogging(ctx context.Context, env *control.Env, t control.Target, arn string) (bool, error) {
+	out, err := ctClient(env, t).GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(arn)})
+	if err != nil {
+		return false, err
+	}
+	return aws.ToBool(out.IsLogging), nil
+}
+
+func (CloudTrail) selectors(ctx context.Context, env *control.Env, t control.Target, arn string) (ctSelectors, error) {
+	out, err := ctClient(env, t).GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(arn)})
+	if err != nil {
+		return ctSelectors{}, err
+	}
+	return selectorsFromSDK(out), nil
+}
+
+// keyARN resolves the log-archive key; "" when its alias does not exist.
+func (CloudTrail) keyARN(ctx context.Context, env *control.Env, t control.Target) (string, error) {
+	key, err := env.AWS.KMS(t.HomeRegion).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(LogArchiveKeyAlias)})
+	if awserror.Is(err, "NotFoundException") {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cloudtrail: describe key %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
+	}
+	return aws.ToString(key.KeyMetadata.Arn), nil
+}
+
+// trailUnreadable reports the answers AWS gives a member account that reads an
+// organization trail's status or selectors it may not see.
+func trailUnreadable(err error) bool {
+	return awserror.Is(err, "TrailNotFoundException", "CloudTrailARNInvalidException") || awserror.IsAccessDenied(err)
+}
+
+func (c CloudTrail) read(ctx context.Context, env *control.Env, t control.Target) (trailState, error) {
+	var st trailState
+	trails, err := c.describe(ctx, env, t)
+	if err != nil {
+		return st, err
+	}
+	for i := range trails {
+		if trails[i].ARN == TrailARN(t) {
+			own := trails[i]
+			st.Own = &own
+		}
+	}
+	if st.Own != nil {
+		arn := st.Own.ARN
+		if st.OwnLogging, err = c.isLogging(ctx, env, t, arn); err != nil {
+			return st, fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+		}
+		if st.OwnSelectors, err = c.selectors(ctx, env, t, arn); err != nil {
+			return st, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+		}
+		st.KeyARN, err = c.keyARN(ctx, env, t)
+		return st, err
+	}
+
+	// No trail of harden's: does another one count? A verified one is
+	// preferred to an organization trail that cannot be read from here.
+	var unverified *ctTrail
+	for i := range trails {
+		tr := &trails[i]
+		if !tr.Fields.IsMultiRegionTrail {
+			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (single-region)", tr.Name))
+			continue
+		}
+		logging, err := c.isLogging(ctx, env, t, tr.ARN)
+		if err == nil && !logging {
+			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (not logging)", tr.Name))
+			continue
+		}
+		var sel ctSelectors
+		if err == nil {
+			sel, err = c.selectors(ctx, env, t, tr.ARN)
+		}
+		switch {
+		case err == nil && sel.logsManagement(false):
+			st.Counting = tr
+			st.Note = fmt.Sprintf("existing trail %q counts (not managed by harden)", tr.Name)
+			return st, nil
+		case err == nil:
+			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (management events: %s)", tr.Name, sel.describeManagement()))
+		case tr.Organization && trailUnreadable(err):
+			if unverified == nil {
+				unverified = tr
+			}
+		case awserror.Is(err, "TrailNotFoundException"):
+			// deleted since DescribeTrails
+		default:
+			return st, fmt.Errorf("cloudtrail: read trail %s from %s: %w", tr.ARN, t.HomeRegion, err)
+		}
+	}
+	if unverified != nil {
+		st.Counting = unverified
+		st.Note = fmt.Sprintf("organization trail %q counts (not managed by harden); its status cannot be verified from this account", unverified.Name)
+	}
+	return st, nil
+}
+
+// want is harden's trail as it should be.
+func (st trailState) want(env *control.Env, t control.Target) trailFields {
+	return trailFields{S3BucketName: LogBucketName(env, t), IsMultiRegionTrail: true,
+		IncludeGlobalServiceEvents: true, LogFileValidationEnabled: true, KmsKeyID: st.KeyARN}
+}
+
+// trailFieldChanges lists the fields of harden's trail that differ from want,
+// and the UpdateTrail input that sets them (nil when none differs).
+func trailFieldChanges(name string, cur, want trailFields) ([]control.Change, *cloudtrail.UpdateTrailInput) {
+	var ch []control.Change
+	in := &cloudtrail.UpdateTrailInput{Name: aws.String(name)}
+	flag := func(field string, cur, want bool, set **bool) {
+		if cur != want {
+			ch = append(ch, control.Change{Field: field, Current: fmt.Sprint(cur), Desired: fmt.Sprint(want)})
+			*set = aws.Bool(want)
+		}
+	}
+	text := func(field, cur, want string, set **string) {
+		if cur != want {
+			ch = append(ch, control.Change{Field: field, Current: ctOrNone(cur), Desired: ctOrNone(want)})
+			*set = aws.String(want)
+		}
+	}
+	text("S3 bucket", cur.S3BucketName, want.S3BucketName, &in.S3BucketName)
+	text("S3 key prefix", cur.S3KeyPrefix, want.S3KeyPrefix, &in.S3KeyPrefix)
+	flag("multi-region", cur.IsMultiRegionTrail, want.IsMultiRegionTrail, &in.IsMultiRegionTrail)
+	flag("global service events", cur.IncludeGlobalServiceEvents, want.IncludeGlobalServiceEvents, &in.IncludeGlobalServiceEvents)
+	flag("log file validation", cur.LogFileValidationEnabled, want.LogFileValidationEnabled, &in.EnableLogFileValidation)
+	text("KMS key", cur.KmsKeyID, want.KmsKeyID, &in.KmsKeyId)
+	if len(ch) == 0 {
+		return nil, nil
+	}
+	return ch, in
+}
+
+func ctOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+const trailManagementDesired = "all, read and write"
+
+// ownChanges lists what differs on harden's own trail.
+func (st trailState) ownChanges(env *control.Env, t control.Target) []control.Change {
+	want := st.want(env, t)
+	if st.KeyARN == "" {
+		want.KmsKeyID = LogArchiveKeyAlias
+	}
+	ch, _ := trailFieldChanges(TrailARN(t), st.Own.Fields, want)
+	if !st.OwnSelectors.logsManagement(true) {
+		ch = append(ch, control.Change{Field: "management events", Current: st.OwnSelectors.describeManagement(), Desired: trailManagementDesired})
+	}
+	if !st.OwnLogging {
+		ch = append(ch, control.Change{Field: "logging", Current: "false", Desired: "true"})
+	}
+	return ch
+}
+
+var trailCreateChange = control.Change{Field: "trail " + TrailName, Current: "none", Desired: trailDesired}
+
+func (st trailState) createNote() string {
+	if len(st.Rejected) == 0 {
+		return ""
+	}
+	return strings.Join(st.Rejected, "; ") + "; harden adds its own trail and leaves it as it is"
+}
+
+func (c CloudTrail) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return control.Finding{}, err
+	}
+	switch {
+	case st.Own != nil:
+		ch := st.ownChanges(env, t)
+		if len(ch) == 0 {
+			return control.Finding{Compliant: true, Note: fmt.Sprintf("trail %s logs to %s", TrailName, st.Own.Fields.S3BucketName)}, nil
+		}
+		f := control.Finding{Action: control.ActionUpdate, Changes: ch}
+		if st.KeyARN == "" {
+			f.Note = "the log-archive KMS key " + LogArchiveKeyAlias + " is missing: apply the log-archive control first"
+		}
+		return f, nil
+	case st.Counting != nil:
+		return control.Finding{Compliant: true, Note: st.Note}, nil
+	}
+	return control.Finding{Action: control.ActionCreate, Changes: []control.Change{trailCreateChange}, Note: st.createNote()}, nil
+}
+
+func (c CloudTrail) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.Own != nil:
+		return c.repair(ctx, env, t, j, st)
+	case st.Counting != nil:
+		return nil, nil
+	}
+	return c.create(ctx, env, t, j)
+}
+
+func trailKeyMissing(t control.Target) error {
+	return fmt.Errorf("cloudtrail: KMS key %s not found in %s: the log-archive control must be applied first", LogArchiveKeyAlias, t.HomeRegion)
+}
+
+// create makes harden's trail, gives it all management events if AWS did
+// not, and starts logging: CreateTrail alone does not.
+func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	keyARN, err := c.keyARN(ctx, env, t)
+	if err != nil {
+		return nil, err
+	}
+	if keyARN == "" {
+		return nil, trailKeyMissing(t)
+	}
+	ct := ctClient(env, t)
+	arn := TrailARN(t)
+	bucket := LogBucketName(env, t)
+	err = j.Write(ctx, "CreateTrail", trailCreatedPrior{TrailARN: arn, Name: TrailName}, func(ctx context.Context) (any, error) {
+		out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
+			Name:                       aws.String(TrailName),
+			S3BucketName:               aws.String(bucket),
+			IsMultiRegionTrail:         aws.Bool(true),
+			IncludeGlobalServiceEvents: aws.Bool(true),
+			EnableLogFileValidation:    aws.Bool(true),
+			KmsKeyId:                   aws.String(keyARN),
+			TagsList:                   []cttypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("harden")}},
+		})
+		if err != nil {
+			return nil, err
+		}
+		arn = aws.ToString(out.TrailARN)
+		return map[string]string{"trail_arn": arn}, nil
+	})
+	if awserror.Is(err, "S3BucketDoesNotExistException", "InsufficientS3BucketPolicyException",
+		"KmsKeyNotFoundException", "InsufficientEncryptionPolicyException") {
+		return nil, fmt.Errorf("cloudtrail: create trail %s in %s: bucket %s or key %s is missing or does not let CloudTrail write: apply the log-archive control first: %w",
+			TrailName, t.HomeRegion, bucket, LogArchiveKeyAlias, err)
+	}
+	if awserror.Is(err, "TrailAlreadyExistsException") {
+		return nil, fmt.Errorf("cloudtrail: create trail %s in %s: a trail of that name exists in another region: %w", TrailName, t.HomeRegion, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: create trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	sel, err := c.selectors(ctx, env, t, arn)
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	if err := c.putManagement(ctx, env, t, j, arn, sel); err != nil {
+		return nil, err
+	}
+	if err := c.startLogging(ctx, env, t, j, arn); err != nil {
+		return nil, err
+	}
+	return []control.Change{trailCreateChange}, nil
+}
+
+// repair puts harden's drifted trail back: UpdateTrail for its settings,
+// PutEventSelectors for its selectors, StartLogging last.
+func (c CloudTrail) repair(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st trailState) ([]control.Change, error) {
+	changes := st.ownChanges(env, t)
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	if st.KeyARN == "" {
+		return nil, trailKeyMissing(t)
+	}
+	arn := st.Own.ARN
+	if _, in := trailFieldChanges(arn, st.Own.Fields, st.want(env, t)); in != nil {
+		err := j.Write(ctx, "UpdateTrail", trailUpdatePrior{TrailARN: arn, Fields: st.Own.Fields}, func(ctx context.Context) (any, error) {
+			_, err := ctClient(env, t).UpdateTrail(ctx, in)
+			return nil, err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cloudtrail: update trail %s in %s: %w", TrailName, t.HomeRegion, err)
+		}
+	}
+	if err := c.putManagement(ctx, env, t, j, arn, st.OwnSelectors); err != nil {
+		return nil, err
+	}
+	if !st.OwnLogging {
+		if err := c.startLogging(ctx, env, t, j, arn); err != nil {
+			return nil, err
+		}
+	}
+	return changes, nil
+}
+
+// putManagement makes the trail log all management events, unless it does.
+func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control.Target, j control.Journal, arn string, cur ctSelectors) error {
+	if cur.logsManagement(true) {
+		return nil
+	}
+	next, err := cur.withAllManagement()
+	if err != nil {
+		return fmt.Errorf("cloudtrail: put event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	err = j.Write(ctx, "PutEventSelectors", trailSelectorsPrior{TrailARN: arn, Selectors: cur}, func(ctx context.Context) (any, error) {
+		_, err := ctClient(env, t).PutEventSelectors(ctx, next.putInput(arn))
+		return nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("cloudtrail: put event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	return nil
+}
+
+func (CloudTrail) startLogging(ctx context.Context, env *control.Env, t control.Target, j control.Journal, arn string) error {
+	err := j.Write(ctx, "StartLogging", trailLoggingPrior{TrailARN: arn, Logging: false}, func(ctx context.Context) (any, error) {
+		_, err := ctClient(env, t).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
+		return nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("cloudtrail: start logging of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+	}
+	return nil
+}
+
+// Rollback undoes one step, looking first: a trail harden created is
+// stopped and deleted, a changed one gets its recorded settings, selectors
+// or logging state back. The bucket, the logs and the key stay.
+func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+	ct := ctClient(env, t)
+	gone := func(err error) bool { return awserror.Is(err, "TrailNotFoundException") }
+	switch s.Action {
+	case "CreateTrail":
+		var p trailCreatedPrior
+		if err := control.DecodePrior(s, &p); err != nil {
+			return err
+		}
+		logging, err := c.isLogging(ctx, env, t, p.TrailARN)
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", p.Name, t.HomeRegion, err)
+		}
+		if logging {
+			_, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(p.TrailARN)})
+			if gone(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("cloudtrail: stop logging of trail %s in %s: %w", p.Name, t.HomeRegion, err)
+			}
+		}
+		_, err = ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(p.TrailARN)})
+		if err != nil && !gone(err) {
+			return fmt.Errorf("cloudtrail: delete trail %s in %s: %w", p.Name, t.HomeRegion, err)
+		}
+		return nil
+	case "StartLogging":
+		var p trailLoggingPrior
+		if err := control.DecodePrior(s, &p); err != nil {
+			return err
+		}
+		logging, err := c.isLogging(ctx, env, t, p.TrailARN)
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
+		}
+		if logging == p.Logging {
+			return nil
+		}
+		if p.Logging {
+			_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(p.TrailARN)})
+		} else {
+			_, err = ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(p.TrailARN)})
+		}
+		if err != nil && !gone(err) {
+			return fmt.Errorf("cloudtrail: restore logging=%t of trail %s in %s: %w", p.Logging, p.TrailARN, t.HomeRegion, err)
+		}
+		return nil
+	case "UpdateTrail":
+		var p trailUpdatePrior
+		if err := control.DecodePrior(s, &p); err != nil {
+			return err
+		}
+		if p.TrailARN != TrailARN(t) {
+			return fmt.Errorf("cloudtrail: journal step UpdateTrail names trail %s, not harden's %s", p.TrailARN, TrailARN(t))
+		}
+		cur, err := c.ownTrail(ctx, env, t)
+		if err != nil || cur == nil {
+			return err
+		}
+		_, in := trailFieldChanges(p.TrailARN, cur.Fields, p.Fields)
+		if in == nil {
+			return nil
+		}
+		_, err = ct.UpdateTrail(ctx, in)
+		if err != nil && !gone(err) {
+			return fmt.Errorf("cloudtrail: restore settings of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+		}
+		return nil
+	case "PutEventSelectors":
+		var p trailSelectorsPrior
+		if err := control.DecodePrior(s, &p); err != nil {
+			return err
+		}
+		if p.Selectors.empty() {
+			return nil
+		}
+		cur, err := c.selectors(ctx, env, t, p.TrailARN)
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
+		}
+		if cur.equal(p.Selectors) {
+			return nil
+		}
+		_, err = ct.PutEventSelectors(ctx, p.Selectors.putInput(p.TrailARN))
+		if err != nil && !gone(err) {
+			return fmt.Errorf("cloudtrail: restore event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("cloudtrail: journal step %q is not one this control writes", s.Action)
+}
