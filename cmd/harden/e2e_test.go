@@ -98,6 +98,26 @@ func snapshot(t *testing.T, url string) string {
 	return fakeawstest.WithoutKMS(t, b)
 }
 
+// waitForJournal polls the run's journal until it contains want at least
+// n times, failing the test (and killing cmd) after 30 s.
+func waitForJournal(t *testing.T, cmd *exec.Cmd, state, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
+		if len(files) == 1 {
+			if b, _ := os.ReadFile(files[0]); strings.Count(string(b), want) >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the journal did not show %s %d times within 30s", want, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // TestCommands drives the built binary through AWS_ENDPOINT_URL: plan exits
 // 2, apply --yes 0, audit 0, rollback 0, audit 2 again.
 func TestCommands(t *testing.T) {
@@ -133,21 +153,7 @@ func TestKilledApplyCanBeRolledBack(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
-		if len(files) == 1 {
-			b, _ := os.ReadFile(files[0])
-			if strings.Count(string(b), `"type":"intent"`) >= 5 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("apply journaled fewer than 5 writes in 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForJournal(t, cmd, state, `"type":"intent"`, 5)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if snapshot(t, url) == fresh {
@@ -175,20 +181,7 @@ func TestInterruptedApply(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
-		if len(files) == 1 {
-			if b, _ := os.ReadFile(files[0]); strings.Count(string(b), `"type":"intent"`) >= 3 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("apply journaled fewer than 3 writes in 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForJournal(t, cmd, state, `"type":"intent"`, 3)
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	var ee *exec.ExitError
@@ -228,21 +221,8 @@ func TestKilledBetweenBucketAndTrail(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(state, "*", "*.jsonl"))
-		if len(files) == 1 {
-			// The intent after CreateBucket: the bucket exists by then.
-			if b, _ := os.ReadFile(files[0]); strings.Contains(string(b), `"action":"PutBucketTagging"`) {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("apply did not get past CreateBucket in 30s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	// The intent after CreateBucket: the bucket exists by then.
+	waitForJournal(t, cmd, state, `"action":"PutBucketTagging"`, 1)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	killed := snapshot(t, url)
