@@ -3,6 +3,7 @@ package controls
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -189,7 +190,7 @@ func (c IAMPasswordPolicy) Rollback(ctx context.Context, env *control.Env, t con
 		return err
 	}
 	cur, err := c.read(ctx, env)
-	if err != nil || equalPolicies(cur, prior) {
+	if err != nil || reflect.DeepEqual(cur, prior) {
 		return err
 	}
 	if !prior.Exists {
@@ -204,16 +205,4 @@ func (c IAMPasswordPolicy) Rollback(ctx context.Context, env *control.Env, t con
 		return fmt.Errorf("iam-password-policy: restore account password policy: %w", err)
 	}
 	return nil
-}
-
-func equalPolicies(a, b passwordPolicy) bool {
-	eqI := func(x, y *int32) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	eqB := func(x, y *bool) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return a.Exists == b.Exists && a.MinimumPasswordLength == b.MinimumPasswordLength &&
-		a.RequireSymbols == b.RequireSymbols && a.RequireNumbers == b.RequireNumbers &&
-		a.RequireUppercaseCharacters == b.RequireUppercaseCharacters &&
-		a.RequireLowercaseCharacters == b.RequireLowercaseCharacters &&
-		a.AllowUsersToChangePassword == b.AllowUsersToChangePassword &&
-		eqI(a.MaxPasswordAge, b.MaxPasswordAge) && eqI(a.PasswordReusePrevention, b.PasswordReusePrevention) &&
-		eqB(a.HardExpiry, b.HardExpiry)
 }
