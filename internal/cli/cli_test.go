@@ -303,3 +303,30 @@ func golden(t *testing.T, name, got string) {
 		t.Fatalf("%s differs (run go test ./internal/cli -update and review the diff):\n--- want\n%s\n--- got\n%s", name, want, got)
 	}
 }
+
+func TestRollbackList(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	o := harden(t, env, dir, term{}, "rollback", "--list")
+	expect(t, o, cli.ExitOK, "list with no runs")
+	if !strings.Contains(o.stdout, "No apply runs are journaled") {
+		t.Fatalf("stdout: %q", o.stdout)
+	}
+	expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--controls", "ebs-default-encryption", "--regions", "eu-west-1,eu-west-2"), cli.ExitOK, "apply 1")
+	expect(t, harden(t, env, dir, term{}, "rollback", "--yes"), cli.ExitOK, "rollback 1")
+	expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--controls", "iam-password-policy"), cli.ExitOK, "apply 2")
+	o = harden(t, env, dir, term{}, "rollback", "--list")
+	expect(t, o, cli.ExitOK, "list")
+	lines := strings.Split(strings.TrimSpace(o.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "RUN") ||
+		!strings.Contains(lines[1], "applied") || !strings.Contains(lines[2], "rolled back") {
+		t.Fatalf("list:\n%s", o.stdout)
+	}
+	if f := strings.Fields(lines[1]); f[3] != "1" || f[4] != "1" {
+		t.Fatalf("newest run should have 1 write, 1 to undo: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); f[3] != "2" || f[4] != "0" {
+		t.Fatalf("older run should have 2 writes, 0 to undo: %q", lines[2])
+	}
+	expect(t, harden(t, env, dir, term{}, "rollback", "--list", "--yes"), cli.ExitUsage, "--list with --yes")
+}

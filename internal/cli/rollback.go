@@ -18,7 +18,7 @@ import (
 )
 
 func newRollbackCmd(g *globals, stdio IO) *cobra.Command {
-	var yes bool
+	var yes, list bool
 	var runID string
 	cmd := &cobra.Command{
 		Use:   "rollback",
@@ -33,9 +33,16 @@ Exit codes: 0 restored (or nothing left to undo), 1 a step failed or the journal
 unusable, 64 usage error, 130 interrupted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if list {
+				if runID != "" || yes {
+					return usagef("--list takes neither --run nor --yes")
+				}
+				return listRuns(cmd.Context(), g, stdio)
+			}
 			return rollbackRun(cmd.Context(), g, stdio, runID, yes)
 		},
 	}
+	cmd.Flags().BoolVar(&list, "list", false, "list this account's journaled apply runs, newest first, and what is left to undo in each")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "roll back without asking")
 	cmd.Flags().StringVar(&runID, "run", "", "the apply run to undo (default: the newest)")
 	return cmd
@@ -187,4 +194,81 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// runSummary is one journaled run, as --list reports it.
+type runSummary struct {
+	Run      string `json:"run"`
+	Started  string `json:"started"`
+	Home     string `json:"home_region"`
+	Harden   string `json:"harden"`
+	Writes   int    `json:"writes"`
+	Pending  int    `json:"pending"`
+	Path     string `json:"path"`
+	Readable bool   `json:"readable"`
+	Error    string `json:"error,omitempty"`
+}
+
+// listRuns prints the account's runs, newest first. A run whose journal
+// cannot be read is listed with the reason rather than hiding the others.
+func listRuns(ctx context.Context, g *globals, stdio IO) error {
+	if err := g.validate(); err != nil {
+		return err
+	}
+	s, err := g.connect(ctx, false)
+	if err != nil {
+		return err
+	}
+	store, err := g.openJournal(s.account)
+	if err != nil {
+		return err
+	}
+	runs, err := store.Runs()
+	if err != nil {
+		return err
+	}
+	out := []runSummary{}
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		sum := runSummary{Run: r.ID, Started: r.Header.Started.UTC().Format("2006-01-02T15:04:05Z"),
+			Home: r.Header.HomeRegion, Harden: r.Header.Harden, Path: r.Path}
+		if log, err := store.Load(r.ID); err != nil {
+			sum.Error = oneLine(err.Error())
+		} else {
+			sum.Readable = true
+			for _, st := range log.Steps {
+				if !st.Failed {
+					sum.Writes++
+				}
+			}
+			sum.Pending = len(log.Pending())
+		}
+		out = append(out, sum)
+	}
+	if g.reportOptions(stdio).Format == report.JSON {
+		return writeJSON(stdio.Out, struct {
+			Schema    string       `json:"schema"`
+			AccountID string       `json:"account_id"`
+			Runs      []runSummary `json:"runs"`
+		}{"harden.runs/v1", s.account, out})
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(stdio.Out, "No apply runs are journaled for account %s in %s.\n", s.account, store.Dir())
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTARTED\tHOME\tWRITES\tTO UNDO\tSTATE")
+	for _, r := range out {
+		state := "applied"
+		switch {
+		case !r.Readable:
+			state = "unreadable: " + r.Error
+		case r.Pending == 0:
+			state = "rolled back"
+		case r.Pending < r.Writes:
+			state = "partly rolled back"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", r.Run, r.Started, r.Home, r.Writes, r.Pending, state)
+	}
+	return tw.Flush()
 }
