@@ -316,6 +316,22 @@ func (k *kmsKey) metadata(acct string) map[string]any {
 
 // resolveKey finds a key in the call's region by key id, key ARN and, when
 // aliases are allowed, alias name or alias ARN.
+// keyRef is the KeyId every key operation's request carries.
+type keyRef struct {
+	KeyID string `json:"KeyId"`
+}
+
+func (r *keyRef) keyID() string { return r.KeyID }
+
+// decodeKeyRequest decodes a key operation's request into in (a struct
+// embedding keyRef) and resolves the key it names.
+func (c *call) decodeKeyRequest(in interface{ keyID() string }, aliases bool) (*kmsKey, error) {
+	if err := c.decodeJSON(in); err != nil {
+		return nil, err
+	}
+	return resolveKey(c, in.keyID(), aliases)
+}
+
 func resolveKey(c *call, id string, aliases bool) (*kmsKey, error) {
 	if id == "" {
 		return nil, kmsErr("ValidationException", "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null")
@@ -464,13 +480,10 @@ func checkPolicyName(name string) error {
 
 func kmsGetKeyPolicy(c *call) (any, error) {
 	var in struct {
-		KeyID      string `json:"KeyId"`
+		keyRef
 		PolicyName string
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -482,15 +495,12 @@ func kmsGetKeyPolicy(c *call) (any, error) {
 
 func kmsPutKeyPolicy(c *call) (any, error) {
 	var in struct {
-		KeyID                          string `json:"KeyId"`
+		keyRef
 		PolicyName                     string
 		Policy                         string
 		BypassPolicyLockoutSafetyCheck bool
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -506,13 +516,10 @@ func kmsPutKeyPolicy(c *call) (any, error) {
 
 func kmsEnableKeyRotation(c *call) (any, error) {
 	var in struct {
-		KeyID                string `json:"KeyId"`
+		keyRef
 		RotationPeriodInDays *int32
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -670,13 +677,10 @@ func kmsDeleteAlias(c *call) (any, error) {
 
 func kmsScheduleKeyDeletion(c *call) (any, error) {
 	var in struct {
-		KeyID               string `json:"KeyId"`
+		keyRef
 		PendingWindowInDays *int32
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -715,13 +719,10 @@ func kmsCancelKeyDeletion(c *call) (any, error) {
 
 func kmsTagResource(c *call) (any, error) {
 	var in struct {
-		KeyID string `json:"KeyId"`
-		Tags  []kmsTag
+		keyRef
+		Tags []kmsTag
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -741,13 +742,10 @@ func kmsTagResource(c *call) (any, error) {
 
 func kmsUntagResource(c *call) (any, error) {
 	var in struct {
-		KeyID   string `json:"KeyId"`
+		keyRef
 		TagKeys []string
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
@@ -766,14 +764,11 @@ func kmsUntagResource(c *call) (any, error) {
 
 func kmsListResourceTags(c *call) (any, error) {
 	var in struct {
-		KeyID  string `json:"KeyId"`
+		keyRef
 		Limit  int
 		Marker string
 	}
-	if err := c.decodeJSON(&in); err != nil {
-		return nil, err
-	}
-	k, err := resolveKey(c, in.KeyID, false)
+	k, err := c.decodeKeyRequest(&in, false)
 	if err != nil {
 		return nil, err
 	}
