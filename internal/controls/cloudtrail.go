@@ -677,36 +677,47 @@ func (CloudTrail) startLogging(ctx context.Context, env *control.Env, t control.
 	return nil
 }
 
+// trailGone reports that a trail no longer exists: nothing left to undo.
+func trailGone(err error) bool { return awserror.Is(err, "TrailNotFoundException") }
+
+// restoreLogging puts a trail's logging back to want, looking first so that
+// undoing twice writes nothing; a trail that is gone needs nothing.
+func (c CloudTrail) restoreLogging(ctx context.Context, env *control.Env, t control.Target, arn string, want bool) error {
+	logging, err := c.isLogging(ctx, env, t, arn)
+	if trailGone(err) || (err == nil && logging == want) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", arn, t.HomeRegion, err)
+	}
+	ct := ctClient(env, t)
+	if want {
+		_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
+	} else {
+		_, err = ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(arn)})
+	}
+	if err != nil && !trailGone(err) {
+		return fmt.Errorf("cloudtrail: restore logging=%t of trail %s in %s: %w", want, arn, t.HomeRegion, err)
+	}
+	return nil
+}
+
 // Rollback undoes one step, looking first: a trail harden created is
 // stopped and deleted, a changed one gets its recorded settings, selectors
 // or logging state back. The bucket, the logs and the key stay.
 func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	ct := ctClient(env, t)
-	gone := func(err error) bool { return awserror.Is(err, "TrailNotFoundException") }
 	switch s.Action {
 	case "CreateTrail":
 		var p trailCreatedPrior
 		if err := control.DecodePrior(s, &p); err != nil {
 			return err
 		}
-		logging, err := c.isLogging(ctx, env, t, p.TrailARN)
-		if gone(err) {
-			return nil
+		if err := c.restoreLogging(ctx, env, t, p.TrailARN, false); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", p.Name, t.HomeRegion, err)
-		}
-		if logging {
-			_, err := ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(p.TrailARN)})
-			if gone(err) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("cloudtrail: stop logging of trail %s in %s: %w", p.Name, t.HomeRegion, err)
-			}
-		}
-		_, err = ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(p.TrailARN)})
-		if err != nil && !gone(err) {
+		_, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(p.TrailARN)})
+		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: delete trail %s in %s: %w", p.Name, t.HomeRegion, err)
 		}
 		return nil
@@ -715,25 +726,7 @@ func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Ta
 		if err := control.DecodePrior(s, &p); err != nil {
 			return err
 		}
-		logging, err := c.isLogging(ctx, env, t, p.TrailARN)
-		if gone(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
-		}
-		if logging == p.Logging {
-			return nil
-		}
-		if p.Logging {
-			_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(p.TrailARN)})
-		} else {
-			_, err = ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(p.TrailARN)})
-		}
-		if err != nil && !gone(err) {
-			return fmt.Errorf("cloudtrail: restore logging=%t of trail %s in %s: %w", p.Logging, p.TrailARN, t.HomeRegion, err)
-		}
-		return nil
+		return c.restoreLogging(ctx, env, t, p.TrailARN, p.Logging)
 	case "UpdateTrail":
 		var p trailUpdatePrior
 		if err := control.DecodePrior(s, &p); err != nil {
@@ -751,7 +744,7 @@ func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Ta
 			return nil
 		}
 		_, err = ct.UpdateTrail(ctx, in)
-		if err != nil && !gone(err) {
+		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: restore settings of trail %s in %s: %w", TrailName, t.HomeRegion, err)
 		}
 		return nil
@@ -764,7 +757,7 @@ func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Ta
 			return nil
 		}
 		cur, err := c.selectors(ctx, env, t, p.TrailARN)
-		if gone(err) {
+		if trailGone(err) {
 			return nil
 		}
 		if err != nil {
@@ -774,7 +767,7 @@ func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Ta
 			return nil
 		}
 		_, err = ct.PutEventSelectors(ctx, p.Selectors.putInput(p.TrailARN))
-		if err != nil && !gone(err) {
+		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: restore event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
 		}
 		return nil
