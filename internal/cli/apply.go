@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/journal"
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/version"
 )
@@ -84,7 +85,12 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 		return err
 	}
 	results := run.Apply(ctx, plan, jr.For)
-	closeErr := jr.Close()
+	outcome := journal.OutcomeCompleted
+	if ctx.Err() != nil {
+		outcome = journal.OutcomeInterrupted
+	}
+	finishErr := jr.Finish(outcome)
+	closeErr := errors.Join(finishErr, jr.Close())
 	rep := report.New("apply", s.account, s.home, s.regions.Enabled, s.regions.Skipped, results)
 	if err := report.Render(stdio.Out, rep, opts); err != nil {
 		return err

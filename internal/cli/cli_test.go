@@ -96,7 +96,7 @@ func TestLifecycle(t *testing.T) {
 	// The only refused writes: regions racing to create the Config
 	// service-linked role, which one of them created.
 	for _, s := range log.Steps {
-		if s.Failed && s.Step.Action != "CreateServiceLinkedRole" {
+		if s.Failed && s.Step.Kind != "CreateServiceLinkedRole" {
 			t.Fatalf("unexpected refused write: %+v", s)
 		}
 	}

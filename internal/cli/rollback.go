@@ -2,79 +2,86 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/harden-dev/harden/internal/awserror"
-	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/journal"
 	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/run"
 )
 
 func newRollbackCmd(g *globals, stdio IO) *cobra.Command {
-	var yes, list bool
+	var yes, list, force bool
 	var runID string
 	cmd := &cobra.Command{
 		Use:   "rollback",
-		Short: "Undo the changes of the newest apply run (or --run ID)",
-		Long: `rollback restores the state the journal recorded before each change of an apply
-run, newest change first. Steps already undone are skipped, so running it twice is
-harmless. It refuses a journal that belongs to another account, and a corrupt one.
+		Short: "Undo what harden applied: every pending run, or --run ID",
+		Long: `rollback undoes what apply changed, newest change first, across every apply run
+that still has changes to undo (or only --run ID). It first reads the current state
+of everything it would touch: a change is undone only while it is still as harden
+left it, and a resource is deleted only when it is the one harden created (same id,
+harden's tags). Anything else has drifted: it is reported and left alone, and
+rollback exits 1. --force overwrites drifted settings (never deleting what harden
+does not own). --controls, --skip and --regions limit what is undone; undoing what a
+remaining change still uses (the log archive under a trail) is refused.
 
 Rollback never deletes logs or schedules key deletion.
 
-Exit codes: 0 restored (or nothing left to undo), 1 a step failed or the journal is
-unusable, 64 usage error, 130 interrupted.`,
+Exit codes: 0 undone (or nothing left to undo), 1 a step drifted, failed or was
+held, or the journal is unusable, 64 usage error, 130 interrupted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if list {
-				if runID != "" || yes {
-					return usagef("--list takes neither --run nor --yes")
+				if runID != "" || yes || force {
+					return usagef("--list takes neither --run, --yes nor --force")
 				}
 				return listRuns(cmd.Context(), g, stdio)
 			}
-			return rollbackRun(cmd.Context(), g, stdio, runID, yes)
+			return rollbackRun(cmd.Context(), g, stdio, runID, yes, force)
 		},
 	}
 	cmd.Flags().BoolVar(&list, "list", false, "list this account's journaled apply runs, newest first, and what is left to undo in each")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "roll back without asking")
-	cmd.Flags().StringVar(&runID, "run", "", "the apply run to undo (default: the newest)")
+	cmd.Flags().BoolVar(&force, "force", false, "undo drifted changes anyway, overwriting newer changes (never deletes what harden does not own)")
+	cmd.Flags().StringVar(&runID, "run", "", "undo only this apply run (default: every run with changes left, newest first)")
 	return cmd
 }
 
-// rollbackStep is one step of a rollback, as reported.
-type rollbackStep struct {
-	Seq       int    `json:"seq"`
-	Control   string `json:"control"`
-	Region    string `json:"region"`
-	Action    string `json:"action"`
-	Confirmed bool   `json:"confirmed"`
-	Status    string `json:"status"` // pending, restored, kept, error, not-run
-	Error     string `json:"error,omitempty"`
+// rollbackScope turns --controls, --skip and --regions into the controls
+// and regions rollback may touch.
+func (g *globals) rollbackScope() (ctls, regs []string, err error) {
+	if len(g.only) > 0 || len(g.skip) > 0 {
+		sel, err := g.selectControls()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range sel {
+			ctls = append(ctls, c.Info().ID)
+		}
+		if len(ctls) == 0 {
+			return nil, nil, usagef("--controls and --skip leave no control to roll back")
+		}
+	}
+	return ctls, g.regions, nil
 }
 
-type rollbackReport struct {
-	Schema    string         `json:"schema"`
-	Run       string         `json:"run"`
-	AccountID string         `json:"account_id"`
-	Steps     []rollbackStep `json:"steps"`
-	Restored  int            `json:"restored"`
-	Kept      int            `json:"kept"`
-	Errors    int            `json:"errors"`
-}
-
-func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes bool) error {
+func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes, force bool) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
+	opts := g.reportOptions(stdio)
 	if !yes && !stdio.StdinTTY {
 		return usagef("refusing to change the account without a terminal to confirm on: pass --yes")
+	}
+	if !yes && opts.Format == report.JSON {
+		return usagef("-o json cannot ask for confirmation: pass --yes")
+	}
+	ctls, regs, err := g.rollbackScope()
+	if err != nil {
+		return err
 	}
 	s, err := g.connect(ctx, false)
 	if err != nil {
@@ -84,129 +91,57 @@ func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes bo
 	if err != nil {
 		return err
 	}
-	log, err := store.Load(runID)
-	if err != nil {
-		if errors.Is(err, journal.ErrNoRuns) {
-			return fmt.Errorf("%w in %s: nothing to roll back", err, store.Dir())
-		}
-		return err
-	}
-	byID := map[string]control.Control{}
-	for _, c := range controls.All() {
-		byID[c.Info().ID] = c
-	}
-	pending := log.Pending()
-	rep := rollbackReport{Schema: "harden.rollback/v1", Run: log.Header.RunID, AccountID: s.account, Steps: []rollbackStep{}}
-	for _, p := range pending {
-		if _, ok := byID[p.Control]; !ok {
-			return fmt.Errorf("journal %s names control %q, which this harden does not know: use the harden version that wrote it (%s)",
-				log.Path, p.Control, log.Header.Harden)
-		}
-		rep.Steps = append(rep.Steps, rollbackStep{Seq: p.Seq, Control: p.Control, Region: p.Region,
-			Action: p.Step.Action, Confirmed: p.Step.Done, Status: "pending"})
-	}
-	opts := g.reportOptions(stdio)
-	if len(pending) == 0 {
-		if opts.Format == report.JSON {
-			return writeJSON(stdio.Out, rep)
-		}
-		fmt.Fprintf(stdio.Out, "Nothing to roll back: run %s has no change left to undo.\n", log.Header.RunID)
-		return nil
-	}
-	if opts.Format != report.JSON {
-		fmt.Fprintf(stdio.Out, "harden rollback: account %s, run %s (%s), %d change(s) to undo, newest first\n\n",
-			s.account, log.Header.RunID, log.Path, len(pending))
-		writeSteps(stdio.Out, rep.Steps)
-	}
-	if err := confirm(stdio, yes, fmt.Sprintf("Undo %d change(s) in account %s?", len(pending), s.account)); err != nil {
-		return err
-	}
-	jr, err := store.Resume(log.Header.RunID)
+	lock, err := store.Lock()
 	if err != nil {
 		return err
 	}
-	defer jr.Close()
-	env := s.env()
-	for i, p := range pending {
-		step := &rep.Steps[i]
-		if ctx.Err() != nil {
-			step.Status = "not-run"
-			continue
-		}
-		t := control.Target{AccountID: s.account, Region: p.Region, HomeRegion: log.Header.HomeRegion}
-		err := byID[p.Control].Rollback(ctx, env, t, p.Step)
-		var kept *control.RetainedError
-		if err != nil && !errors.As(err, &kept) {
-			step.Status, step.Error = "error", oneLine(awserror.Clean(err))
-			rep.Errors++
-			continue
-		}
-		if err := jr.MarkUndone(p.Seq); err != nil {
-			step.Status, step.Error = "error", oneLine(err.Error())
-			rep.Errors++
-			continue
-		}
-		if kept != nil {
-			step.Status, step.Error = "kept", kept.Reason
-			rep.Kept++
-			continue
-		}
-		step.Status = "restored"
-		rep.Restored++
+	defer lock.Close()
+	rb, err := run.PrepareRollback(ctx, s.env(), s.account, controls.All(), store, lock, run.RollbackOptions{
+		RunID: runID, Controls: ctls, Regions: regs, Force: force, Concurrency: g.concurrency})
+	if errors.Is(err, journal.ErrNoRuns) {
+		err = nil
+		rb = &run.Rollback{AccountID: s.account}
 	}
-	if opts.Format == report.JSON {
-		if err := writeJSON(stdio.Out, rep); err != nil {
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
+	}
+	if len(rb.Steps) == 0 {
+		return report.RenderRollback(stdio.Out, rb, false, opts)
+	}
+	if !yes {
+		if err := report.RenderRollback(stdio.Out, rb, true, opts); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintln(stdio.Out)
-		writeSteps(stdio.Out, rep.Steps)
-		fmt.Fprintf(stdio.Out, "\nRollback: %d restored, %d kept, %d error(s).\n", rep.Restored, rep.Kept, rep.Errors)
+		if err := confirm(stdio, false, fmt.Sprintf("Undo %d change(s) in account %s?", len(rb.Steps), s.account)); err != nil {
+			return err
+		}
+	}
+	var progress run.Progress
+	if stdio.StdoutTTY && opts.Format != report.JSON {
+		progress = func(done, total int, current string) {
+			if done >= total {
+				fmt.Fprint(stdio.Err, "\r\033[K")
+				return
+			}
+			fmt.Fprintf(stdio.Err, "\r\033[K  rolling back %d/%d  %s", done, total, current)
+		}
+	}
+	if err := rb.Execute(ctx, progress); err != nil {
+		return err
+	}
+	if err := report.RenderRollback(stdio.Out, rb, false, opts); err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: run 'harden rollback' again to undo the rest")}
 	}
-	if rep.Errors > 0 {
-		return &exitError{code: ExitError, err: errors.New("some changes were not undone: fix the errors above and run 'harden rollback' again")}
+	if rb.Failed() {
+		return &exitError{code: ExitError, err: errors.New("some changes were not undone: see the lines above; fix what failed and run 'harden rollback' again, or --force to overwrite drifted changes")}
 	}
 	return nil
-}
-
-func writeSteps(w io.Writer, steps []rollbackStep) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, s := range steps {
-		note := ""
-		if !s.Confirmed {
-			note = " (unconfirmed: may not have happened)"
-		}
-		if s.Error != "" {
-			note += ": " + s.Error
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", s.Status, s.Control, s.Region, s.Action, note)
-	}
-	tw.Flush()
-}
-
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
-}
-
-// runSummary is one journaled run, as --list reports it.
-type runSummary struct {
-	Run      string `json:"run"`
-	Started  string `json:"started"`
-	Home     string `json:"home_region"`
-	Harden   string `json:"harden"`
-	Writes   int    `json:"writes"`
-	Pending  int    `json:"pending"`
-	Path     string `json:"path"`
-	Readable bool   `json:"readable"`
-	Error    string `json:"error,omitempty"`
 }
 
 // listRuns prints the account's runs, newest first. A run whose journal
@@ -227,10 +162,10 @@ func listRuns(ctx context.Context, g *globals, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	out := []runSummary{}
+	var out []report.RunSummary
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		sum := runSummary{Run: r.ID, Started: r.Header.Started.UTC().Format("2006-01-02T15:04:05Z"),
+		sum := report.RunSummary{Run: r.ID, Started: r.Header.Started.UTC().Format("2006-01-02T15:04:05Z"),
 			Home: r.Header.HomeRegion, Harden: r.Header.Harden, Path: r.Path}
 		if log, err := store.Load(r.ID); err != nil {
 			sum.Error = oneLine(err.Error())
@@ -242,33 +177,26 @@ func listRuns(ctx context.Context, g *globals, stdio IO) error {
 				}
 			}
 			sum.Pending = len(log.Pending())
+			sum.State = runState(log, sum.Writes, sum.Pending)
 		}
 		out = append(out, sum)
 	}
-	if g.reportOptions(stdio).Format == report.JSON {
-		return writeJSON(stdio.Out, struct {
-			Schema    string       `json:"schema"`
-			AccountID string       `json:"account_id"`
-			Runs      []runSummary `json:"runs"`
-		}{"harden.runs/v1", s.account, out})
+	return report.RenderRuns(stdio.Out, s.account, store.Dir(), out, g.reportOptions(stdio))
+}
+
+// runState names where a run stands.
+func runState(l *journal.Log, writes, pending int) string {
+	switch {
+	case pending == 0 && writes > 0:
+		return "rolled back"
+	case pending == 0:
+		return "no changes"
+	case l.Interrupted() && pending < writes:
+		return "interrupted, partly rolled back"
+	case l.Interrupted():
+		return "interrupted"
+	case pending < writes:
+		return "partly rolled back"
 	}
-	if len(out) == 0 {
-		fmt.Fprintf(stdio.Out, "No apply runs are journaled for account %s in %s.\n", s.account, store.Dir())
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdio.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTARTED\tHOME\tWRITES\tTO UNDO\tSTATE")
-	for _, r := range out {
-		state := "applied"
-		switch {
-		case !r.Readable:
-			state = "unreadable: " + r.Error
-		case r.Pending == 0:
-			state = "rolled back"
-		case r.Pending < r.Writes:
-			state = "partly rolled back"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", r.Run, r.Started, r.Home, r.Writes, r.Pending, state)
-	}
-	return tw.Flush()
+	return "applied"
 }

@@ -64,9 +64,9 @@ type Settings struct {
 	LogRetentionDays int
 }
 
-// RetainedError is what Rollback returns for something it keeps on purpose
-// (a bucket holding logs, a KMS key that encrypted them): the step counts
-// as handled, and the reason is shown to the user.
+// RetainedError is what an Undo's Do returns when it finds it must keep
+// something on purpose (a bucket that holds logs by the time it would be
+// deleted): the step counts as handled, and the reason is shown.
 type RetainedError struct{ Reason string }
 
 func (e *RetainedError) Error() string { return "kept: " + e.Reason }
@@ -107,27 +107,139 @@ type Finding struct {
 	Unmanaged string
 }
 
+// StepKind names one kind of write a control makes, usually after the AWS
+// operation ("CreateAnalyzer"). Each control declares its kinds as typed
+// constants and registers each kind's undo beside the code that writes it
+// (see Steps).
+type StepKind string
+
 // Step is one write to AWS, as the journal keeps it.
 type Step struct {
-	// Action names the write, usually the AWS operation.
-	Action string
+	// Kind names the write.
+	Kind StepKind
 	// Prior is the state before the write, enough to undo it.
 	Prior json.RawMessage
+	// After is the state the write left, as far as harden governs it: what
+	// rollback compares the current state with before undoing (anything
+	// else is drift). Empty in journals of format 1.
+	After json.RawMessage
 	// Result is what the write returned (e.g. a created resource's id);
 	// empty if it is not known to have completed.
 	Result json.RawMessage
 	// Done is true when AWS confirmed the write; false when it may or may
-	// not have happened (interrupted, network error): Rollback must then
-	// look before it acts.
+	// not have happened (interrupted, network error): the undo must then
+	// look for what the write may have made (by harden's tags) before it
+	// acts.
 	Done bool
+	// RunID is the apply run that made the write; resources harden creates
+	// carry it in their TagRun tag.
+	RunID string
+}
+
+// Tags harden puts on every resource it creates, where the service
+// supports tags: rollback deletes a resource only when it carries them.
+const (
+	TagManagedBy   = "managed-by"
+	TagManagedByID = "harden"
+	TagRun         = "harden-run"
+)
+
+// Tags returns harden's tags for a resource created by run runID.
+func Tags(runID string) map[string]string {
+	return map[string]string{TagManagedBy: TagManagedByID, TagRun: runID}
 }
 
 // Journal records each write before it is made.
 type Journal interface {
-	// Write journals step (its Prior), runs write, then journals the
-	// outcome and the result write returns. It does not run write when the
-	// intent cannot be journaled or ctx is done.
-	Write(ctx context.Context, action string, prior any, write func(context.Context) (result any, err error)) error
+	// RunID names the apply run the writes belong to.
+	RunID() string
+	// Write journals the step's kind, its prior state and the state it is
+	// meant to leave (after), runs write, then journals the outcome and
+	// the result write returns. It does not run write when the intent
+	// cannot be journaled or ctx is done.
+	Write(ctx context.Context, kind StepKind, prior, after any, write func(context.Context) (result any, err error)) error
+}
+
+// Verdict is what rollback decided for one journaled step after reading
+// the current state of what the step changed.
+type Verdict string
+
+const (
+	// Restore: the state is still what harden left; rollback puts the
+	// prior state back.
+	Restore Verdict = "restore"
+	// Delete: the resource is the one harden created, unchanged since;
+	// rollback deletes it.
+	Delete Verdict = "delete"
+	// Keep: harden keeps what the step made on purpose (a KMS key that
+	// encrypted logs, a bucket holding logs).
+	Keep Verdict = "kept"
+	// Already: nothing is left to undo (the prior state is back, the
+	// resource is gone, or the write never happened).
+	Already Verdict = "already"
+	// Drifted: someone changed what harden left, or the resource is not
+	// the one harden created. Rollback leaves it alone and reports it.
+	Drifted Verdict = "drifted"
+)
+
+// Undo is rollback's decision for one step, made by reading the current
+// state (never writing).
+type Undo struct {
+	Verdict Verdict
+	// What says in words a person understands what rollback will do or
+	// found: "restore the password policy: minimum length 14 -> unset",
+	// "MinimumPasswordLength: harden set 14, now 20".
+	What string
+	// Do makes the undo for Restore and Delete. For Drifted it is what
+	// --force would do, overwriting the newer change; nil when even
+	// --force must leave it (a resource harden does not own).
+	Do func(ctx context.Context) error
+	// AfterAllRegions makes rollback undo this step only after every
+	// region's other steps of the control (a role shared by all regions).
+	AfterAllRegions bool
+}
+
+// UndoFunc reads the current state of what step s changed, compares it
+// with what the step left (s.After, s.Result) and says how to undo it. It
+// never writes; the returned Undo.Do does.
+type UndoFunc func(ctx context.Context, env *Env, t Target, s Step) (Undo, error)
+
+// Steps maps every kind of write a control makes to its undo.
+type Steps map[StepKind]UndoFunc
+
+// Undo looks up s's kind and returns its undo decision.
+func (st Steps) Undo(ctx context.Context, controlID string, env *Env, t Target, s Step) (Undo, error) {
+	f, ok := st[s.Kind]
+	if !ok {
+		return Undo{}, fmt.Errorf("%s: journal step %q is not one this control writes", controlID, s.Kind)
+	}
+	return f(ctx, env, t, s)
+}
+
+// Restored returns a Restore decision.
+func Restored(what string, do func(context.Context) error) Undo {
+	return Undo{Verdict: Restore, What: what, Do: do}
+}
+
+// Deleted returns a Delete decision.
+func Deleted(what string, do func(context.Context) error) Undo {
+	return Undo{Verdict: Delete, What: what, Do: do}
+}
+
+// Nothing returns an Already decision.
+func Nothing(format string, args ...any) Undo {
+	return Undo{Verdict: Already, What: fmt.Sprintf(format, args...)}
+}
+
+// Kept returns a Keep decision.
+func Kept(format string, args ...any) Undo {
+	return Undo{Verdict: Keep, What: fmt.Sprintf(format, args...)}
+}
+
+// Drift returns a Drifted decision; force is what --force does (nil: never
+// undone, not even with --force).
+func Drift(force func(context.Context) error, format string, args ...any) Undo {
+	return Undo{Verdict: Drifted, What: fmt.Sprintf(format, args...), Do: force}
 }
 
 // Control is one baseline setting harden can check, apply and roll back.
@@ -140,19 +252,41 @@ type Control interface {
 	// every write through j, and returns what it changed. Applying a
 	// compliant target makes no write.
 	Apply(ctx context.Context, env *Env, t Target, j Journal) ([]Change, error)
-	// Rollback undoes one journaled step, restoring its Prior state. It is
-	// idempotent: undoing a step twice, or a step that never happened, is
-	// harmless.
-	Rollback(ctx context.Context, env *Env, t Target, s Step) error
+	// Steps lists every kind of write Apply makes, each with its undo.
+	Steps() Steps
 }
 
 // DecodePrior decodes a step's prior state into v.
 func DecodePrior(s Step, v any) error {
 	if len(s.Prior) == 0 {
-		return fmt.Errorf("journal step %s has no prior state", s.Action)
+		return fmt.Errorf("journal step %s has no prior state", s.Kind)
 	}
 	if err := json.Unmarshal(s.Prior, v); err != nil {
-		return fmt.Errorf("journal step %s: decode prior state: %w", s.Action, err)
+		return fmt.Errorf("journal step %s: decode prior state: %w", s.Kind, err)
 	}
 	return nil
+}
+
+// DecodeAfter decodes a step's after state into v and reports whether the
+// journal holds one (journals of format 1 do not).
+func DecodeAfter(s Step, v any) (bool, error) {
+	if len(s.After) == 0 || string(s.After) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(s.After, v); err != nil {
+		return false, fmt.Errorf("journal step %s: decode after state: %w", s.Kind, err)
+	}
+	return true, nil
+}
+
+// DecodeResult decodes a step's result into v and reports whether the
+// journal holds one.
+func DecodeResult(s Step, v any) (bool, error) {
+	if len(s.Result) == 0 || string(s.Result) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(s.Result, v); err != nil {
+		return false, fmt.Errorf("journal step %s: decode result: %w", s.Kind, err)
+	}
+	return true, nil
 }

@@ -88,7 +88,7 @@ func (c AccessAnalyzer) Apply(ctx context.Context, env *control.Env, t control.T
 	if err != nil || f.Compliant || f.Unmanaged != "" {
 		return nil, err
 	}
-	err = j.Write(ctx, "CreateAnalyzer", analyzerPrior{Name: AnalyzerName}, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "CreateAnalyzer", analyzerPrior{Name: AnalyzerName}, nil, func(ctx context.Context) (any, error) {
 		out, err := env.AWS.AccessAnalyzer(t.Region).CreateAnalyzer(ctx, &accessanalyzer.CreateAnalyzerInput{
 			AnalyzerName: aws.String(AnalyzerName),
 			Type:         aatypes.TypeAccount,
@@ -108,7 +108,7 @@ func (c AccessAnalyzer) Apply(ctx context.Context, env *control.Env, t control.T
 	return []control.Change{analyzerChange}, nil
 }
 
-func (AccessAnalyzer) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (AccessAnalyzer) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	var prior analyzerPrior
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return err
@@ -118,4 +118,11 @@ func (AccessAnalyzer) Rollback(ctx context.Context, env *control.Env, t control.
 		return fmt.Errorf("access-analyzer: delete analyzer %q in %s: %w", prior.Name, t.Region, err)
 	}
 	return nil
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c AccessAnalyzer) Steps() control.Steps {
+	return control.Steps{
+		"CreateAnalyzer": blindUndo(c.rollbackStep),
+	}
 }

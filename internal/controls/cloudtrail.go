@@ -576,7 +576,7 @@ func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Targ
 	ct := ctClient(env, t)
 	arn := TrailARN(t)
 	bucket := LogBucketName(env, t)
-	err = j.Write(ctx, "CreateTrail", trailCreatedPrior{TrailARN: arn, Name: TrailName}, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "CreateTrail", trailCreatedPrior{TrailARN: arn, Name: TrailName}, nil, func(ctx context.Context) (any, error) {
 		out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
 			Name:                       aws.String(TrailName),
 			S3BucketName:               aws.String(bucket),
@@ -628,7 +628,7 @@ func (c CloudTrail) repair(ctx context.Context, env *control.Env, t control.Targ
 	}
 	arn := st.Own.ARN
 	if _, in := trailFieldChanges(arn, st.Own.Fields, st.want(env, t)); in != nil {
-		err := j.Write(ctx, "UpdateTrail", trailUpdatePrior{TrailARN: arn, Fields: st.Own.Fields}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "UpdateTrail", trailUpdatePrior{TrailARN: arn, Fields: st.Own.Fields}, nil, func(ctx context.Context) (any, error) {
 			_, err := ctClient(env, t).UpdateTrail(ctx, in)
 			return nil, err
 		})
@@ -656,7 +656,7 @@ func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control
 	if err != nil {
 		return fmt.Errorf("cloudtrail: put event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
 	}
-	err = j.Write(ctx, "PutEventSelectors", trailSelectorsPrior{TrailARN: arn, Selectors: cur}, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "PutEventSelectors", trailSelectorsPrior{TrailARN: arn, Selectors: cur}, nil, func(ctx context.Context) (any, error) {
 		_, err := ctClient(env, t).PutEventSelectors(ctx, next.putInput(arn))
 		return nil, err
 	})
@@ -667,7 +667,7 @@ func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control
 }
 
 func (CloudTrail) startLogging(ctx context.Context, env *control.Env, t control.Target, j control.Journal, arn string) error {
-	err := j.Write(ctx, "StartLogging", trailLoggingPrior{TrailARN: arn, Logging: false}, func(ctx context.Context) (any, error) {
+	err := j.Write(ctx, "StartLogging", trailLoggingPrior{TrailARN: arn, Logging: false}, nil, func(ctx context.Context) (any, error) {
 		_, err := ctClient(env, t).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
 		return nil, err
 	})
@@ -705,9 +705,9 @@ func (c CloudTrail) restoreLogging(ctx context.Context, env *control.Env, t cont
 // Rollback undoes one step, looking first: a trail harden created is
 // stopped and deleted, a changed one gets its recorded settings, selectors
 // or logging state back. The bucket, the logs and the key stay.
-func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c CloudTrail) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	ct := ctClient(env, t)
-	switch s.Action {
+	switch s.Kind {
 	case "CreateTrail":
 		var p trailCreatedPrior
 		if err := control.DecodePrior(s, &p); err != nil {
@@ -772,5 +772,15 @@ func (c CloudTrail) Rollback(ctx context.Context, env *control.Env, t control.Ta
 		}
 		return nil
 	}
-	return fmt.Errorf("cloudtrail: journal step %q is not one this control writes", s.Action)
+	return fmt.Errorf("cloudtrail: journal step %q is not one this control writes", s.Kind)
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c CloudTrail) Steps() control.Steps {
+	return control.Steps{
+		"CreateTrail":       blindUndo(c.rollbackStep),
+		"UpdateTrail":       blindUndo(c.rollbackStep),
+		"PutEventSelectors": blindUndo(c.rollbackStep),
+		"StartLogging":      blindUndo(c.rollbackStep),
+	}
 }

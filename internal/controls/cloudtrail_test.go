@@ -47,8 +47,8 @@ func ctApply(t *testing.T, cenv *control.Env, tg control.Target) (*controltest.M
 func ctRollback(t *testing.T, cenv *control.Env, tg control.Target, j *controltest.MemJournal) {
 	t.Helper()
 	for _, e := range j.Reversed() {
-		if err := (controls.CloudTrail{}).Rollback(ctx, cenv, tg, e.Step); err != nil {
-			t.Fatalf("rollback %s: %v", e.Step.Action, err)
+		if err := controltest.Undo(ctx, controls.CloudTrail{}, cenv, tg, e.Step); err != nil {
+			t.Fatalf("rollback %s: %v", e.Step.Kind, err)
 		}
 	}
 }
@@ -180,8 +180,8 @@ func TestCloudTrailInfo(t *testing.T) {
 		}
 	}
 	env := fakeawstest.Start(t)
-	err := controls.CloudTrail{}.Rollback(ctx, &control.Env{AWS: env.Clients}, target(controls.CloudTrail{}, ""),
-		control.Step{Action: "DeleteBucket", Prior: []byte(`{}`)})
+	err := controltest.Undo(ctx, controls.CloudTrail{}, &control.Env{AWS: env.Clients}, target(controls.CloudTrail{}, ""),
+		control.Step{Kind: "DeleteBucket", Prior: []byte(`{}`)})
 	if err == nil || !strings.Contains(err.Error(), "DeleteBucket") {
 		t.Fatalf("unknown step: %v", err)
 	}
@@ -526,17 +526,17 @@ func TestCloudTrailRollbackOfUnconfirmedSteps(t *testing.T) {
 	c := controls.CloudTrail{}
 	arn := controls.TrailARN(tg)
 	steps := []control.Step{
-		{Action: "StartLogging", Prior: []byte(`{"trail_arn":"` + arn + `","logging":false}`)},
-		{Action: "PutEventSelectors", Prior: []byte(`{"trail_arn":"` + arn + `","selectors":{"classic":[{"read_write_type":"All","include_management_events":true}]}}`)},
-		{Action: "UpdateTrail", Prior: []byte(`{"trail_arn":"` + arn + `","fields":{"s3_bucket_name":"` + controls.LogBucketName(cenv, tg) +
+		{Kind: "StartLogging", Prior: []byte(`{"trail_arn":"` + arn + `","logging":false}`)},
+		{Kind: "PutEventSelectors", Prior: []byte(`{"trail_arn":"` + arn + `","selectors":{"classic":[{"read_write_type":"All","include_management_events":true}]}}`)},
+		{Kind: "UpdateTrail", Prior: []byte(`{"trail_arn":"` + arn + `","fields":{"s3_bucket_name":"` + controls.LogBucketName(cenv, tg) +
 			`","is_multi_region_trail":true,"include_global_service_events":true,"log_file_validation_enabled":true,"kms_key_id":"` + ctKeyARN(t, env) + `"}}`)},
-		{Action: "CreateTrail", Prior: []byte(`{"trail_arn":"` + arn + `","name":"harden-trail"}`)},
+		{Kind: "CreateTrail", Prior: []byte(`{"trail_arn":"` + arn + `","name":"harden-trail"}`)},
 	}
 	before := env.Server.Snapshot()
 	env.Server.ResetLog()
 	for _, s := range steps {
-		if err := c.Rollback(ctx, cenv, tg, s); err != nil {
-			t.Fatalf("rollback of %s that never happened: %v", s.Action, err)
+		if err := controltest.Undo(ctx, c, cenv, tg, s); err != nil {
+			t.Fatalf("rollback of %s that never happened: %v", s.Kind, err)
 		}
 	}
 	ctWantWrites(t, env)
@@ -544,8 +544,8 @@ func TestCloudTrailRollbackOfUnconfirmedSteps(t *testing.T) {
 	ctApply(t, cenv, tg)
 	env.Server.ResetLog()
 	for _, s := range steps {
-		if err := c.Rollback(ctx, cenv, tg, s); err != nil {
-			t.Fatalf("rollback of %s that happened: %v", s.Action, err)
+		if err := controltest.Undo(ctx, c, cenv, tg, s); err != nil {
+			t.Fatalf("rollback of %s that happened: %v", s.Kind, err)
 		}
 	}
 	// StartLogging is undone, selectors and settings already match their

@@ -369,7 +369,7 @@ func (ConfigRecorder) ensureRole(ctx context.Context, env *control.Env, j contro
 	if !awserror.Is(err, "NoSuchEntity") {
 		return fmt.Errorf("config-recorder: get role %s: %w", ConfigRoleName, err)
 	}
-	err = j.Write(ctx, "CreateServiceLinkedRole", configSLRPrior{RoleName: ConfigRoleName}, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "CreateServiceLinkedRole", configSLRPrior{RoleName: ConfigRoleName}, nil, func(ctx context.Context) (any, error) {
 		out, err := c.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(configService)})
 		if err != nil {
 			return nil, err
@@ -424,7 +424,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 		if st.Recorder != nil {
 			want.RecordingMode = st.Recorder.RecordingMode
 		}
-		err := j.Write(ctx, "PutConfigurationRecorder", configRecorderPrior{Name: name, Recorder: st.Recorder}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutConfigurationRecorder", configRecorderPrior{Name: name, Recorder: st.Recorder}, nil, func(ctx context.Context) (any, error) {
 			_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: want.input()})
 			return nil, err
 		})
@@ -441,7 +441,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 		}
 		want.S3KmsKeyArn = keyARN
 		prior := configChannelPrior{Name: want.Name, Channel: st.Channel}
-		err := j.Write(ctx, "PutDeliveryChannel", prior, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutDeliveryChannel", prior, nil, func(ctx context.Context) (any, error) {
 			_, err := cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: want.input()})
 			return nil, err
 		})
@@ -451,7 +451,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 	}
 
 	if !st.Recording {
-		err := j.Write(ctx, "StartConfigurationRecorder", configStartPrior{Name: name, Recording: false}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "StartConfigurationRecorder", configStartPrior{Name: name, Recording: false}, nil, func(ctx context.Context) (any, error) {
 			_, err := cfg.StartConfigurationRecorder(ctx, &configservice.StartConfigurationRecorderInput{ConfigurationRecorderName: aws.String(name)})
 			return nil, err
 		})
@@ -478,9 +478,9 @@ func (c ConfigRecorder) stopRecorder(ctx context.Context, env *control.Env, regi
 // Rollback undoes one step after looking at the current state, so that a
 // step that never happened, or one undone already, makes no write.
 // Recorded configuration items and delivered files are never deleted.
-func (c ConfigRecorder) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c ConfigRecorder) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	cfg := env.AWS.Config(t.Region)
-	switch s.Action {
+	switch s.Kind {
 	case "StartConfigurationRecorder":
 		var p configStartPrior
 		if err := control.DecodePrior(s, &p); err != nil {
@@ -566,7 +566,7 @@ func (c ConfigRecorder) Rollback(ctx context.Context, env *control.Env, t contro
 		}
 		return c.deleteRole(ctx, env, p.RoleName)
 	}
-	return fmt.Errorf("config-recorder: journal step %q is not one this control writes", s.Action)
+	return fmt.Errorf("config-recorder: journal step %q is not one this control writes", s.Kind)
 }
 
 // deleteRole deletes the service-linked role unless a recorder in any
@@ -621,5 +621,19 @@ func (ConfigRecorder) deleteRole(ctx context.Context, env *control.Env, name str
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c ConfigRecorder) Steps() control.Steps {
+	return control.Steps{
+		"CreateServiceLinkedRole": func(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+			u, err := blindUndo(c.rollbackStep)(ctx, env, t, s)
+			u.AfterAllRegions = true
+			return u, err
+		},
+		"PutConfigurationRecorder":   blindUndo(c.rollbackStep),
+		"PutDeliveryChannel":         blindUndo(c.rollbackStep),
+		"StartConfigurationRecorder": blindUndo(c.rollbackStep),
 	}
 }

@@ -123,8 +123,8 @@ func crRollback(t *testing.T, cenv *control.Env, entries []controltest.Entry) {
 	t.Helper()
 	c := controls.ConfigRecorder{}
 	for _, e := range entries {
-		if err := c.Rollback(ctx, cenv, crTarget(e.Region), e.Step); err != nil {
-			t.Fatalf("rollback %s in %s: %v", e.Step.Action, e.Region, err)
+		if err := controltest.Undo(ctx, c, cenv, crTarget(e.Region), e.Step); err != nil {
+			t.Fatalf("rollback %s in %s: %v", e.Step.Kind, e.Region, err)
 		}
 	}
 }
@@ -252,11 +252,13 @@ type crBarrier struct {
 	arrived *sync.WaitGroup
 }
 
-func (b crBarrier) Write(ctx context.Context, action string, prior any, write func(context.Context) (any, error)) error {
+func (b crBarrier) RunID() string { return b.next.RunID() }
+
+func (b crBarrier) Write(ctx context.Context, action control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
 	if action != "CreateServiceLinkedRole" {
-		return b.next.Write(ctx, action, prior, write)
+		return b.next.Write(ctx, action, prior, after, write)
 	}
-	return b.next.Write(ctx, action, prior, func(ctx context.Context) (any, error) {
+	return b.next.Write(ctx, action, prior, after, func(ctx context.Context) (any, error) {
 		b.arrived.Done()
 		all := make(chan struct{})
 		go func() { b.arrived.Wait(); close(all) }()
@@ -299,7 +301,7 @@ func TestConfigRecorderConcurrentRegions(t *testing.T) {
 	}
 	var done, refused int
 	for _, e := range j.Entries {
-		if e.Step.Action == "CreateServiceLinkedRole" {
+		if e.Step.Kind == "CreateServiceLinkedRole" {
 			if e.Failed {
 				refused++
 			} else if e.Step.Done {
@@ -553,16 +555,18 @@ type crInterrupted struct {
 
 var errCRInterrupted = errors.New("interrupted")
 
-func (j *crInterrupted) Write(ctx context.Context, action string, prior any, write func(context.Context) (any, error)) error {
+func (j *crInterrupted) RunID() string { return "20260101T000000Z-0000" }
+
+func (j *crInterrupted) Write(ctx context.Context, action control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
 	p, err := json.Marshal(prior)
 	if err != nil {
 		return err
 	}
 	j.mu.Lock()
 	i := len(j.steps)
-	j.steps = append(j.steps, control.Step{Action: action, Prior: p})
+	j.steps = append(j.steps, control.Step{Kind: action, Prior: p})
 	j.mu.Unlock()
-	if action == j.action {
+	if string(action) == j.action {
 		if j.happens {
 			if _, err := write(ctx); err != nil {
 				return err
@@ -592,7 +596,7 @@ func TestConfigRecorderRollbackUnconfirmedStep(t *testing.T) {
 					t.Fatalf("apply: %v", err)
 				}
 				last := j.steps[len(j.steps)-1]
-				if last.Action != action || last.Done {
+				if string(last.Kind) != action || last.Done {
 					t.Fatalf("last step: %+v", last)
 				}
 				wrote := false
@@ -603,8 +607,8 @@ func TestConfigRecorderRollbackUnconfirmedStep(t *testing.T) {
 					t.Fatalf("write %s happened=%v, want %v", action, wrote, happens)
 				}
 				for i := len(j.steps) - 1; i >= 0; i-- {
-					if err := c.Rollback(ctx, cenv, tg, j.steps[i]); err != nil {
-						t.Fatalf("rollback %s: %v", j.steps[i].Action, err)
+					if err := controltest.Undo(ctx, c, cenv, tg, j.steps[i]); err != nil {
+						t.Fatalf("rollback %s: %v", j.steps[i].Kind, err)
 					}
 				}
 				if after := env.Server.Snapshot(); string(after) != string(before) {
@@ -612,8 +616,8 @@ func TestConfigRecorderRollbackUnconfirmedStep(t *testing.T) {
 				}
 				env.Server.ResetLog()
 				for i := len(j.steps) - 1; i >= 0; i-- {
-					if err := c.Rollback(ctx, cenv, tg, j.steps[i]); err != nil {
-						t.Fatalf("second rollback %s: %v", j.steps[i].Action, err)
+					if err := controltest.Undo(ctx, c, cenv, tg, j.steps[i]); err != nil {
+						t.Fatalf("second rollback %s: %v", j.steps[i].Kind, err)
 					}
 				}
 				if w := env.Server.Writes(); len(w) != 0 {
@@ -641,14 +645,14 @@ func TestConfigRecorderKeepsSharedRole(t *testing.T) {
 	}
 	var kept *control.RetainedError
 	for _, e := range j.Reversed() {
-		err := c.Rollback(ctx, cenv, crTarget(e.Region), e.Step)
+		err := controltest.Undo(ctx, c, cenv, crTarget(e.Region), e.Step)
 		switch {
-		case e.Step.Action == "CreateServiceLinkedRole":
+		case e.Step.Kind == "CreateServiceLinkedRole":
 			if !errors.As(err, &kept) || !strings.Contains(kept.Reason, "ap-south-1") {
 				t.Fatalf("rollback of the shared role: %v", err)
 			}
 		case err != nil:
-			t.Fatalf("rollback %s: %v", e.Step.Action, err)
+			t.Fatalf("rollback %s: %v", e.Step.Kind, err)
 		}
 	}
 	if !crRoleExists(t, env, "AWSServiceRoleForConfig") {

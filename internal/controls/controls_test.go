@@ -99,14 +99,14 @@ func TestLifecycle(t *testing.T) {
 
 			kept := false
 			for _, e := range j.Reversed() {
-				err := c.Rollback(ctx, cenv, tg, e.Step)
+				err := controltest.Undo(ctx, c, cenv, tg, e.Step)
 				var r *control.RetainedError
 				if errors.As(err, &r) {
 					kept = true
 					continue
 				}
 				if err != nil {
-					t.Fatalf("rollback %s: %v", e.Step.Action, err)
+					t.Fatalf("rollback %s: %v", e.Step.Kind, err)
 				}
 			}
 			after := env.Server.Snapshot()
@@ -121,8 +121,8 @@ func TestLifecycle(t *testing.T) {
 			env.Server.ResetLog()
 			for _, e := range j.Reversed() {
 				var r *control.RetainedError
-				if err := c.Rollback(ctx, cenv, tg, e.Step); err != nil && !errors.As(err, &r) {
-					t.Fatalf("second rollback %s: %v", e.Step.Action, err)
+				if err := controltest.Undo(ctx, c, cenv, tg, e.Step); err != nil && !errors.As(err, &r) {
+					t.Fatalf("second rollback %s: %v", e.Step.Kind, err)
 				}
 			}
 			if w := env.Server.Writes(); len(w) != 0 {
@@ -163,7 +163,7 @@ func TestPasswordPolicyNeverWeakens(t *testing.T) {
 		t.Fatalf("merged policy = %+v", p)
 	}
 	for _, e := range j.Reversed() {
-		if err := c.Rollback(ctx, cenv, target(c, ""), e.Step); err != nil {
+		if err := controltest.Undo(ctx, c, cenv, target(c, ""), e.Step); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,7 +194,7 @@ func TestS3PublicAccessBlockPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range j.Reversed() {
-		if err := c.Rollback(ctx, cenv, target(c, ""), e.Step); err != nil {
+		if err := controltest.Undo(ctx, c, cenv, target(c, ""), e.Step); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,16 +233,16 @@ func TestRollbackOfUnconfirmedStep(t *testing.T) {
 	cenv := &control.Env{AWS: env.Clients}
 	c := controls.AccessAnalyzer{}
 	tg := target(c, "eu-west-1")
-	step := control.Step{Action: "CreateAnalyzer", Prior: []byte(`{"name":"` + controls.AnalyzerName + `"}`)}
+	step := control.Step{Kind: "CreateAnalyzer", Prior: []byte(`{"name":"` + controls.AnalyzerName + `"}`)}
 	before := env.Server.Snapshot()
-	if err := c.Rollback(ctx, cenv, tg, step); err != nil {
+	if err := controltest.Undo(ctx, c, cenv, tg, step); err != nil {
 		t.Fatalf("rollback of a write that never happened: %v", err)
 	}
 	j := &controltest.MemJournal{}
 	if _, err := c.Apply(ctx, cenv, tg, j.For("access-analyzer", "eu-west-1")); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Rollback(ctx, cenv, tg, step); err != nil {
+	if err := controltest.Undo(ctx, c, cenv, tg, step); err != nil {
 		t.Fatalf("rollback of a write that happened: %v", err)
 	}
 	if string(env.Server.Snapshot()) != string(before) {

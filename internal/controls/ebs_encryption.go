@@ -56,7 +56,7 @@ func (c EBSEncryption) Apply(ctx context.Context, env *control.Env, t control.Ta
 	if err != nil || on {
 		return nil, err
 	}
-	err = j.Write(ctx, "EnableEbsEncryptionByDefault", ebsPrior{Enabled: false}, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "EnableEbsEncryptionByDefault", ebsPrior{Enabled: false}, nil, func(ctx context.Context) (any, error) {
 		_, err := env.AWS.EC2(t.Region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
 		return nil, err
 	})
@@ -66,7 +66,7 @@ func (c EBSEncryption) Apply(ctx context.Context, env *control.Env, t control.Ta
 	return []control.Change{ebsChange}, nil
 }
 
-func (c EBSEncryption) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c EBSEncryption) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	var prior ebsPrior
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return err
@@ -84,4 +84,11 @@ func (c EBSEncryption) Rollback(ctx context.Context, env *control.Env, t control
 		return fmt.Errorf("ebs-default-encryption: restore encryption by default=%t in %s: %w", prior.Enabled, t.Region, err)
 	}
 	return nil
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c EBSEncryption) Steps() control.Steps {
+	return control.Steps{
+		"EnableEbsEncryptionByDefault": blindUndo(c.rollbackStep),
+	}
 }

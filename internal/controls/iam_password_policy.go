@@ -158,7 +158,7 @@ func (c IAMPasswordPolicy) Apply(ctx context.Context, env *control.Env, t contro
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	err = j.Write(ctx, "UpdateAccountPasswordPolicy", cur, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "UpdateAccountPasswordPolicy", cur, nil, func(ctx context.Context) (any, error) {
 		return nil, c.put(ctx, env, cur.desired())
 	})
 	if err != nil {
@@ -184,7 +184,7 @@ func (IAMPasswordPolicy) put(ctx context.Context, env *control.Env, p passwordPo
 	return err
 }
 
-func (c IAMPasswordPolicy) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c IAMPasswordPolicy) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	var prior passwordPolicy
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return err
@@ -205,4 +205,11 @@ func (c IAMPasswordPolicy) Rollback(ctx context.Context, env *control.Env, t con
 		return fmt.Errorf("iam-password-policy: restore account password policy: %w", err)
 	}
 	return nil
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c IAMPasswordPolicy) Steps() control.Steps {
+	return control.Steps{
+		"UpdateAccountPasswordPolicy": blindUndo(c.rollbackStep),
+	}
 }

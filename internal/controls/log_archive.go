@@ -406,7 +406,7 @@ func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Targ
 	k := env.AWS.KMS(t.HomeRegion)
 	if st.KeyARN == "" {
 		var arn string
-		err := j.Write(ctx, "CreateKey", createdPrior{Name: LogArchiveKeyAlias}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "CreateKey", createdPrior{Name: LogArchiveKeyAlias}, nil, func(ctx context.Context) (any, error) {
 			out, err := k.CreateKey(ctx, &kms.CreateKeyInput{
 				Description: aws.String("harden log archive: encrypts CloudTrail and AWS Config deliveries"),
 				KeySpec:     kmstypes.KeySpecSymmetricDefault,
@@ -423,7 +423,7 @@ func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Targ
 		if err != nil {
 			return fmt.Errorf("log-archive: create KMS key in %s: %w", t.HomeRegion, err)
 		}
-		err = j.Write(ctx, "CreateAlias", createdPrior{Name: LogArchiveKeyAlias}, func(ctx context.Context) (any, error) {
+		err = j.Write(ctx, "CreateAlias", createdPrior{Name: LogArchiveKeyAlias}, nil, func(ctx context.Context) (any, error) {
 			_, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(LogArchiveKeyAlias), TargetKeyId: aws.String(arn)})
 			return nil, err
 		})
@@ -433,7 +433,7 @@ func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Targ
 		st.KeyARN, st.KeyPolicy = arn, keyPolicy(t)
 	}
 	if !st.KeyRotation {
-		err := j.Write(ctx, "EnableKeyRotation", rotationPrior{KeyARN: st.KeyARN}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "EnableKeyRotation", rotationPrior{KeyARN: st.KeyARN}, nil, func(ctx context.Context) (any, error) {
 			_, err := k.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(st.KeyARN)})
 			return nil, err
 		})
@@ -442,7 +442,7 @@ func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Targ
 		}
 	}
 	if want := keyPolicy(t); !samePolicy(st.KeyPolicy, want) {
-		err := j.Write(ctx, "PutKeyPolicy", keyPolicyPrior{KeyARN: st.KeyARN, Policy: st.KeyPolicy}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutKeyPolicy", keyPolicyPrior{KeyARN: st.KeyARN, Policy: st.KeyPolicy}, nil, func(ctx context.Context) (any, error) {
 			_, err := k.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(st.KeyARN), PolicyName: aws.String("default"), Policy: aws.String(want)})
 			return nil, err
 		})
@@ -461,7 +461,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		if t.HomeRegion != "us-east-1" {
 			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(t.HomeRegion)}
 		}
-		err := j.Write(ctx, "CreateBucket", createdPrior{Name: st.Bucket}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "CreateBucket", createdPrior{Name: st.Bucket}, nil, func(ctx context.Context) (any, error) {
 			_, err := c.CreateBucket(ctx, in)
 			return nil, err
 		})
@@ -476,7 +476,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		st.Exists = true
 		st.PAB = pabState{true, true, true, true, true}
 		st.Encryption = encryptionState{Algorithm: string(s3types.ServerSideEncryptionAes256)}
-		if err := j.Write(ctx, "PutBucketTagging", createdPrior{Name: st.Bucket}, func(ctx context.Context) (any, error) {
+		if err := j.Write(ctx, "PutBucketTagging", createdPrior{Name: st.Bucket}, nil, func(ctx context.Context) (any, error) {
 			_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: b,
 				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("managed-by"), Value: aws.String("harden")}}}})
 			return nil, err
@@ -485,7 +485,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	if len(st.PAB.changes()) > 0 {
-		err := j.Write(ctx, "PutBucketPublicAccessBlock", bucketPABPrior{Bucket: st.Bucket, PAB: st.PAB}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutBucketPublicAccessBlock", bucketPABPrior{Bucket: st.Bucket, PAB: st.PAB}, nil, func(ctx context.Context) (any, error) {
 			return nil, putBucketPAB(ctx, c, st.Bucket, pabState{true, true, true, true, true})
 		})
 		if err != nil {
@@ -493,7 +493,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	if !st.wantEncryption() {
-		err := j.Write(ctx, "PutBucketEncryption", encryptionPrior{Bucket: st.Bucket, Encryption: st.Encryption}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutBucketEncryption", encryptionPrior{Bucket: st.Bucket, Encryption: st.Encryption}, nil, func(ctx context.Context) (any, error) {
 			return nil, putEncryption(ctx, c, st.Bucket, encryptionState{Algorithm: string(s3types.ServerSideEncryptionAwsKms), KeyID: st.KeyARN, BucketKey: true})
 		})
 		if err != nil {
@@ -501,7 +501,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	if st.Versioning != string(s3types.BucketVersioningStatusEnabled) {
-		err := j.Write(ctx, "PutBucketVersioning", versioningPrior{Bucket: st.Bucket, Status: st.Versioning}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutBucketVersioning", versioningPrior{Bucket: st.Bucket, Status: st.Versioning}, nil, func(ctx context.Context) (any, error) {
 			_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: b,
 				VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
 			return nil, err
@@ -511,7 +511,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	if days := retentionDays(env); !hasRetention(st.Lifecycle, days) {
-		err := j.Write(ctx, "PutBucketLifecycleConfiguration", lifecyclePrior{Bucket: st.Bucket, HasRules: st.HasRules, Rules: st.Lifecycle}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutBucketLifecycleConfiguration", lifecyclePrior{Bucket: st.Bucket, HasRules: st.HasRules, Rules: st.Lifecycle}, nil, func(ctx context.Context) (any, error) {
 			_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b,
 				LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: withRetention(st.Lifecycle, days)}})
 			return nil, err
@@ -521,7 +521,7 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	if want := bucketPolicy(st.Bucket, t); !samePolicy(st.Policy, want) {
-		err := j.Write(ctx, "PutBucketPolicy", bucketPolicyPrior{Bucket: st.Bucket, Policy: st.Policy}, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, "PutBucketPolicy", bucketPolicyPrior{Bucket: st.Bucket, Policy: st.Policy}, nil, func(ctx context.Context) (any, error) {
 			_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(want)})
 			return nil, err
 		})
@@ -554,7 +554,7 @@ func putEncryption(ctx context.Context, c *s3.Client, bucket string, e encryptio
 // Rollback undoes one step. Bucket settings go back to their recorded
 // values; a bucket harden created is deleted only while empty; the KMS key,
 // its alias and its rotation are kept, since logs may be encrypted with it.
-func (c LogArchive) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c LogArchive) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	s3c := env.AWS.S3(t.HomeRegion)
 	k := env.AWS.KMS(t.HomeRegion)
 	ignoreMissingBucket := func(err error) error {
@@ -563,7 +563,7 @@ func (c LogArchive) Rollback(ctx context.Context, env *control.Env, t control.Ta
 		}
 		return err
 	}
-	switch s.Action {
+	switch s.Kind {
 	case "CreateKey", "CreateAlias", "EnableKeyRotation":
 		return control.Retain("KMS key %s in %s (logs may be encrypted with it; schedule its deletion yourself if it is unwanted)", LogArchiveKeyAlias, t.HomeRegion)
 	case "PutKeyPolicy":
@@ -686,5 +686,22 @@ func (c LogArchive) Rollback(ctx context.Context, env *control.Env, t control.Ta
 		}
 		return nil
 	}
-	return fmt.Errorf("log-archive: journal step %q is not one this control writes", s.Action)
+	return fmt.Errorf("log-archive: journal step %q is not one this control writes", s.Kind)
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c LogArchive) Steps() control.Steps {
+	return control.Steps{
+		"CreateKey":                       blindUndo(c.rollbackStep),
+		"CreateAlias":                     blindUndo(c.rollbackStep),
+		"EnableKeyRotation":               blindUndo(c.rollbackStep),
+		"PutKeyPolicy":                    blindUndo(c.rollbackStep),
+		"CreateBucket":                    blindUndo(c.rollbackStep),
+		"PutBucketTagging":                blindUndo(c.rollbackStep),
+		"PutBucketPublicAccessBlock":      blindUndo(c.rollbackStep),
+		"PutBucketEncryption":             blindUndo(c.rollbackStep),
+		"PutBucketVersioning":             blindUndo(c.rollbackStep),
+		"PutBucketLifecycleConfiguration": blindUndo(c.rollbackStep),
+		"PutBucketPolicy":                 blindUndo(c.rollbackStep),
+	}
 }

@@ -62,14 +62,14 @@ func TestLogArchiveLifecycle(t *testing.T) {
 
 	kept := 0
 	for _, e := range j.Reversed() {
-		err := c.Rollback(ctx, cenv, tg, e.Step)
+		err := controltest.Undo(ctx, c, cenv, tg, e.Step)
 		var r *control.RetainedError
 		if errors.As(err, &r) {
 			kept++
 			continue
 		}
 		if err != nil {
-			t.Fatalf("rollback %s: %v", e.Step.Action, err)
+			t.Fatalf("rollback %s: %v", e.Step.Kind, err)
 		}
 	}
 	if kept != 3 {
@@ -111,12 +111,12 @@ func TestLogArchiveKeepsBucketWithLogs(t *testing.T) {
 	}
 	var keptBucket bool
 	for _, e := range j.Reversed() {
-		err := c.Rollback(ctx, cenv, tg, e.Step)
+		err := controltest.Undo(ctx, c, cenv, tg, e.Step)
 		var r *control.RetainedError
 		if errors.As(err, &r) && strings.Contains(r.Reason, "holds logs") {
 			keptBucket = true
 		} else if err != nil && !errors.As(err, &r) {
-			t.Fatalf("rollback %s: %v", e.Step.Action, err)
+			t.Fatalf("rollback %s: %v", e.Step.Kind, err)
 		}
 	}
 	if !keptBucket {

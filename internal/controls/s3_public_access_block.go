@@ -103,7 +103,7 @@ func (c S3PublicAccessBlock) Apply(ctx context.Context, env *control.Env, t cont
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	err = j.Write(ctx, "PutPublicAccessBlock", cur, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, "PutPublicAccessBlock", cur, nil, func(ctx context.Context) (any, error) {
 		return nil, c.put(ctx, env, t, pabState{true, true, true, true, true})
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (S3PublicAccessBlock) put(ctx context.Context, env *control.Env, t control.
 	return err
 }
 
-func (c S3PublicAccessBlock) Rollback(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+func (c S3PublicAccessBlock) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
 	var prior pabState
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return err
@@ -143,4 +143,11 @@ func (c S3PublicAccessBlock) Rollback(ctx context.Context, env *control.Env, t c
 		return fmt.Errorf("s3-account-public-access-block: restore account public access block in %s: %w", t.Region, err)
 	}
 	return nil
+}
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c S3PublicAccessBlock) Steps() control.Steps {
+	return control.Steps{
+		"PutPublicAccessBlock": blindUndo(c.rollbackStep),
+	}
 }

@@ -159,7 +159,7 @@ func (f *fakeControl) Check(_ context.Context, _ *control.Env, t control.Target)
 	return f.check(t.Region)
 }
 func (f *fakeControl) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	err := j.Write(ctx, "Set", nil, func(context.Context) (any, error) { return nil, f.apply(t.Region) })
+	err := j.Write(ctx, "Set", nil, nil, func(context.Context) (any, error) { return nil, f.apply(t.Region) })
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +168,7 @@ func (f *fakeControl) Apply(ctx context.Context, _ *control.Env, t control.Targe
 	f.mu.Unlock()
 	return []control.Change{{Field: "x", Current: "a", Desired: "b"}}, nil
 }
-func (f *fakeControl) Rollback(context.Context, *control.Env, control.Target, control.Step) error {
-	return nil
-}
+func (f *fakeControl) Steps() control.Steps { return control.Steps{} }
 
 func needsChange(string) (control.Finding, error) {
 	return control.Finding{Action: control.ActionUpdate, Changes: []control.Change{{Field: "x", Current: "a", Desired: "b"}}}, nil

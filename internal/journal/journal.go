@@ -19,13 +19,20 @@
 // header; every later line is a record about one step (one write to AWS),
 // named by its seq, which starts at 1 in each run and increases:
 //
-//	{"type":"run","version":1,"run":"<runID>","account":"<12 digits>","home_region":"...","harden":"<version>","started":"<RFC 3339>"}
-//	{"type":"intent","seq":N,"control":"...","region":"...","action":"...","prior":<json>,"time":"..."}
+//	{"type":"run","version":2,"run":"<runID>","account":"<12 digits>","home_region":"...","harden":"<version>","started":"<RFC 3339>"}
+//	{"type":"intent","seq":N,"control":"...","region":"...","action":"<step kind>","prior":<json>,"after":<json>,"time":"..."}
 //	{"type":"done","seq":N,"result":<json, omitted when none>,"time":"..."}
 //	{"type":"failed","seq":N,"error":"...","time":"..."}
-//	{"type":"undone","seq":N,"time":"..."}
+//	{"type":"undone","seq":N,"forced":true (only when --force overwrote drift),"time":"..."}
+//	{"type":"end","outcome":"completed"|"interrupted","time":"..."}
 //
-// An intent, holding the state before the write, is appended and synced to
+// Format 1 (harden before the rollback-trust release) had no "after" in
+// intents and no end record; this package reads both and writes 2. A run
+// of format 2 without an end record was killed before it could write one.
+// Prior and after states are harden-owned JSON shapes, never SDK types.
+//
+// An intent, holding the state before the write and the state the write is
+// meant to leave, is appended and synced to
 // disk before the write is attempted. A done record follows when AWS
 // confirmed the write; a failed record when AWS refused it (the write did
 // not happen). A step with neither may or may not have happened (the
@@ -56,8 +63,9 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 )
 
-// Version is the journal format version this package writes and reads.
-const Version = 1
+// Version is the journal format version this package writes. It reads
+// every version from 1 to Version.
+const Version = 2
 
 const (
 	typeRun    = "run"
@@ -65,6 +73,11 @@ const (
 	typeDone   = "done"
 	typeFailed = "failed"
 	typeUndone = "undone"
+	typeEnd    = "end"
+
+	// OutcomeCompleted and OutcomeInterrupted end a run (see Run.Finish).
+	OutcomeCompleted   = "completed"
+	OutcomeInterrupted = "interrupted"
 
 	runIDTimeLayout = "20060102T150405Z"
 	fileExt         = ".jsonl"
@@ -200,7 +213,7 @@ func (s *Store) newRunID() (string, error) {
 // Header is the first line of every run file.
 type Header struct {
 	Type       string    `json:"type"`    // "run"
-	Version    int       `json:"version"` // 1
+	Version    int       `json:"version"` // 2
 	RunID      string    `json:"run"`
 	AccountID  string    `json:"account"`
 	HomeRegion string    `json:"home_region"`
@@ -223,6 +236,51 @@ type Run struct {
 	// broken is set when an append failed: the end of the file is then
 	// unknown, and appending after it could corrupt the journal.
 	broken error
+}
+
+// Lock is the account's exclusive lock, held by one apply or rollback at a
+// time. Take it before planning so that what is planned is what is applied.
+type Lock struct {
+	store *Store
+	f     *os.File
+}
+
+// Lock takes the account's lock without waiting; it fails with ErrLocked
+// when another harden holds it.
+func (s *Store) Lock() (*Lock, error) {
+	f, err := acquireLock(s)
+	if err != nil {
+		return nil, err
+	}
+	return &Lock{store: s, f: f}, nil
+}
+
+// Close releases the lock. Closing twice is harmless.
+func (l *Lock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Begin starts a new run under the held lock; closing the run leaves the
+// lock held.
+func (l *Lock) Begin(homeRegion, hardenVersion string) (*Run, error) {
+	if l.f == nil {
+		return nil, errors.New("journal: the account lock is released")
+	}
+	return l.store.create(homeRegion, hardenVersion, nil)
+}
+
+// Resume reopens a run under the held lock (see Store.Resume); closing the
+// run leaves the lock held.
+func (l *Lock) Resume(runID string) (*Run, error) {
+	if l.f == nil {
+		return nil, errors.New("journal: the account lock is released")
+	}
+	return l.store.resume(runID, nil)
 }
 
 // Begin starts a new run: it takes the account's lock, then creates
@@ -371,8 +429,10 @@ func (r *Run) Close() error {
 	}
 	err := r.f.Close()
 	r.f = nil
-	if lerr := r.lock.Close(); lerr != nil && err == nil {
-		err = lerr
+	if r.lock != nil {
+		if lerr := r.lock.Close(); lerr != nil && err == nil {
+			err = lerr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("journal: close %s: %w", r.path, err)
@@ -413,7 +473,14 @@ type intentRecord struct {
 	Region  string          `json:"region"`
 	Action  string          `json:"action"`
 	Prior   json.RawMessage `json:"prior"`
+	After   json.RawMessage `json:"after,omitempty"`
 	Time    time.Time       `json:"time"`
+}
+
+type endRecord struct {
+	Type    string    `json:"type"`
+	Outcome string    `json:"outcome"`
+	Time    time.Time `json:"time"`
 }
 
 type doneRecord struct {
@@ -431,19 +498,20 @@ type failedRecord struct {
 }
 
 type undoneRecord struct {
-	Type string    `json:"type"`
-	Seq  int       `json:"seq"`
-	Time time.Time `json:"time"`
+	Type   string    `json:"type"`
+	Seq    int       `json:"seq"`
+	Forced bool      `json:"forced,omitempty"`
+	Time   time.Time `json:"time"`
 }
 
 // intent journals a new step and returns its seq.
-func (r *Run) intent(controlID, region, action string, prior json.RawMessage) (int, error) {
+func (r *Run) intent(controlID, region, action string, prior, after json.RawMessage) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seq := r.seq + 1
 	err := r.appendLocked(intentRecord{
 		Type: typeIntent, Seq: seq, Control: controlID, Region: region,
-		Action: action, Prior: prior, Time: r.store.now().UTC(),
+		Action: action, Prior: prior, After: after, Time: r.store.now().UTC(),
 	})
 	if err != nil {
 		return 0, err
@@ -459,14 +527,22 @@ func (r *Run) append(rec any) error {
 	return r.appendLocked(rec)
 }
 
-// MarkUndone journals that rollback restored step seq.
-func (r *Run) MarkUndone(seq int) error {
+// MarkUndone journals that rollback restored step seq (forced: by
+// overwriting a newer change, under --force).
+func (r *Run) MarkUndone(seq int, forced bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.declared[seq] {
 		return fmt.Errorf("journal: run %s has no step %d", r.id, seq)
 	}
-	return r.appendLocked(undoneRecord{Type: typeUndone, Seq: seq, Time: r.store.now().UTC()})
+	return r.appendLocked(undoneRecord{Type: typeUndone, Seq: seq, Forced: forced, Time: r.store.now().UTC()})
+}
+
+// Finish journals how the run ended: OutcomeCompleted, or
+// OutcomeInterrupted when it was cancelled. A run killed before Finish has
+// no end record and is listed as interrupted.
+func (r *Run) Finish(outcome string) error {
+	return r.append(endRecord{Type: typeEnd, Outcome: outcome, Time: r.store.now().UTC()})
 }
 
 // For returns the journal for one target: its writes are journaled with
@@ -481,20 +557,31 @@ type targetJournal struct {
 	region  string
 }
 
-// Write journals the intent (with prior), runs write, and journals the
+// RunID names the run the writes go to.
+func (j *targetJournal) RunID() string { return j.run.id }
+
+// Write journals the intent (with prior and after), runs write, and journals the
 // outcome: done with the result when write succeeds, failed when AWS
 // refused it; nothing more when the outcome is unknown. write is not run
 // when ctx is done or the intent cannot be journaled.
-func (j *targetJournal) Write(ctx context.Context, action string, prior any, write func(context.Context) (any, error)) error {
+func (j *targetJournal) Write(ctx context.Context, kind control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	r := j.run
+	action := string(kind)
 	priorJSON, err := json.Marshal(prior)
 	if err != nil {
 		return fmt.Errorf("journal: encode prior state of %s for %s in %s: %w", action, j.control, j.region, err)
 	}
-	seq, err := r.intent(j.control, j.region, action, priorJSON)
+	afterJSON, err := json.Marshal(after)
+	if err != nil {
+		return fmt.Errorf("journal: encode after state of %s for %s in %s: %w", action, j.control, j.region, err)
+	}
+	if string(afterJSON) == "null" {
+		afterJSON = nil
+	}
+	seq, err := r.intent(j.control, j.region, action, priorJSON, afterJSON)
 	if err != nil {
 		return fmt.Errorf("%w; %s was not attempted", err, action)
 	}

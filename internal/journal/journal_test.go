@@ -212,7 +212,7 @@ func TestBeginWritesHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type":"run","version":1,"run":"` + r.ID() + `","account":"123456789012","home_region":"eu-west-1","harden":"v1.2.3","started":"2025-03-04T05:06:07.001Z"}` + "\n"
+	want := `{"type":"run","version":2,"run":"` + r.ID() + `","account":"123456789012","home_region":"eu-west-1","harden":"v1.2.3","started":"2025-03-04T05:06:07.001Z"}` + "\n"
 	if string(data) != want {
 		t.Errorf("run file:\n%s\nwant:\n%s", data, want)
 	}
@@ -234,7 +234,7 @@ func TestBeginWritesHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := Header{Type: "run", Version: 1, RunID: r.ID(), AccountID: acct, HomeRegion: "eu-west-1",
+	wantHeader := Header{Type: "run", Version: 2, RunID: r.ID(), AccountID: acct, HomeRegion: "eu-west-1",
 		Harden: "v1.2.3", Started: t0.Add(time.Millisecond)}
 	if len(runs) != 1 || runs[0].ID != r.ID() || runs[0].Path != r.Path() || runs[0].Header != wantHeader {
 		t.Errorf("Runs() = %+v, want one run %s with header %+v", runs, r.ID(), wantHeader)
@@ -245,8 +245,7 @@ func TestWriteDone(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
 	called := 0
-	err := r.For("iam-password-policy", "eu-west-1").Write(context.Background(), "UpdateAccountPasswordPolicy",
-		prior{MinLength: 8, Name: "old"},
+	err := r.For("iam-password-policy", "eu-west-1").Write(context.Background(), "UpdateAccountPasswordPolicy", prior{MinLength: 8, Name: "old"}, prior{MinLength: 14, Name: "new"},
 		func(ctx context.Context) (any, error) {
 			called++
 			// The intent is on disk before the write runs.
@@ -270,7 +269,7 @@ func TestWriteDone(t *testing.T) {
 	intent, done := ls[1], ls[2]
 	wantIntent := map[string]any{"type": "intent", "seq": 1.0, "control": "iam-password-policy", "region": "eu-west-1",
 		"action": "UpdateAccountPasswordPolicy", "prior": map[string]any{"min_length": 8.0, "name": "old"},
-		"time": intent["time"]}
+		"after": map[string]any{"min_length": 14.0, "name": "new"}, "time": intent["time"]}
 	if !reflect.DeepEqual(intent, wantIntent) {
 		t.Errorf("intent %v, want %v", intent, wantIntent)
 	}
@@ -286,7 +285,7 @@ func TestWriteDone(t *testing.T) {
 	}
 	st := p[0]
 	if st.Seq != 1 || st.Control != "iam-password-policy" || st.Region != "eu-west-1" || st.Failed || st.Undone ||
-		!st.Step.Done || st.Step.Action != "UpdateAccountPasswordPolicy" {
+		!st.Step.Done || st.Step.Kind != "UpdateAccountPasswordPolicy" {
 		t.Errorf("step %+v", st)
 	}
 	if st.Time.IsZero() || !st.Time.Equal(t0.Add(2*time.Millisecond)) {
@@ -317,11 +316,11 @@ func TestWriteDone(t *testing.T) {
 func TestWriteNilPriorAndResult(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
-	if err := r.For("ebs-encryption", "us-east-1").Write(context.Background(), "EnableEbsEncryptionByDefault", nil, ok(nil)); err != nil {
+	if err := r.For("ebs-encryption", "us-east-1").Write(context.Background(), "EnableEbsEncryptionByDefault", nil, nil, ok(nil)); err != nil {
 		t.Fatal(err)
 	}
 	var typedNil *result
-	if err := r.For("ebs-encryption", "us-east-2").Write(context.Background(), "EnableEbsEncryptionByDefault", nil, ok(typedNil)); err != nil {
+	if err := r.For("ebs-encryption", "us-east-2").Write(context.Background(), "EnableEbsEncryptionByDefault", nil, nil, ok(typedNil)); err != nil {
 		t.Fatal(err)
 	}
 	ls := lines(t, r.Path())
@@ -348,14 +347,14 @@ func TestWriteAPIErrorIsFailed(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
 	j := r.For("iam-password-policy", "eu-west-1")
-	err := j.Write(context.Background(), "UpdateAccountPasswordPolicy", prior{MinLength: 8}, func(context.Context) (any, error) {
+	err := j.Write(context.Background(), "UpdateAccountPasswordPolicy", prior{MinLength: 8}, nil, func(context.Context) (any, error) {
 		return nil, accessDenied()
 	})
 	var ae *smithy.GenericAPIError
 	if !errors.As(err, &ae) || ae.Code != "AccessDenied" {
 		t.Fatalf("Write returned %v, want the AccessDenied error", err)
 	}
-	if err := j.Write(context.Background(), "DeleteAccountPasswordPolicy", prior{}, func(context.Context) (any, error) {
+	if err := j.Write(context.Background(), "DeleteAccountPasswordPolicy", prior{}, nil, func(context.Context) (any, error) {
 		return nil, &smithy.GenericAPIError{Code: "AccessDenied"}
 	}); err == nil {
 		t.Fatal("want an error")
@@ -383,7 +382,7 @@ func TestWriteUnknownOutcomeIsPending(t *testing.T) {
 	j := r.For("s3-public-access-block", "us-east-1")
 
 	netErr := errors.New("dial tcp: connection reset by peer")
-	if err := j.Write(context.Background(), "PutPublicAccessBlock", prior{Name: "net"}, func(context.Context) (any, error) {
+	if err := j.Write(context.Background(), "PutPublicAccessBlock", prior{Name: "net"}, nil, func(context.Context) (any, error) {
 		return result{ID: "ignored"}, netErr
 	}); err != netErr {
 		t.Fatalf("Write returned %v, want %v", err, netErr)
@@ -391,7 +390,7 @@ func TestWriteUnknownOutcomeIsPending(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err := j.Write(ctx, "PutPublicAccessBlock", prior{Name: "cancel"}, func(ctx context.Context) (any, error) {
+	err := j.Write(ctx, "PutPublicAccessBlock", prior{Name: "cancel"}, nil, func(ctx context.Context) (any, error) {
 		cancel() // Ctrl-C while the request is in flight.
 		<-ctx.Done()
 		return nil, fmt.Errorf("operation error S3 Control: PutPublicAccessBlock: %w", ctx.Err())
@@ -422,7 +421,7 @@ func TestWriteUnknownOutcomeIsPending(t *testing.T) {
 	// A Write with the cancelled context appends nothing.
 	before, _ := os.ReadFile(r.Path())
 	called := false
-	if err := j.Write(ctx, "PutPublicAccessBlock", nil, func(context.Context) (any, error) {
+	if err := j.Write(ctx, "PutPublicAccessBlock", nil, nil, func(context.Context) (any, error) {
 		called = true
 		return nil, nil
 	}); !errors.Is(err, context.Canceled) {
@@ -445,7 +444,7 @@ func TestWriteCancelledBefore(t *testing.T) {
 	defer cancel()
 	<-ctx.Done()
 	called := false
-	err = r.For("ebs-encryption", "us-east-1").Write(ctx, "EnableEbsEncryptionByDefault", nil, func(context.Context) (any, error) {
+	err = r.For("ebs-encryption", "us-east-1").Write(ctx, "EnableEbsEncryptionByDefault", nil, nil, func(context.Context) (any, error) {
 		called = true
 		return nil, nil
 	})
@@ -478,12 +477,12 @@ func TestWriteNotRunWhenIntentCannotBeJournaled(t *testing.T) {
 	j := r.For("ebs-encryption", "us-east-1")
 
 	// A prior that cannot be encoded.
-	if err := j.Write(context.Background(), "EnableEbsEncryptionByDefault", make(chan int), write); err == nil {
+	if err := j.Write(context.Background(), "EnableEbsEncryptionByDefault", make(chan int), nil, write); err == nil {
 		t.Error("want an error for an unencodable prior")
 	}
 	// A closed run.
 	mustClose(t, r)
-	err := j.Write(context.Background(), "EnableEbsEncryptionByDefault", nil, write)
+	err := j.Write(context.Background(), "EnableEbsEncryptionByDefault", nil, nil, write)
 	if err == nil || !strings.Contains(err.Error(), "journal: append to "+r.Path()) {
 		t.Errorf("Write after Close returned %v, want an append error naming %s", err, r.Path())
 	}
@@ -506,7 +505,7 @@ func TestConcurrentWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			j := r.For(fmt.Sprintf("control-%02d", g), "eu-west-1")
-			errs <- j.Write(context.Background(), "Put", prior{MinLength: g}, func(context.Context) (any, error) {
+			errs <- j.Write(context.Background(), "Put", prior{MinLength: g}, nil, func(context.Context) (any, error) {
 				return result{ID: fmt.Sprint(g)}, nil
 			})
 		}()
@@ -556,7 +555,7 @@ func TestResumeMarkUndone(t *testing.T) {
 	r := begin(t, s)
 	j := r.For("c", "eu-west-1")
 	for i := 1; i <= 3; i++ {
-		if err := j.Write(context.Background(), fmt.Sprint("Put", i), prior{MinLength: i}, ok(nil)); err != nil {
+		if err := j.Write(context.Background(), control.StepKind(fmt.Sprint("Put", i)), prior{MinLength: i}, nil, ok(nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -570,13 +569,13 @@ func TestResumeMarkUndone(t *testing.T) {
 	if rr.ID() != r.ID() || rr.Path() != r.Path() {
 		t.Errorf("resumed %s at %s, want %s at %s", rr.ID(), rr.Path(), r.ID(), r.Path())
 	}
-	if err := rr.MarkUndone(2); err != nil {
+	if err := rr.MarkUndone(2, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := rr.MarkUndone(99); err == nil || !strings.Contains(err.Error(), "no step 99") {
+	if err := rr.MarkUndone(99, false); err == nil || !strings.Contains(err.Error(), "no step 99") {
 		t.Errorf("MarkUndone(99) = %v, want a no step 99 error", err)
 	}
-	if err := rr.For("c", "us-east-1").Write(context.Background(), "Put4", nil, ok(nil)); err != nil {
+	if err := rr.For("c", "us-east-1").Write(context.Background(), "Put4", nil, nil, ok(nil)); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, rr)
@@ -605,10 +604,10 @@ func TestTornFinalLine(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
 	j := r.For("c", "eu-west-1")
-	if err := j.Write(context.Background(), "Put", prior{MinLength: 1}, ok(result{ID: "x"})); err != nil {
+	if err := j.Write(context.Background(), "Put", prior{MinLength: 1}, nil, ok(result{ID: "x"})); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Write(context.Background(), "Put", prior{MinLength: 2}, ok(result{ID: "y"})); err != nil {
+	if err := j.Write(context.Background(), "Put", prior{MinLength: 2}, nil, ok(result{ID: "y"})); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, r)
@@ -645,7 +644,7 @@ func TestTornFinalLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rr.For("c", "eu-west-1").Write(context.Background(), "Put", nil, ok(nil)); err != nil {
+	if err := rr.For("c", "eu-west-1").Write(context.Background(), "Put", nil, nil, ok(nil)); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, rr)
@@ -658,7 +657,7 @@ func TestTornFinalLine(t *testing.T) {
 func TestFinalLineWithoutNewlineIsKept(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
-	if err := r.For("c", "eu-west-1").Write(context.Background(), "Put", nil, ok(nil)); err != nil {
+	if err := r.For("c", "eu-west-1").Write(context.Background(), "Put", nil, nil, ok(nil)); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, r)
@@ -674,7 +673,7 @@ func TestFinalLineWithoutNewlineIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rr.MarkUndone(1); err != nil {
+	if err := rr.MarkUndone(1, false); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, rr)
@@ -703,7 +702,7 @@ func TestCorruptMiddleLine(t *testing.T) {
 	r := begin(t, s)
 	j := r.For("c", "eu-west-1")
 	for i := 0; i < 3; i++ {
-		if err := j.Write(context.Background(), "Put", nil, ok(nil)); err != nil {
+		if err := j.Write(context.Background(), "Put", nil, nil, ok(nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -826,7 +825,7 @@ func TestForeignAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.For("c", "eu-west-1").Write(context.Background(), "Put", nil, ok(nil)); err != nil {
+	if err := r.For("c", "eu-west-1").Write(context.Background(), "Put", nil, nil, ok(nil)); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, r)
@@ -870,9 +869,9 @@ func TestForeignAccount(t *testing.T) {
 func TestNewerVersion(t *testing.T) {
 	s := newStore(t)
 	const id = "20250101T000000Z-abcd"
-	p := writeRun(t, s, id, header(id, acct, 2)+`{"type":"whatever-v2-has"}`+"\n")
-	if runs, err := s.Runs(); err != nil || len(runs) != 1 || runs[0].Header.Version != 2 {
-		t.Errorf("Runs() = %+v, %v; want the version 2 run listed", runs, err)
+	p := writeRun(t, s, id, header(id, acct, Version+1)+`{"type":"whatever-the-next-has"}`+"\n")
+	if runs, err := s.Runs(); err != nil || len(runs) != 1 || runs[0].Header.Version != Version+1 {
+		t.Errorf("Runs() = %+v, %v; want the newer run listed", runs, err)
 	}
 	_, err := s.Load(id)
 	if !errors.Is(err, ErrNewerVersion) || !strings.Contains(err.Error(), "written by a newer harden") ||
@@ -891,7 +890,7 @@ func TestLoadNewest(t *testing.T) {
 	for _, start := range []time.Time{t0, t0.Add(time.Hour), t0.Add(time.Hour + 300*time.Millisecond), t0.Add(time.Hour + 600*time.Millisecond)} {
 		s.now = testClock(start)
 		r := begin(t, s)
-		if err := r.For("c", "eu-west-1").Write(context.Background(), "Put-"+r.ID(), nil, ok(nil)); err != nil {
+		if err := r.For("c", "eu-west-1").Write(context.Background(), control.StepKind("Put-"+r.ID()), nil, nil, ok(nil)); err != nil {
 			t.Fatal(err)
 		}
 		mustClose(t, r)
@@ -909,10 +908,10 @@ func TestLoadNewest(t *testing.T) {
 		t.Errorf("Runs() order %v, want %v", got, ids)
 	}
 	l := load(t, s, "")
-	if l.Header.RunID != ids[3] || len(l.Steps) != 1 || l.Steps[0].Step.Action != "Put-"+ids[3] {
+	if l.Header.RunID != ids[3] || len(l.Steps) != 1 || string(l.Steps[0].Step.Kind) != "Put-"+ids[3] {
 		t.Errorf("Load(\"\") gave run %s %+v, want %s", l.Header.RunID, l.Steps, ids[3])
 	}
-	if l := load(t, s, ids[0]); l.Header.RunID != ids[0] || l.Steps[0].Step.Action != "Put-"+ids[0] {
+	if l := load(t, s, ids[0]); l.Header.RunID != ids[0] || string(l.Steps[0].Step.Kind) != "Put-"+ids[0] {
 		t.Errorf("Load(%s) gave %s", ids[0], l.Header.RunID)
 	}
 }
@@ -1015,14 +1014,13 @@ func crash(r *Run) {
 func TestCrashBetweenWrites(t *testing.T) {
 	s := newStore(t)
 	r := begin(t, s)
-	if err := r.For("iam-password-policy", "eu-west-1").Write(context.Background(), "UpdateAccountPasswordPolicy",
-		prior{MinLength: 8}, ok(result{ID: "one"})); err != nil {
+	if err := r.For("iam-password-policy", "eu-west-1").Write(context.Background(), "UpdateAccountPasswordPolicy", prior{MinLength: 8}, nil, ok(result{ID: "one"})); err != nil {
 		t.Fatal(err)
 	}
 	var inFlight *Log
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_ = r.For("ebs-encryption", "us-east-1").Write(ctx, "EnableEbsEncryptionByDefault", prior{Name: "off"},
+	_ = r.For("ebs-encryption", "us-east-1").Write(ctx, "EnableEbsEncryptionByDefault", prior{Name: "off"}, prior{Name: "on"},
 		func(ctx context.Context) (any, error) {
 			// The process dies while AWS handles the request.
 			crash(r)
@@ -1058,7 +1056,7 @@ func TestCrashBetweenWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, seq := range []int{2, 1} {
-		if err := rr.MarkUndone(seq); err != nil {
+		if err := rr.MarkUndone(seq, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1066,4 +1064,124 @@ func TestCrashBetweenWrites(t *testing.T) {
 	if p := load(t, s, "").Pending(); len(p) != 0 {
 		t.Errorf("Pending after rollback %+v, want none", p)
 	}
+}
+
+// TestReadsFormat1 reads a journal written by the previous format (no
+// after states, no end record, SDK-shaped priors) and sees every step.
+func TestReadsFormat1(t *testing.T) {
+	s := newStore(t)
+	data, err := os.ReadFile("testdata/format1.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "20261101T120000Z-0a1b"
+	writeRun(t, s, id, string(data))
+	l, err := s.Load(id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if l.Header.Version != 1 || l.Interrupted() || l.Outcome != "" {
+		t.Errorf("header %+v outcome %q interrupted %v: a format-1 run has no end record and is not taken as interrupted",
+			l.Header, l.Outcome, l.Interrupted())
+	}
+	if len(l.Steps) != 4 {
+		t.Fatalf("%d steps, want 4", len(l.Steps))
+	}
+	for _, st := range l.Steps {
+		if st.Step.RunID != id || len(st.Step.After) != 0 {
+			t.Errorf("step %d: run %q after %s; want the run id and no after state", st.Seq, st.Step.RunID, st.Step.After)
+		}
+	}
+	if l.Steps[2].Step.Kind != "CreateAnalyzer" || !l.Steps[2].Step.Done || len(l.Steps[2].Step.Result) == 0 {
+		t.Errorf("step 3 = %+v", l.Steps[2])
+	}
+	if l.Steps[3].Step.Done {
+		t.Errorf("step 4 has no outcome: it may or may not have happened")
+	}
+	if p := l.Pending(); len(p) != 4 || p[0].Seq != 4 {
+		t.Errorf("pending = %+v, want all four, newest first", p)
+	}
+	// Rollback bookkeeping appends format-2 records to a format-1 file.
+	r, err := s.Resume(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MarkUndone(4, true); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	l = load(t, s, id)
+	if !l.Steps[3].Undone || !l.Steps[3].Forced {
+		t.Errorf("step 4 after MarkUndone(forced) = %+v", l.Steps[3])
+	}
+}
+
+func TestFinishAndInterrupted(t *testing.T) {
+	s := newStore(t)
+	r := begin(t, s)
+	if err := r.For("c", "eu-west-1").Write(context.Background(), "Put", nil, nil, ok(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if l := load(t, s, r.ID()); !l.Interrupted() {
+		t.Errorf("a format-2 run without an end record must read as interrupted (killed)")
+	}
+	if err := r.Finish(OutcomeCompleted); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if l := load(t, s, r.ID()); l.Interrupted() || l.Outcome != OutcomeCompleted {
+		t.Errorf("outcome %q interrupted %v, want completed", l.Outcome, l.Interrupted())
+	}
+	r2 := begin(t, s)
+	if err := r2.Finish(OutcomeInterrupted); err != nil {
+		t.Fatal(err)
+	}
+	r2.Close()
+	if l := load(t, s, r2.ID()); !l.Interrupted() {
+		t.Errorf("run finished as interrupted reads as %q", l.Outcome)
+	}
+	path := r2.Path()
+	data, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(data, []byte(`{"type":"end","outcome":"completed","time":"2025-01-01T00:00:00Z"}`+"\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CorruptError
+	if _, err := s.Load(r2.ID()); !errors.As(err, &ce) {
+		t.Errorf("two end records: Load = %v, want CorruptError", err)
+	}
+}
+
+func TestLockHeldAcrossRuns(t *testing.T) {
+	s := newStore(t)
+	lk, err := s.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Begin("eu-west-1", "v"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Begin while locked = %v, want ErrLocked", err)
+	}
+	r, err := lk.Begin("eu-west-1", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := s.Lock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("closing a run begun under a Lock released the lock: %v", err)
+	}
+	r2, err := lk.Resume(r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Close()
+	if err := lk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lk.Begin("eu-west-1", "v"); err == nil {
+		t.Errorf("Begin on a released lock succeeded")
+	}
+	lk2, err := s.Lock()
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	lk2.Close()
 }

@@ -29,6 +29,16 @@ type Log struct {
 	Path   string
 	// Steps are in seq order.
 	Steps []StepRecord
+	// Outcome is how the run ended (OutcomeCompleted,
+	// OutcomeInterrupted), or "" when it has no end record: killed, still
+	// running, or written in format 1, which had none.
+	Outcome string
+}
+
+// Interrupted reports whether the run did not complete: cancelled, or
+// (format 2 and later) killed before it could say how it ended.
+func (l *Log) Interrupted() bool {
+	return l.Outcome == OutcomeInterrupted || (l.Outcome == "" && l.Header.Version >= 2)
 }
 
 // StepRecord is one journaled write and what became of it.
@@ -44,8 +54,10 @@ type StepRecord struct {
 	// Failed is true when AWS refused the write: it did not happen.
 	Failed bool
 	Error  string
-	// Undone is true when rollback already restored the step.
+	// Undone is true when rollback already restored the step; Forced when
+	// it did so by overwriting a newer change.
 	Undone bool
+	Forced bool
 }
 
 // Pending returns the steps rollback must undo, newest (highest seq)
@@ -222,8 +234,11 @@ type rawRecord struct {
 	Region  string          `json:"region"`
 	Action  string          `json:"action"`
 	Prior   json.RawMessage `json:"prior"`
+	After   json.RawMessage `json:"after"`
 	Result  json.RawMessage `json:"result"`
 	Error   string          `json:"error"`
+	Forced  bool            `json:"forced"`
+	Outcome string          `json:"outcome"`
 	Time    time.Time       `json:"time"`
 }
 
@@ -273,6 +288,19 @@ func (s *Store) parse(path, runID string, data []byte) (*Log, parsed, error) {
 			if err := json.Unmarshal(line, &rec); err != nil {
 				return corrupt("%w", err)
 			}
+			if rec.Type == typeEnd {
+				if l.Outcome != "" {
+					return corrupt("second end record")
+				}
+				if rec.Outcome != OutcomeCompleted && rec.Outcome != OutcomeInterrupted {
+					return corrupt("end record with outcome %q", rec.Outcome)
+				}
+				l.Outcome = rec.Outcome
+				p.validLen = int64(next)
+				p.needNewline = last
+				off = next
+				continue
+			}
 			switch rec.Type {
 			case typeIntent, typeDone, typeFailed, typeUndone:
 			case typeRun:
@@ -302,9 +330,13 @@ func (s *Store) parse(path, runID string, data []byte) (*Log, parsed, error) {
 				if rec.Action == "" {
 					return corrupt("intent for step %d has no action", seq)
 				}
+				after := rec.After
+				if string(after) == "null" {
+					after = nil
+				}
 				steps[seq] = &StepRecord{
 					Seq: seq, Control: rec.Control, Region: rec.Region, Time: rec.Time,
-					Step: control.Step{Action: rec.Action, Prior: rec.Prior},
+					Step: control.Step{Kind: control.StepKind(rec.Action), Prior: rec.Prior, After: after, RunID: runID},
 				}
 				order = append(order, seq)
 			case typeDone:
@@ -323,6 +355,7 @@ func (s *Store) parse(path, runID string, data []byte) (*Log, parsed, error) {
 				st.Error = rec.Error
 			case typeUndone:
 				st.Undone = true
+				st.Forced = st.Forced || rec.Forced
 			}
 		}
 		p.validLen = int64(next)
