@@ -58,9 +58,10 @@ type RollbackStep struct {
 	Status StepStatus `json:"status"`
 	Error  string     `json:"error,omitempty"`
 
-	undo  control.Undo
-	step  control.Step
-	after bool // the undo waits for every region of its control
+	undo   control.Undo
+	step   control.Step
+	target control.Target
+	after  bool // the undo waits for every region of its control
 }
 
 // RollbackRun is one apply run a rollback touches.
@@ -341,19 +342,38 @@ func (rb *Rollback) refresh(ctx context.Context, homes map[string]string) {
 	g.SetLimit(rb.limit())
 	for i := range rb.Steps {
 		s := &rb.Steps[i]
-		t := rb.target(*s, homes)
+		s.target = rb.target(*s, homes)
 		g.Go(func() error {
-			c := rb.byID[s.Control]
-			u, err := decide(ctx, c, rb.env, t, s.step)
-			if err != nil {
-				s.Status, s.Error = StepError, oneLine(awserror.Clean(err))
-				return nil
-			}
-			s.undo, s.Verdict, s.What, s.after = u, u.Verdict, u.What, u.AfterAllRegions
+			rb.decideStep(ctx, s)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	// A step after another undo of the same target is decided again once
+	// that undo is made: say so in the preview.
+	seen := map[string]bool{}
+	for i := range rb.Steps {
+		s := &rb.Steps[i]
+		key := s.Control + "@" + s.Region
+		if seen[key] && s.Status == StepPending && !s.after {
+			s.What += " (checked again after the newer change above is undone)"
+		}
+		if s.Verdict == control.Restore || s.Verdict == control.Delete || s.Verdict == control.Drifted {
+			seen[key] = true
+		}
+	}
+}
+
+// decideStep reads the current state of what s changed and records the
+// decision, or the error that prevents one.
+func (rb *Rollback) decideStep(ctx context.Context, s *RollbackStep) {
+	c := rb.byID[s.Control]
+	u, err := decide(ctx, c, rb.env, s.target, s.step)
+	if err != nil {
+		s.Status, s.Error = StepError, oneLine(awserror.Clean(err))
+		return
+	}
+	s.undo, s.Verdict, s.What, s.after = u, u.Verdict, u.What, u.AfterAllRegions
 }
 
 // decide runs a step's undo decision, turning a panic into an error.
@@ -541,6 +561,7 @@ func (rb *Rollback) waitDependents(ctx context.Context, gr *group, all []*group)
 func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held string,
 	runs map[string]*journal.Run, report func(string), finish func(int)) bool {
 	clean := true
+	changed := false
 	for _, s := range steps {
 		switch {
 		case ctx.Err() != nil:
@@ -553,7 +574,16 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 			s.Status, s.Error = StepHeld, held
 		default:
 			report(fmt.Sprintf("%s %s in %s", s.Kind, s.Control, s.Region))
+			if changed || s.after {
+				// A newer undo (or every region's) changed what this
+				// step is compared with: decide on what is there now.
+				rb.decideStep(ctx, s)
+				if s.Status == StepError {
+					break
+				}
+			}
 			rb.undoStep(ctx, s, runs[s.Run])
+			changed = changed || s.Status == StepRestored || s.Status == StepDeleted || s.Status == StepOverwritten
 		}
 		finish(1)
 		switch s.Status {

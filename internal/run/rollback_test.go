@@ -1,0 +1,365 @@
+package run_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/journal"
+	"github.com/harden-dev/harden/internal/run"
+)
+
+const account = "123456789012"
+
+// world is the fake account the fake controls change: one value per
+// control and region, and the order undos happened in.
+type world struct {
+	mu     sync.Mutex
+	values map[string]string
+	undone []string
+}
+
+func newWorld() *world { return &world{values: map[string]string{}} }
+
+func (w *world) get(k string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.values[k]
+}
+
+func (w *world) set(k, v string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.values[k] = v
+}
+
+// setting is a fake control that sets "<id>@<region>" to "on". Its undo
+// compares with the journaled after state like a real control.
+type setting struct {
+	id     string
+	scope  control.Scope
+	deps   []string
+	w      *world
+	shared bool // its undo waits for every region
+}
+
+type value struct {
+	V string `json:"v"`
+}
+
+func (s setting) Info() control.Info {
+	return control.Info{ID: s.id, Scope: s.scope, DependsOn: s.deps}
+}
+
+func (s setting) key(t control.Target) string { return s.id + "@" + t.Region }
+
+func (s setting) Check(_ context.Context, _ *control.Env, t control.Target) (control.Finding, error) {
+	return control.Finding{Compliant: s.w.get(s.key(t)) == "on"}, nil
+}
+
+func (s setting) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	cur := s.w.get(s.key(t))
+	err := j.Write(ctx, "Set", value{cur}, value{"on"}, func(context.Context) (any, error) {
+		s.w.set(s.key(t), "on")
+		return nil, nil
+	})
+	return nil, err
+}
+
+func (s setting) Steps() control.Steps {
+	return control.Steps{"Set": func(_ context.Context, _ *control.Env, t control.Target, st control.Step) (control.Undo, error) {
+		var prior, after value
+		if err := control.DecodePrior(st, &prior); err != nil {
+			return control.Undo{}, err
+		}
+		if _, err := control.DecodeAfter(st, &after); err != nil {
+			return control.Undo{}, err
+		}
+		k := s.key(t)
+		restore := func(context.Context) error {
+			s.w.mu.Lock()
+			defer s.w.mu.Unlock()
+			s.w.values[k] = prior.V
+			s.w.undone = append(s.w.undone, k)
+			return nil
+		}
+		var u control.Undo
+		switch cur := s.w.get(k); cur {
+		case after.V:
+			u = control.Restored("set "+k+" back to "+prior.V, restore)
+		case prior.V:
+			u = control.Nothing("already %s", prior.V)
+		default:
+			u = control.Drift(restore, "%s: harden set %s, now %s", k, after.V, cur)
+		}
+		u.AfterAllRegions = s.shared
+		return u, nil
+	}}
+}
+
+type fixture struct {
+	w     *world
+	store *journal.Store
+	all   []control.Control
+}
+
+func newFixture(t *testing.T, ctls ...func(*world) control.Control) *fixture {
+	t.Helper()
+	w := newWorld()
+	store, err := journal.Open(t.TempDir(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{w: w, store: store}
+	for _, mk := range ctls {
+		f.all = append(f.all, mk(w))
+	}
+	return f
+}
+
+func base(w *world) control.Control { return setting{id: "base", scope: control.Account, w: w} }
+func user(w *world) control.Control {
+	return setting{id: "user", scope: control.Regional, deps: []string{"base"}, w: w}
+}
+func other(w *world) control.Control { return setting{id: "other", scope: control.Regional, w: w} }
+
+// apply journals one run that applies each (control, region).
+func (f *fixture) apply(t *testing.T, targets ...string) string {
+	t.Helper()
+	r, err := f.store.Begin("us-east-1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, tg := range targets {
+		id, region, _ := strings.Cut(tg, "@")
+		c := f.find(id)
+		if _, err := c.Apply(context.Background(), nil, control.Target{AccountID: account, Region: region, HomeRegion: "us-east-1"}, r.For(id, region)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Finish(journal.OutcomeCompleted); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID()
+}
+
+func (f *fixture) find(id string) control.Control {
+	for _, c := range f.all {
+		if c.Info().ID == id {
+			return c
+		}
+	}
+	panic("no control " + id)
+}
+
+func (f *fixture) rollback(t *testing.T, opts run.RollbackOptions) (*run.Rollback, error) {
+	t.Helper()
+	lock, err := f.store.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	rb, err := run.PrepareRollback(context.Background(), &control.Env{}, account, f.all, f.store, lock, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range rb.Steps {
+		if s.Status != run.StepPending && s.Status != run.StepError {
+			t.Fatalf("prepare changed a step's status: %+v", s)
+		}
+	}
+	if err := rb.Execute(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return rb, nil
+}
+
+func statuses(rb *run.Rollback) map[string]run.StepStatus {
+	m := map[string]run.StepStatus{}
+	for _, s := range rb.Steps {
+		m[s.Control+"@"+s.Region+"/"+s.Run] = s.Status
+	}
+	return m
+}
+
+func TestRollbackUndoesEveryPendingRunNewestFirst(t *testing.T) {
+	f := newFixture(t, base, user)
+	f.w.set("user@eu-west-1", "legacy")
+	older := f.apply(t, "base@us-east-1", "user@eu-west-1")
+	f.w.set("user@eu-west-1", "manual") // someone changes it, then a second apply
+	newer := f.apply(t, "user@eu-west-1")
+
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.Runs) != 2 || rb.Runs[0].ID != newer || rb.Runs[1].ID != older {
+		t.Fatalf("runs %+v, want newer then older", rb.Runs)
+	}
+	// The newer run restores "manual"; the older run's step then finds
+	// "manual", not the "on" it left: drift, left alone.
+	if got := f.w.get("user@eu-west-1"); got != "manual" {
+		t.Errorf("user@eu-west-1 = %q, want the user's manual value kept", got)
+	}
+	st := statuses(rb)
+	if st["user@eu-west-1/"+newer] != run.StepRestored || st["user@eu-west-1/"+older] != run.StepDrifted {
+		t.Errorf("statuses %v", st)
+	}
+	// base is used by user in eu-west-1, whose older change stays: held.
+	if st["base@us-east-1/"+older] != run.StepHeld || f.w.get("base@us-east-1") != "on" {
+		t.Errorf("base: status %s value %q, want held and still on", st["base@us-east-1/"+older], f.w.get("base@us-east-1"))
+	}
+	if !rb.Failed() {
+		t.Errorf("a drift left alone must fail the rollback")
+	}
+	// The undone step is journaled; the others stay pending.
+	l, err := f.store.Load(newer)
+	if err != nil || len(l.Pending()) != 0 {
+		t.Errorf("newer run pending %v (%v), want none", l.Pending(), err)
+	}
+	l, _ = f.store.Load(older)
+	if len(l.Pending()) != 2 {
+		t.Errorf("older run pending %d, want 2 (drifted and held)", len(l.Pending()))
+	}
+}
+
+func TestRollbackForceOverwritesDrift(t *testing.T) {
+	f := newFixture(t, base, user)
+	id := f.apply(t, "base@us-east-1", "user@eu-west-1")
+	f.w.set("user@eu-west-1", "manual")
+	rb, err := f.rollback(t, run.RollbackOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := statuses(rb)
+	if st["user@eu-west-1/"+id] != run.StepOverwritten || st["base@us-east-1/"+id] != run.StepRestored || rb.Failed() {
+		t.Fatalf("statuses %v failed %v", st, rb.Failed())
+	}
+	if f.w.get("user@eu-west-1") != "" || f.w.get("base@us-east-1") != "" {
+		t.Errorf("values %v, want both back to unset", f.w.values)
+	}
+	l, _ := f.store.Load(id)
+	forced := 0
+	for _, s := range l.Steps {
+		if s.Forced {
+			forced++
+		}
+	}
+	if forced != 1 || len(l.Pending()) != 0 {
+		t.Errorf("journal: %d forced, %d pending; want 1 and 0", forced, len(l.Pending()))
+	}
+}
+
+func TestRollbackDependentsFirst(t *testing.T) {
+	f := newFixture(t, base, user)
+	f.apply(t, "base@us-east-1", "user@eu-west-1", "user@ap-south-1", "user@us-east-1")
+	if _, err := f.rollback(t, run.RollbackOptions{Concurrency: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.w.undone) != 4 || f.w.undone[3] != "base@us-east-1" {
+		t.Errorf("undo order %v: base must come after every region's user", f.w.undone)
+	}
+}
+
+func TestRollbackRunRefusedWhileNewerRunUsesIt(t *testing.T) {
+	f := newFixture(t, base, user)
+	older := f.apply(t, "base@us-east-1")
+	f.apply(t, "user@eu-west-1")
+	_, err := f.rollback(t, run.RollbackOptions{RunID: older})
+	var de *run.DependencyError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "user in eu-west-1") {
+		t.Fatalf("rollback --run older = %v, want a DependencyError naming user in eu-west-1", err)
+	}
+	if f.w.get("base@us-east-1") != "on" {
+		t.Errorf("a refused rollback changed base")
+	}
+	rb, err := f.rollback(t, run.RollbackOptions{RunID: older, Force: true})
+	if err != nil || statuses(rb)["base@us-east-1/"+older] != run.StepRestored {
+		t.Fatalf("forced: %v %v", err, rb)
+	}
+}
+
+func TestRollbackScopeRefusesPrerequisiteAlone(t *testing.T) {
+	f := newFixture(t, base, user, other)
+	id := f.apply(t, "base@us-east-1", "user@eu-west-1", "other@eu-west-1", "other@us-east-2")
+	if _, err := f.rollback(t, run.RollbackOptions{Controls: []string{"base"}}); err == nil {
+		t.Fatal("undoing base while user stays must be refused")
+	}
+	rb, err := f.rollback(t, run.RollbackOptions{Controls: []string{"other"}, Regions: []string{"us-east-2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.Steps) != 1 || statuses(rb)["other@us-east-2/"+id] != run.StepRestored {
+		t.Fatalf("scoped rollback steps %+v", rb.Steps)
+	}
+	if f.w.get("other@eu-west-1") != "on" || f.w.get("other@us-east-2") != "" {
+		t.Errorf("scope not honoured: %v", f.w.values)
+	}
+}
+
+func TestRollbackSharedStepGoesLast(t *testing.T) {
+	w := newWorld()
+	f := newFixture(t)
+	f.w = w
+	f.all = []control.Control{
+		setting{id: "role", scope: control.Regional, w: w, shared: true},
+	}
+	// One run: the shared step was journaled first (in us-east-1), then
+	// the regional steps of a control sharing nothing.
+	f.all = append(f.all, setting{id: "rec", scope: control.Regional, deps: nil, w: w})
+	f.apply(t, "role@us-east-1", "rec@eu-west-1", "rec@us-east-1")
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil || rb.Failed() {
+		t.Fatalf("%v %+v", err, rb)
+	}
+	if last := w.undone[len(w.undone)-1]; last != "role@us-east-1" {
+		t.Errorf("undo order %v: the shared step must be last", w.undone)
+	}
+}
+
+func TestRollbackNothingLeft(t *testing.T) {
+	f := newFixture(t, base)
+	f.apply(t, "base@us-east-1")
+	if _, err := f.rollback(t, run.RollbackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil || len(rb.Steps) != 0 || rb.Failed() {
+		t.Fatalf("second rollback: %v %+v", err, rb)
+	}
+}
+
+func TestRollbackInterrupted(t *testing.T) {
+	f := newFixture(t, base, other)
+	f.apply(t, "other@eu-west-1", "other@us-east-2", "base@us-east-1")
+	lock, err := f.store.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	rb, err := run.PrepareRollback(context.Background(), &control.Env{}, account, f.all, f.store, lock, run.RollbackOptions{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	if err := rb.Execute(ctx, func(done, total int, current string) {
+		if current != "" {
+			steps++
+			if steps == 1 {
+				cancel()
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := rb.Counts()
+	if c[run.StepNotRun] == 0 || !rb.Failed() {
+		t.Errorf("counts %v: an interrupted rollback leaves steps not run and fails", c)
+	}
+
+}
