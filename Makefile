@@ -19,6 +19,7 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench Audit -benchtime 5x ./internal/cli/
+	$(GO) test -run '^$$' -bench Rollback -benchtime 1x ./internal/cli/
 	$(GO) test -run '^$$' -bench Calls -benchtime 1x ./internal/controls/
 
 # demo: a fresh fake account on loopback, then plan -> apply -> audit ->
