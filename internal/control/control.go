@@ -53,6 +53,9 @@ type Target struct {
 type Env struct {
 	AWS      *awsclient.Clients
 	Settings Settings
+	// ControlSettings holds each configurable control's settings by
+	// control id (see SettingsOf).
+	ControlSettings map[string]ControlSettings
 }
 
 // Settings are the user's choices that controls read.
