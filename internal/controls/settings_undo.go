@@ -86,9 +86,22 @@ func settingsUndo(subject string, current, after, prior []setting, putBack func(
 	verdict, drift := settingsVerdict(current, after, prior)
 	switch verdict {
 	case control.Restore:
+		if allUnset(prior) {
+			return control.Restored(fmt.Sprintf("remove %s (there was none before harden)", subject), putBack)
+		}
 		return control.Restored(fmt.Sprintf("restore %s (%s)", subject, restoreText(changedSettings(after, prior))), putBack)
 	case control.Already:
 		return control.Nothing("%s is already as it was before harden's change", subject)
 	}
 	return control.Drift(putBack, "%s", driftText(drift))
+}
+
+// allUnset reports whether settings describe an absent configuration.
+func allUnset(settings []setting) bool {
+	for _, s := range settings {
+		if s.Value != "unset" {
+			return false
+		}
+	}
+	return true
 }

@@ -39,22 +39,24 @@ func TestSettingsVerdict(t *testing.T) {
 
 func TestSettingsUndoWords(t *testing.T) {
 	prior := []setting{{"MinimumPasswordLength", "8"}, {"RequireSymbols", "true"}}
+	none := []setting{{"MinimumPasswordLength", "unset"}, {"RequireSymbols", "unset"}}
 	after := []setting{{"MinimumPasswordLength", "14"}, {"RequireSymbols", "true"}}
 	putBack := func(context.Context) error { return nil }
 	for _, tc := range []struct {
-		name    string
-		current []setting
-		verdict control.Verdict
-		what    string
-		do      bool
+		name           string
+		prior, current []setting
+		verdict        control.Verdict
+		what           string
+		do             bool
 	}{
-		{"restore", after, control.Restore, "restore the policy (MinimumPasswordLength 14 → 8)", true},
-		{"already", prior, control.Already, "the policy is already as it was before harden's change", false},
-		{"drift", []setting{{"MinimumPasswordLength", "20"}, {"RequireSymbols", "false"}}, control.Drifted,
+		{"restore", prior, after, control.Restore, "restore the policy (MinimumPasswordLength 14 → 8)", true},
+		{"remove", none, after, control.Restore, "remove the policy (there was none before harden)", true},
+		{"already", prior, prior, control.Already, "the policy is already as it was before harden's change", false},
+		{"drift", prior, []setting{{"MinimumPasswordLength", "20"}, {"RequireSymbols", "false"}}, control.Drifted,
 			"MinimumPasswordLength: harden set 14, now 20; RequireSymbols: harden set true, now false", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := settingsUndo("the policy", tc.current, after, prior, putBack)
+			u := settingsUndo("the policy", tc.current, after, tc.prior, putBack)
 			if u.Verdict != tc.verdict || u.What != tc.what || (u.Do != nil) != tc.do {
 				t.Fatalf("got %s %q do=%v, want %s %q do=%v", u.Verdict, u.What, u.Do != nil, tc.verdict, tc.what, tc.do)
 			}
