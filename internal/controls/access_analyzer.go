@@ -51,10 +51,14 @@ type analyzerSeen struct {
 }
 
 // notCreatedBy says why the analyzer seen is not the one a step of run
-// runID created with result created, or "" when it is. What the result
-// does not hold (format 1 recorded no creation time) is not compared.
+// runID created with result created, or "" when it is. A confirmed create
+// always recorded the ARN; the creation time is compared when recorded
+// (format 1 did not record it).
 func (a analyzerSeen) notCreatedBy(created analyzerCreated, runID string) string {
-	if created.ARN != "" && a.ARN != created.ARN {
+	if created.ARN == "" {
+		return "the journal records no ARN for the analyzer harden created"
+	}
+	if a.ARN != created.ARN {
 		return fmt.Sprintf("its ARN is %s, harden created %s", a.ARN, created.ARN)
 	}
 	if a.Tags[control.TagManagedBy] != control.TagManagedByID {

@@ -27,7 +27,7 @@ func TestAnalyzerNotCreatedBy(t *testing.T) {
 		{"recreated", analyzerSeen{arn, &later, control.Tags("r1")}, recorded, "was created at"},
 		{"no creation time read", analyzerSeen{arn, nil, control.Tags("r1")}, recorded, "an unknown time"},
 		{"format 1: no run tag, no creation time", analyzerSeen{arn, &later, map[string]string{"managed-by": "harden"}}, analyzerCreated{ARN: arn}, ""},
-		{"no ARN recorded: tags decide", analyzerSeen{arn, &at, control.Tags("r1")}, analyzerCreated{}, ""},
+		{"no ARN recorded", analyzerSeen{arn, &at, control.Tags("r1")}, analyzerCreated{}, "records no ARN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			why := tc.seen.notCreatedBy(tc.created, "r1")
