@@ -233,7 +233,10 @@ func TestRollbackOfUnconfirmedStep(t *testing.T) {
 	cenv := &control.Env{AWS: env.Clients}
 	c := controls.AccessAnalyzer{}
 	tg := target(c, "eu-west-1")
-	step := control.Step{Kind: "CreateAnalyzer", Prior: []byte(`{"name":"` + controls.AnalyzerName + `"}`)}
+	// The journal names the run: an unconfirmed create is found by its
+	// run tag.
+	step := control.Step{Kind: "CreateAnalyzer", Prior: []byte(`{"name":"` + controls.AnalyzerName + `"}`),
+		RunID: "20260101T000000Z-0000"}
 	before := env.Server.Snapshot()
 	if err := controltest.Undo(ctx, c, cenv, tg, step); err != nil {
 		t.Fatalf("rollback of a write that never happened: %v", err)

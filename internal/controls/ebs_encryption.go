@@ -3,6 +3,7 @@ package controls
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -15,8 +16,16 @@ import (
 // for every consumer of new volumes.
 type EBSEncryption struct{}
 
-type ebsPrior struct {
+const stepEnableEBSEncryption control.StepKind = "EnableEbsEncryptionByDefault"
+
+// ebsState is a region's EBS encryption by default, as journaled before
+// and after the write.
+type ebsState struct {
 	Enabled bool `json:"enabled"`
+}
+
+func (s ebsState) settings() []setting {
+	return []setting{{"EbsEncryptionByDefault", strconv.FormatBool(s.Enabled)}}
 }
 
 func (EBSEncryption) Info() control.Info {
@@ -56,7 +65,7 @@ func (c EBSEncryption) Apply(ctx context.Context, env *control.Env, t control.Ta
 	if err != nil || on {
 		return nil, err
 	}
-	err = j.Write(ctx, "EnableEbsEncryptionByDefault", ebsPrior{Enabled: false}, nil, func(ctx context.Context) (any, error) {
+	err = j.Write(ctx, stepEnableEBSEncryption, ebsState{Enabled: false}, ebsState{Enabled: true}, func(ctx context.Context) (any, error) {
 		_, err := env.AWS.EC2(t.Region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
 		return nil, err
 	})
@@ -66,22 +75,36 @@ func (c EBSEncryption) Apply(ctx context.Context, env *control.Env, t control.Ta
 	return []control.Change{ebsChange}, nil
 }
 
-func (c EBSEncryption) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
-	var prior ebsPrior
+// undoEnable compares the region's setting with what the step left and
+// puts the prior one back. EBS encryption by default is a single flag:
+// either harden's value is still set, or the prior one is back.
+func (c EBSEncryption) undoEnable(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior ebsState
 	if err := control.DecodePrior(s, &prior); err != nil {
-		return err
+		return control.Undo{}, err
+	}
+	after := ebsState{Enabled: true}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
 	}
 	on, err := c.enabled(ctx, env, t.Region)
-	if err != nil || on == prior.Enabled {
-		return err
+	if err != nil {
+		return control.Undo{}, err
 	}
-	if prior.Enabled {
-		_, err = env.AWS.EC2(t.Region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
+	putBack := func(ctx context.Context) error { return c.set(ctx, env, t.Region, prior.Enabled) }
+	return settingsUndo("EBS encryption by default in "+t.Region,
+		ebsState{Enabled: on}.settings(), after.settings(), prior.settings(), putBack), nil
+}
+
+func (EBSEncryption) set(ctx context.Context, env *control.Env, region string, on bool) error {
+	var err error
+	if on {
+		_, err = env.AWS.EC2(region).EnableEbsEncryptionByDefault(ctx, &ec2.EnableEbsEncryptionByDefaultInput{})
 	} else {
-		_, err = env.AWS.EC2(t.Region).DisableEbsEncryptionByDefault(ctx, &ec2.DisableEbsEncryptionByDefaultInput{})
+		_, err = env.AWS.EC2(region).DisableEbsEncryptionByDefault(ctx, &ec2.DisableEbsEncryptionByDefaultInput{})
 	}
 	if err != nil {
-		return fmt.Errorf("ebs-default-encryption: restore encryption by default=%t in %s: %w", prior.Enabled, t.Region, err)
+		return fmt.Errorf("ebs-default-encryption: set encryption by default=%t in %s: %w", on, region, err)
 	}
 	return nil
 }
@@ -89,6 +112,6 @@ func (c EBSEncryption) rollbackStep(ctx context.Context, env *control.Env, t con
 // Steps lists the writes Apply makes, each with its undo.
 func (c EBSEncryption) Steps() control.Steps {
 	return control.Steps{
-		"EnableEbsEncryptionByDefault": blindUndo(c.rollbackStep),
+		stepEnableEBSEncryption: c.undoEnable,
 	}
 }

@@ -3,7 +3,6 @@ package controls
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +40,39 @@ type passwordPolicy struct {
 	MaxPasswordAge             *int32 `json:"max_password_age,omitempty"`
 	PasswordReusePrevention    *int32 `json:"password_reuse_prevention,omitempty"`
 	HardExpiry                 *bool  `json:"hard_expiry,omitempty"`
+}
+
+const stepUpdatePasswordPolicy control.StepKind = "UpdateAccountPasswordPolicy"
+
+// settings lists every field of the policy, so that rollback sees a change
+// to any of them (UpdateAccountPasswordPolicy replaces them all); an absent
+// policy has them all unset. An omitted value and its default read the
+// same: no expiry and no reuse prevention are "unset" whether AWS sends 0
+// or nothing, and HardExpiry is false unless set.
+func (p passwordPolicy) settings() []setting {
+	text := func(v string) string {
+		if !p.Exists {
+			return "unset"
+		}
+		return v
+	}
+	optInt := func(v *int32) string {
+		if v == nil || *v == 0 {
+			return text("unset")
+		}
+		return text(strconv.Itoa(int(*v)))
+	}
+	return []setting{
+		{"MinimumPasswordLength", text(strconv.Itoa(int(p.MinimumPasswordLength)))},
+		{"RequireSymbols", text(strconv.FormatBool(p.RequireSymbols))},
+		{"RequireNumbers", text(strconv.FormatBool(p.RequireNumbers))},
+		{"RequireUppercaseCharacters", text(strconv.FormatBool(p.RequireUppercaseCharacters))},
+		{"RequireLowercaseCharacters", text(strconv.FormatBool(p.RequireLowercaseCharacters))},
+		{"AllowUsersToChangePassword", text(strconv.FormatBool(p.AllowUsersToChangePassword))},
+		{"MaxPasswordAge", optInt(p.MaxPasswordAge)},
+		{"PasswordReusePrevention", optInt(p.PasswordReusePrevention)},
+		{"HardExpiry", text(strconv.FormatBool(aws.ToBool(p.HardExpiry)))},
+	}
 }
 
 func (IAMPasswordPolicy) Info() control.Info {
@@ -158,8 +190,9 @@ func (c IAMPasswordPolicy) Apply(ctx context.Context, env *control.Env, t contro
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	err = j.Write(ctx, "UpdateAccountPasswordPolicy", cur, nil, func(ctx context.Context) (any, error) {
-		return nil, c.put(ctx, env, cur.desired())
+	merged := cur.desired()
+	err = j.Write(ctx, stepUpdatePasswordPolicy, cur, merged, func(ctx context.Context) (any, error) {
+		return nil, c.put(ctx, env, merged)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("iam-password-policy: update account password policy: %w", err)
@@ -184,22 +217,37 @@ func (IAMPasswordPolicy) put(ctx context.Context, env *control.Env, p passwordPo
 	return err
 }
 
-func (c IAMPasswordPolicy) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+// undoUpdate compares the account's policy with the merged policy the
+// step set and puts the prior policy back (deletes it when there was
+// none). A journal of format 1 has no after state: the merged policy is
+// derived from the prior one, as Apply derived it.
+func (c IAMPasswordPolicy) undoUpdate(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var prior passwordPolicy
 	if err := control.DecodePrior(s, &prior); err != nil {
-		return err
+		return control.Undo{}, err
+	}
+	after := prior.desired()
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
 	}
 	cur, err := c.read(ctx, env)
-	if err != nil || reflect.DeepEqual(cur, prior) {
-		return err
+	if err != nil {
+		return control.Undo{}, err
 	}
-	if !prior.Exists {
+	putBack := func(ctx context.Context) error { return c.restore(ctx, env, prior) }
+	return settingsUndo("the account password policy", cur.settings(), after.settings(), prior.settings(), putBack), nil
+}
+
+// restore puts prior back: the whole policy, or no policy at all.
+func (c IAMPasswordPolicy) restore(ctx context.Context, env *control.Env, prior passwordPolicy) error {
+	var err error
+	if prior.Exists {
+		err = c.put(ctx, env, prior)
+	} else {
 		_, err = env.AWS.IAM().DeleteAccountPasswordPolicy(ctx, &iam.DeleteAccountPasswordPolicyInput{})
 		if awserror.Is(err, "NoSuchEntity") {
 			err = nil
 		}
-	} else {
-		err = c.put(ctx, env, prior)
 	}
 	if err != nil {
 		return fmt.Errorf("iam-password-policy: restore account password policy: %w", err)
@@ -210,6 +258,6 @@ func (c IAMPasswordPolicy) rollbackStep(ctx context.Context, env *control.Env, t
 // Steps lists the writes Apply makes, each with its undo.
 func (c IAMPasswordPolicy) Steps() control.Steps {
 	return control.Steps{
-		"UpdateAccountPasswordPolicy": blindUndo(c.rollbackStep),
+		stepUpdatePasswordPolicy: c.undoUpdate,
 	}
 }

@@ -28,6 +28,27 @@ type pabState struct {
 	RestrictPublicBuckets bool `json:"restrict_public_buckets"`
 }
 
+const stepPutPublicAccessBlock control.StepKind = "PutPublicAccessBlock"
+
+// pabAllOn is the configuration Apply writes.
+var pabAllOn = pabState{Exists: true, BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
+
+// settings lists the four flags; an absent configuration has them unset.
+func (p pabState) settings() []setting {
+	value := func(on bool) string {
+		if !p.Exists {
+			return "unset"
+		}
+		return strconv.FormatBool(on)
+	}
+	return []setting{
+		{"BlockPublicAcls", value(p.BlockPublicAcls)},
+		{"IgnorePublicAcls", value(p.IgnorePublicAcls)},
+		{"BlockPublicPolicy", value(p.BlockPublicPolicy)},
+		{"RestrictPublicBuckets", value(p.RestrictPublicBuckets)},
+	}
+}
+
 func (S3PublicAccessBlock) Info() control.Info {
 	return control.Info{
 		ID:           "s3-account-public-access-block",
@@ -103,8 +124,8 @@ func (c S3PublicAccessBlock) Apply(ctx context.Context, env *control.Env, t cont
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	err = j.Write(ctx, "PutPublicAccessBlock", cur, nil, func(ctx context.Context) (any, error) {
-		return nil, c.put(ctx, env, t, pabState{true, true, true, true, true})
+	err = j.Write(ctx, stepPutPublicAccessBlock, cur, pabAllOn, func(ctx context.Context) (any, error) {
+		return nil, c.put(ctx, env, t, pabAllOn)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3-account-public-access-block: put account public access block in %s: %w", t.Region, err)
@@ -125,19 +146,32 @@ func (S3PublicAccessBlock) put(ctx context.Context, env *control.Env, t control.
 	return err
 }
 
-func (c S3PublicAccessBlock) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
+// undoPut compares the account's configuration with what the step left
+// and puts the prior one back (deletes it when there was none).
+func (c S3PublicAccessBlock) undoPut(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var prior pabState
 	if err := control.DecodePrior(s, &prior); err != nil {
-		return err
+		return control.Undo{}, err
+	}
+	after := pabAllOn
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
 	}
 	cur, err := c.read(ctx, env, t)
-	if err != nil || cur == prior {
-		return err
+	if err != nil {
+		return control.Undo{}, err
 	}
-	if !prior.Exists {
-		_, err = env.AWS.S3Control(t.Region).DeletePublicAccessBlock(ctx, &s3control.DeletePublicAccessBlockInput{AccountId: aws.String(t.AccountID)})
-	} else {
+	putBack := func(ctx context.Context) error { return c.restore(ctx, env, t, prior) }
+	return settingsUndo("the account's S3 Block Public Access", cur.settings(), after.settings(), prior.settings(), putBack), nil
+}
+
+// restore puts prior back: the four flags, or no configuration at all.
+func (c S3PublicAccessBlock) restore(ctx context.Context, env *control.Env, t control.Target, prior pabState) error {
+	var err error
+	if prior.Exists {
 		err = c.put(ctx, env, t, prior)
+	} else {
+		_, err = env.AWS.S3Control(t.Region).DeletePublicAccessBlock(ctx, &s3control.DeletePublicAccessBlockInput{AccountId: aws.String(t.AccountID)})
 	}
 	if err != nil {
 		return fmt.Errorf("s3-account-public-access-block: restore account public access block in %s: %w", t.Region, err)
@@ -148,6 +182,6 @@ func (c S3PublicAccessBlock) rollbackStep(ctx context.Context, env *control.Env,
 // Steps lists the writes Apply makes, each with its undo.
 func (c S3PublicAccessBlock) Steps() control.Steps {
 	return control.Steps{
-		"PutPublicAccessBlock": blindUndo(c.rollbackStep),
+		stepPutPublicAccessBlock: c.undoPut,
 	}
 }

@@ -11,6 +11,21 @@ import (
 // analyzerRegion is one region's IAM Access Analyzer state.
 type analyzerRegion struct {
 	Analyzers map[string]*analyzer
+	// lastCreated is the newest createdAt handed out, so that an analyzer
+	// recreated under the same name (and so the same ARN, as in AWS) is
+	// told apart by its creation time even within a millisecond.
+	lastCreated time.Time
+}
+
+// nextCreatedAt returns the creation time of a new analyzer: now, at the
+// millisecond precision AWS shows, and after every earlier one.
+func (r *analyzerRegion) nextCreatedAt() string {
+	t := time.Now().UTC().Truncate(time.Millisecond)
+	if !t.After(r.lastCreated) {
+		t = r.lastCreated.Add(time.Millisecond)
+	}
+	r.lastCreated = t
+	return t.Format("2006-01-02T15:04:05.000Z")
 }
 
 type analyzer struct {
@@ -108,7 +123,7 @@ func aaCreateAnalyzer(c *call) (any, error) {
 	if in.Type == "ORGANIZATION" || in.Type == "ORGANIZATION_UNUSED_ACCESS" || in.Type == "ORGANIZATION_INTERNAL_ACCESS" {
 		return nil, aaValidation("You must be the management account or a delegated administrator of an organization to create an organization analyzer.")
 	}
-	r := c.regionState().AccessAnalyzer
+	r := &c.regionState().AccessAnalyzer
 	if _, ok := r.Analyzers[in.AnalyzerName]; ok {
 		return nil, &APIError{Status: 409, Code: "ConflictException",
 			Message: fmt.Sprintf("Analyzer %s already exists", in.AnalyzerName)}
@@ -119,11 +134,13 @@ func aaCreateAnalyzer(c *call) (any, error) {
 				Message: fmt.Sprintf("You have reached the quota of 1 analyzer of type %s in this region", in.Type)}
 		}
 	}
+	// An analyzer's ARN is made of its name, as in AWS: one recreated
+	// under the same name has the same ARN.
 	a := &analyzer{
 		Arn:       fmt.Sprintf("arn:aws:access-analyzer:%s:%s:analyzer/%s", c.region, c.acct.ID, in.AnalyzerName),
 		Name:      in.AnalyzerName,
 		Type:      in.Type,
-		CreatedAt: time.Now().UTC().Format(time.RFC3339),
+		CreatedAt: r.nextCreatedAt(),
 		Status:    "ACTIVE",
 		Tags:      in.Tags,
 	}
