@@ -90,21 +90,21 @@ type Report struct {
 
 // Result is one target's outcome.
 type Result struct {
-	Control     string           `json:"control"`
-	Title       string           `json:"title"`
-	Scope       string           `json:"scope"`
-	Region      string           `json:"region"`
-	Status      string           `json:"status"`
-	Action      string           `json:"action,omitempty"`
-	Changes     []control.Change `json:"changes,omitempty"`
-	Applied     []control.Change `json:"applied,omitempty"`
-	Note        string           `json:"note,omitempty"`
+	Control string           `json:"control"`
+	Title   string           `json:"title"`
+	Scope   string           `json:"scope"`
+	Region  string           `json:"region"`
+	Status  string           `json:"status"`
+	Action  string           `json:"action,omitempty"`
+	Changes []control.Change `json:"changes,omitempty"`
+	Applied []control.Change `json:"applied,omitempty"`
+	Note    string           `json:"note,omitempty"`
 	// NotChecked says why a not-checked target was not verified.
-	NotChecked string `json:"not_checked,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	Error       string           `json:"error,omitempty"`
-	SecurityHub []string         `json:"security_hub"`
-	CIS         []string         `json:"cis"`
+	NotChecked  string   `json:"not_checked,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	SecurityHub []string `json:"security_hub"`
+	CIS         []string `json:"cis"`
 	// DependsOn names the controls apply runs before this one.
 	DependsOn []string `json:"depends_on,omitempty"`
 }
@@ -116,16 +116,16 @@ type Result struct {
 // changed (their Applied is not empty), so for apply the targets that
 // were already compliant are Compliant - Changed.
 type Summary struct {
-	Compliant      int `json:"compliant"`
-	NonCompliant   int `json:"noncompliant"`
-	Unmanaged      int `json:"unmanaged"`
-	Errors         int `json:"errors"`
-	NotChecked     int `json:"not_checked"`
+	Compliant    int `json:"compliant"`
+	NonCompliant int `json:"noncompliant"`
+	Unmanaged    int `json:"unmanaged"`
+	Errors       int `json:"errors"`
+	NotChecked   int `json:"not_checked"`
 	// NotCheckedUnexpected is the part of NotChecked that fails an audit.
 	NotCheckedUnexpected int `json:"not_checked_unverified"`
-	Blocked        int `json:"blocked"`
-	SkippedRegions int `json:"skipped_regions"`
-	Changed        int `json:"changed"`
+	Blocked              int `json:"blocked"`
+	SkippedRegions       int `json:"skipped_regions"`
+	Changed              int `json:"changed"`
 }
 
 // New builds the report of a run. Results keep the engine's order.
