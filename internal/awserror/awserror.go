@@ -111,12 +111,17 @@ func Clean(err error) string {
 	full := err.Error()
 	var oe *smithy.OperationError
 	var ae smithy.APIError
-	if !errors.As(err, &oe) || !errors.As(err, &ae) {
+	if !errors.As(err, &oe) {
 		return full
 	}
 	prefix, ok := strings.CutSuffix(full, oe.Error())
-	if !ok {
+	switch {
+	case !ok:
 		return full
+	case errors.As(err, &ae):
+		return prefix + ae.ErrorCode() + ": " + ae.ErrorMessage()
+	case IsTimeout(err):
+		return prefix + oe.Service() + " " + oe.Operation() + ": no answer in time"
 	}
-	return prefix + ae.ErrorCode() + ": " + ae.ErrorMessage()
+	return full
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -94,6 +95,8 @@ type Run struct {
 	HomeRegion  string
 	Regions     []string
 	Concurrency int
+	// CallTimeout is every AWS call's overall deadline, for hints.
+	CallTimeout time.Duration
 }
 
 type target struct {
@@ -150,11 +153,11 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 	res = Result{Control: info, Region: t.region}
 	defer recoverInto(&res)
 	if err := ctx.Err(); err != nil {
-		return failed(res, err, false)
+		return r.failed(res, err, false)
 	}
 	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(t.region))
 	if err != nil {
-		return failed(res, err, false)
+		return r.failed(res, err, false)
 	}
 	res.Note = f.Note
 	switch {
@@ -241,17 +244,17 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return failed(res, err, true)
+		return r.failed(res, err, true)
 	}
 	t := r.controlTarget(p.Region)
 	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
 	if err != nil {
-		return failed(res, err, true)
+		return r.failed(res, err, true)
 	}
 	f, err := c.Check(ctx, r.Env, t)
 	if err != nil {
-		return failed(res, fmt.Errorf("re-check after apply: %w", err), false)
+		return r.failed(res, fmt.Errorf("re-check after apply: %w", err), false)
 	}
 	if !f.Compliant {
 		res.Status = Error
@@ -277,7 +280,7 @@ func (r *Run) find(id string) control.Control {
 // not checked; everything else, an invalid-token answer in a region the
 // run covers included, is an error with a hint. Region state comes from
 // DescribeRegions before the run, never from an error code.
-func failed(res Result, err error, writing bool) Result {
+func (r *Run) failed(res Result, err error, writing bool) Result {
 	res.Err = cleanError{err}
 	res.Status = Error
 	switch {
@@ -293,10 +296,14 @@ func failed(res Result, err error, writing bool) Result {
 		res.Reason = accessHint(res, err, writing)
 	case errors.Is(err, context.Canceled):
 		res.Reason = "interrupted"
-	case errors.Is(err, context.DeadlineExceeded) || awserror.IsTimeout(err):
-		res.Reason = "no answer from AWS in time: check network access to the service's endpoint, or raise --timeout"
 	case awserror.IsThrottled(err):
 		res.Reason = "still throttled after retries: run again, or lower --concurrency"
+	case awserror.IsTimeout(err):
+		limit := "the per-call deadline"
+		if r.CallTimeout > 0 {
+			limit = r.CallTimeout.String()
+		}
+		res.Reason = "AWS did not answer within " + limit + ": check network access to the service's endpoint, or raise --timeout"
 	}
 	return res
 }
