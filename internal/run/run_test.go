@@ -48,7 +48,10 @@ func TestConnectInputErrors(t *testing.T) {
 		{func(o *run.Options) { o.HomeRegion = "af-south-1" }, "aws account enable-region --region-name af-south-1"},
 		{func(o *run.Options) { o.HomeRegion = "us-east-9" }, `unknown region "us-east-9"`},
 		{func(o *run.Options) { o.Regions = []string{"eu-west-9"} }, `unknown region "eu-west-9"`},
-		{func(o *run.Options) { o.Regions = []string{"af-south-1"}; o.Controls = []string{"ebs-default-encryption"} }, "nothing to check"},
+		{func(o *run.Options) {
+			o.Regions = []string{"af-south-1"}
+			o.Controls = []string{"ebs-default-encryption"}
+		}, "nothing to check"},
 		{func(o *run.Options) { o.Controls = []string{"cloudtrial"} }, "did you mean cloudtrail?"},
 		{func(o *run.Options) { o.Controls = []string{"cloudtrail"}; o.Skip = []string{"cloudtrail"} }, "no control to run"},
 	}
