@@ -221,7 +221,7 @@ func whyNoIdentity(ctx context.Context, clients *awsclient.Clients, home string,
 }
 
 func notEnabledHome(home, status string) error {
-	return inputf("--region %s is not enabled for this account (opt-in status %s): enable it with "+
+	return inputf("home region %s is not enabled for this account (opt-in status %s): enable it with "+
 		"'aws account enable-region --region-name %s', or choose another home region with --region", home, status, home)
 }
 
