@@ -99,33 +99,85 @@ func httpClient(t Timeouts) *awshttp.BuildableClient {
 }
 
 // callDeadline bounds each operation, retries included: it runs first in
-// the Initialize step, before the retry loop of the Finalize step.
+// the Initialize step, before the retry loop of the Finalize step. A second
+// middleware, inside the retry loop, keeps the last attempt's error, so
+// that a call that ran out of time while throttled says so.
 func callDeadline(d time.Duration) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HardenCallDeadline",
+		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HardenCallDeadline",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				last := &lastAttempt{}
+				ctx = context.WithValue(ctx, lastAttemptKey{}, last)
 				ctx, cancel := context.WithTimeout(ctx, d)
 				defer cancel()
 				out, md, err := next.HandleInitialize(ctx, in)
 				if err != nil && ctx.Err() == context.DeadlineExceeded {
-					err = &CallTimeoutError{After: d, Err: err}
+					err = &CallTimeoutError{After: d, Err: err, Last: last.get()}
 				}
 				return out, md, err
 			}), middleware.Before)
+		if err != nil {
+			return err
+		}
+		attempt := middleware.FinalizeMiddlewareFunc("HardenLastAttempt",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				if last, ok := ctx.Value(lastAttemptKey{}).(*lastAttempt); ok && err != nil {
+					last.set(err)
+				}
+				return out, md, err
+			})
+		if _, ok := stack.Finalize.Get("Retry"); ok {
+			return stack.Finalize.Insert(attempt, "Retry", middleware.After)
+		}
+		return stack.Finalize.Add(attempt, middleware.Before)
 	}
+}
+
+type lastAttemptKey struct{}
+
+// lastAttempt holds the error of a call's latest attempt.
+type lastAttempt struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (l *lastAttempt) set(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.err = err
+}
+
+func (l *lastAttempt) get() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
 
 // CallTimeoutError is a call that did not end within its overall deadline.
 type CallTimeoutError struct {
 	After time.Duration
 	Err   error
+	// Last is the error of the last attempt that ended, if any (AWS's
+	// throttling answer, say, when the deadline fell during a backoff).
+	Last error
 }
 
 func (e *CallTimeoutError) Error() string {
+	if e.Last != nil {
+		return fmt.Sprintf("no answer within %s (last attempt: %v): %v", e.After, e.Last, e.Err)
+	}
 	return fmt.Sprintf("no answer within %s: %v", e.After, e.Err)
 }
 
-func (e *CallTimeoutError) Unwrap() error { return e.Err }
+// Unwrap exposes both the deadline and the last attempt's error to
+// errors.Is and errors.As.
+func (e *CallTimeoutError) Unwrap() []error {
+	if e.Last != nil {
+		return []error{e.Err, e.Last}
+	}
+	return []error{e.Err}
+}
 
 // Timeout marks the error as a timeout (net.Error style).
 func (e *CallTimeoutError) Timeout() bool { return true }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
 	"github.com/harden-dev/harden/internal/awsclient"
+	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/fakeaws"
 	"github.com/harden-dev/harden/internal/fakeawstest"
 )
@@ -121,5 +122,10 @@ func TestEndlessThrottlingTimesOut(t *testing.T) {
 	_, err = c.AccountID(context.Background())
 	if took := time.Since(start); err == nil || took > 3*time.Second {
 		t.Fatalf("endless throttling: %v after %s", err, took)
+	}
+	// The deadline fell while throttled: the error says both.
+	var te *awsclient.CallTimeoutError
+	if !errors.As(err, &te) || !awserror.IsThrottled(err) {
+		t.Fatalf("endless throttling: %v", err)
 	}
 }

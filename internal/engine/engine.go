@@ -297,7 +297,7 @@ func (r *Run) failed(res Result, err error, writing bool) Result {
 	case errors.Is(err, context.Canceled):
 		res.Reason = "interrupted"
 	case awserror.IsThrottled(err):
-		res.Reason = "still throttled after retries: run again, or lower --concurrency"
+		res.Reason = "still throttled after retries: run again later, lower --concurrency, or raise --timeout"
 	case awserror.IsTimeout(err):
 		limit := "the per-call deadline"
 		if r.CallTimeout > 0 {
