@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -26,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // DefaultHomeRegion is the home region when neither --region nor the AWS
@@ -45,7 +49,138 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff between attempts; 0 means the SDK default (20 s).
 	MaxBackoff time.Duration
+	// Timeouts bound every call; zero fields take DefaultTimeouts'.
+	Timeouts Timeouts
 }
+
+// Timeouts bound every AWS call, so that a service that hangs or never
+// stops throttling ends as an error of its own targets.
+type Timeouts struct {
+	// Connect bounds opening a connection and its TLS handshake.
+	Connect time.Duration
+	// Attempt bounds one HTTP attempt, from sending the request to reading
+	// the whole answer. It is never longer than Call.
+	Attempt time.Duration
+	// Call bounds a whole operation: every attempt, retry and backoff.
+	Call time.Duration
+}
+
+// DefaultTimeouts: 5 s to connect, 20 s an attempt, 60 s a call.
+var DefaultTimeouts = Timeouts{Connect: 5 * time.Second, Attempt: 20 * time.Second, Call: 60 * time.Second}
+
+// withDefaults fills the zero fields from DefaultTimeouts and caps Attempt
+// and Connect at Call.
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = DefaultTimeouts.Connect
+	}
+	if t.Attempt <= 0 {
+		t.Attempt = DefaultTimeouts.Attempt
+	}
+	if t.Call <= 0 {
+		t.Call = DefaultTimeouts.Call
+	}
+	t.Attempt = min(t.Attempt, t.Call)
+	t.Connect = min(t.Connect, t.Attempt)
+	return t
+}
+
+// httpClient is the SDK's own buildable client with the connect and
+// attempt timeouts set. (A plain *http.Client would lose AWS_CA_BUNDLE:
+// the SDK installs a custom CA bundle only into its buildable client.)
+func httpClient(t Timeouts) *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().
+		WithTimeout(t.Attempt).
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = t.Connect }).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = t.Connect
+			tr.ResponseHeaderTimeout = t.Attempt
+		})
+}
+
+// callDeadline bounds each operation, retries included: it runs first in
+// the Initialize step, before the retry loop of the Finalize step. A second
+// middleware, inside the retry loop, keeps the last attempt's error, so
+// that a call that ran out of time while throttled says so.
+func callDeadline(d time.Duration) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HardenCallDeadline",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				last := &lastAttempt{}
+				ctx = context.WithValue(ctx, lastAttemptKey{}, last)
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err != nil && ctx.Err() == context.DeadlineExceeded {
+					err = &CallTimeoutError{After: d, Err: err, Last: last.get()}
+				}
+				return out, md, err
+			}), middleware.Before)
+		if err != nil {
+			return err
+		}
+		attempt := middleware.FinalizeMiddlewareFunc("HardenLastAttempt",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				if last, ok := ctx.Value(lastAttemptKey{}).(*lastAttempt); ok && err != nil {
+					last.set(err)
+				}
+				return out, md, err
+			})
+		if _, ok := stack.Finalize.Get("Retry"); ok {
+			return stack.Finalize.Insert(attempt, "Retry", middleware.After)
+		}
+		return stack.Finalize.Add(attempt, middleware.Before)
+	}
+}
+
+type lastAttemptKey struct{}
+
+// lastAttempt holds the error of a call's latest attempt.
+type lastAttempt struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (l *lastAttempt) set(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.err = err
+}
+
+func (l *lastAttempt) get() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// CallTimeoutError is a call that did not end within its overall deadline.
+type CallTimeoutError struct {
+	After time.Duration
+	Err   error
+	// Last is the error of the last attempt that ended, if any (AWS's
+	// throttling answer, say, when the deadline fell during a backoff).
+	Last error
+}
+
+func (e *CallTimeoutError) Error() string {
+	if e.Last != nil {
+		return fmt.Sprintf("no answer within %s (last attempt: %v): %v", e.After, e.Last, e.Err)
+	}
+	return fmt.Sprintf("no answer within %s: %v", e.After, e.Err)
+}
+
+// Unwrap exposes both the deadline and the last attempt's error to
+// errors.Is and errors.As.
+func (e *CallTimeoutError) Unwrap() []error {
+	if e.Last != nil {
+		return []error{e.Err, e.Last}
+	}
+	return []error{e.Err}
+}
+
+// Timeout marks the error as a timeout (net.Error style).
+func (e *CallTimeoutError) Timeout() bool { return true }
 
 // ErrNoCredentials is returned when the default credential chain finds none.
 var ErrNoCredentials = errors.New("no AWS credentials found: the default credential chain " +
@@ -70,7 +205,10 @@ func Load(ctx context.Context, opts Options) (*Clients, error) {
 	if attempts == 0 {
 		attempts = 8
 	}
+	timeouts := opts.Timeouts.withDefaults()
 	loadOpts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient(timeouts)),
+		config.WithAPIOptions([]func(*middleware.Stack) error{callDeadline(timeouts.Call)}),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				// The retry quota is meant for one busy client, not a fan-out
@@ -117,11 +255,37 @@ func (c *Clients) HomeRegion() string { return c.homeRegion }
 
 // AccountID asks STS whose credentials these are.
 func (c *Clients) AccountID(ctx context.Context) (string, error) {
-	out, err := c.STS().GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	id, err := c.CallerIdentity(ctx, c.homeRegion)
+	return id.Account, err
+}
+
+// Identity is who the credentials belong to.
+type Identity struct {
+	Account string
+	// ARN is the caller's ARN: a user, or an assumed role's session.
+	ARN string
+}
+
+// CallerIdentity asks STS in region whose credentials these are.
+func (c *Clients) CallerIdentity(ctx context.Context, region string) (Identity, error) {
+	out, err := c.STSIn(region).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", fmt.Errorf("sts: get caller identity in %s: %w", c.homeRegion, err)
+		return Identity{}, fmt.Errorf("sts: get caller identity in %s: %w", region, err)
 	}
-	return aws.ToString(out.Account), nil
+	return Identity{Account: aws.ToString(out.Account), ARN: aws.ToString(out.Arn)}, nil
+}
+
+// AccountAlias returns the account's alias (IAM allows at most one), or ""
+// when it has none.
+func (c *Clients) AccountAlias(ctx context.Context) (string, error) {
+	out, err := c.IAM().ListAccountAliases(ctx, &iam.ListAccountAliasesInput{})
+	if err != nil {
+		return "", fmt.Errorf("iam: list account aliases: %w", err)
+	}
+	if len(out.AccountAliases) == 0 {
+		return "", nil
+	}
+	return out.AccountAliases[0], nil
 }
 
 // client returns the cached client for (service, region), making it once.
@@ -147,8 +311,11 @@ func (c *Clients) endpointOverride(base **string) {
 }
 
 // STS returns the STS client of the home region.
-func (c *Clients) STS() *sts.Client {
-	return client(c, "sts", c.homeRegion, func(cfg aws.Config) *sts.Client {
+func (c *Clients) STS() *sts.Client { return c.STSIn(c.homeRegion) }
+
+// STSIn returns the STS client of a region.
+func (c *Clients) STSIn(region string) *sts.Client {
+	return client(c, "sts", region, func(cfg aws.Config) *sts.Client {
 		return sts.NewFromConfig(cfg, func(o *sts.Options) { c.endpointOverride(&o.BaseEndpoint) })
 	})
 }

@@ -2,13 +2,18 @@ package awsclient_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 
 	"github.com/harden-dev/harden/internal/awsclient"
+	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/fakeaws"
 	"github.com/harden-dev/harden/internal/fakeawstest"
 )
@@ -59,5 +64,68 @@ func TestHomeRegionDefaults(t *testing.T) {
 	c, _ = awsclient.Load(context.Background(), awsclient.Options{Region: "ap-south-1"})
 	if c.HomeRegion() != "ap-south-1" {
 		t.Fatalf("--region = %q", c.HomeRegion())
+	}
+}
+
+// A service that accepts connections and never answers ends the call at
+// the overall deadline, with an error that says it timed out.
+func TestHungEndpointTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // hold it open, say nothing
+		}
+	}()
+	fakeawstest.SetCredentialEnv(t)
+	c, err := awsclient.Load(context.Background(), awsclient.Options{
+		EndpointURL: "http://" + ln.Addr().String(),
+		Timeouts:    awsclient.Timeouts{Attempt: 300 * time.Millisecond, Call: time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.AccountID(context.Background())
+	took := time.Since(start)
+	var te *awsclient.CallTimeoutError
+	if !errors.As(err, &te) || te.After != time.Second || !strings.Contains(err.Error(), "no answer within 1s") {
+		t.Fatalf("err = %v", err)
+	}
+	if took < 900*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("took %s, want about 1s", took)
+	}
+}
+
+// Throttling that never stops gives up at the overall deadline.
+func TestEndlessThrottlingTimesOut(t *testing.T) {
+	srv := fakeaws.New(fakeaws.Options{})
+	srv.AddFault(fakeaws.Fault{Service: "sts", Error: fakeaws.Throttle})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	fakeawstest.SetCredentialEnv(t)
+	c, err := awsclient.Load(context.Background(), awsclient.Options{
+		EndpointURL: hs.URL, MaxAttempts: 100,
+		Timeouts: awsclient.Timeouts{Call: 1500 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.AccountID(context.Background())
+	if took := time.Since(start); err == nil || took > 3*time.Second {
+		t.Fatalf("endless throttling: %v after %s", err, took)
+	}
+	// The deadline fell while throttled: the error says both.
+	var te *awsclient.CallTimeoutError
+	if !errors.As(err, &te) || !awserror.IsThrottled(err) {
+		t.Fatalf("endless throttling: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
 // Package awserror sorts AWS API errors into the few kinds harden acts on:
-// access denied, region not enabled, throttled, not found.
+// access denied, credentials rejected, throttled, timed out.
 package awserror
 
 import (
+	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -53,11 +55,47 @@ func IsAccessDenied(err error) bool {
 		"UnauthorizedAccess", "AuthorizationError", "Forbidden")
 }
 
-// IsRegionNotEnabled reports the answer of a region the account has not
-// opted in to: JSON and REST services say the token is invalid there, EC2
-// says AuthFailure.
-func IsRegionNotEnabled(err error) bool {
-	return Is(err, "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired")
+// IsCredentialsRejected reports an answer that says AWS did not accept the
+// request's credentials: bad or expired keys, or a region the account has
+// not enabled (AWS gives the same answer to both). Only DescribeRegions
+// can tell the two apart, so harden never reads "region not enabled" from
+// this code.
+func IsCredentialsRejected(err error) bool {
+	return Is(err, "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure",
+		"OptInRequired", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+}
+
+// IsThrottled reports a throttling answer.
+func IsThrottled(err error) bool {
+	return Is(err, "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+		"SlowDown", "RequestThrottled", "RequestThrottledException")
+}
+
+// IsTimeout reports a call that ended without an answer in time: a
+// connect, attempt or overall deadline.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// deniedActionPattern finds the action in AWS's access-denied messages:
+// "User: arn:... is not authorized to perform: cloudtrail:StartLogging on
+// resource: ...".
+var deniedActionPattern = regexp.MustCompile(`perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)`)
+
+// DeniedAction returns the action an access-denied error names, or "".
+func DeniedAction(err error) string {
+	if !IsAccessDenied(err) {
+		return ""
+	}
+	m := deniedActionPattern.FindStringSubmatch(Message(err))
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }
 
 // IsBlockedByPolicy reports an access denial that names a service control
@@ -73,12 +111,17 @@ func Clean(err error) string {
 	full := err.Error()
 	var oe *smithy.OperationError
 	var ae smithy.APIError
-	if !errors.As(err, &oe) || !errors.As(err, &ae) {
+	if !errors.As(err, &oe) {
 		return full
 	}
 	prefix, ok := strings.CutSuffix(full, oe.Error())
-	if !ok {
+	switch {
+	case !ok:
 		return full
+	case errors.As(err, &ae):
+		return prefix + ae.ErrorCode() + ": " + ae.ErrorMessage()
+	case IsTimeout(err):
+		return prefix + oe.Service() + " " + oe.Operation() + ": no answer in time"
 	}
-	return prefix + ae.ErrorCode() + ": " + ae.ErrorMessage()
+	return full
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/journal"
 	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/run"
 	"github.com/harden-dev/harden/internal/version"
 )
 
@@ -23,9 +25,13 @@ terminal it refuses unless --yes), then makes only the planned changes. Every wr
 is journaled before it is made, so 'harden rollback' can undo it. Each changed
 target is checked again and reported compliant or not.
 
+With -o json, apply needs --yes: JSON output shows no plan to approve.
+Ctrl-C or Ctrl-D at the prompt ends harden with exit 130 and changes nothing.
+
 Exit codes: 0 every planned change applied and compliant (or nothing to do),
-1 any target errored, was blocked or is still not compliant, 64 usage error,
-130 interrupted (the journal stays consistent: roll back what was done).`,
+1 any target errored, was blocked, was not checked or is still not compliant
+(a change that could not be made, e.g. its region was disabled meanwhile),
+64 usage error, 130 interrupted (the journal stays consistent: roll back what was done).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return applyRun(cmd.Context(), g, stdio, yes)
@@ -39,6 +45,10 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
+	opts := g.reportOptions(stdio)
+	if !yes && opts.Format == report.JSON {
+		return usagef("apply -o json does not show the plan before asking: pass --yes (or review 'harden plan' first)")
+	}
 	if !yes && !stdio.StdinTTY {
 		return usagef("refusing to change the account without a terminal to confirm on: pass --yes")
 	}
@@ -46,53 +56,47 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 	if err != nil {
 		return err
 	}
-	run := s.run(g.concurrency)
-	plan := run.Check(ctx)
-	opts := g.reportOptions(stdio)
-	pending, planErrs := 0, 0
-	for _, r := range plan {
-		switch r.Status {
-		case engine.NonCompliant:
-			pending++
-		case engine.Error:
-			planErrs++
-		}
+	// The account's lock is taken before planning, so that what is shown
+	// for approval is what is applied: a second apply or a rollback cannot
+	// change the account in between.
+	store, err := g.openJournal(s.AccountID)
+	if err != nil {
+		return err
 	}
-	if opts.Format != report.JSON || pending == 0 {
-		rep := report.New("plan", s.account, s.home, s.regions.Enabled, s.regions.Skipped, plan)
-		if err := report.Render(stdio.Out, rep, opts); err != nil {
+	lock, err := store.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	plan := s.Plan(ctx)
+	counts := run.Count(plan)
+	if opts.Format != report.JSON || counts.Total() == 0 {
+		if err := report.Render(stdio.Out, s.report("plan", plan), opts); err != nil {
 			return err
 		}
 	}
 	if ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
 	}
-	if pending == 0 {
-		if planErrs > 0 {
-			return &exitError{code: ExitError}
-		}
-		return nil
+	if counts.Total() == 0 {
+		return checkExit(ctx, "plan", plan)
 	}
-	if err := confirm(stdio, yes, fmt.Sprintf("Apply %d change(s) to account %s?", pending, s.account)); err != nil {
+	if err := confirm(stdio, yes, approvalQuestion(s.Session, counts)); err != nil {
 		return err
 	}
-	store, err := g.openJournal(s.account)
+	// The journal run begins only once the change is approved, so that an
+	// answer other than yes leaves no file.
+	jr, err := lock.Begin(s.HomeRegion, version.Version)
 	if err != nil {
 		return err
 	}
-	jr, err := store.Begin(s.home, version.Version)
-	if err != nil {
-		return err
-	}
-	results := run.Apply(ctx, plan, jr.For)
+	results := s.Apply(ctx, plan, jr.For)
 	outcome := journal.OutcomeCompleted
 	if ctx.Err() != nil {
 		outcome = journal.OutcomeInterrupted
 	}
-	finishErr := jr.Finish(outcome)
-	closeErr := errors.Join(finishErr, jr.Close())
-	rep := report.New("apply", s.account, s.home, s.regions.Enabled, s.regions.Skipped, results)
-	if err := report.Render(stdio.Out, rep, opts); err != nil {
+	closeErr := errors.Join(jr.Finish(outcome), jr.Close())
+	if err := report.Render(stdio.Out, s.report("apply", results), opts); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdio.Err, "Journal: %s\nUndo with: harden rollback --run %s\n", jr.Path(), jr.ID())
@@ -103,9 +107,26 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 		return &exitError{code: ExitInterrupted, err: fmt.Errorf("interrupted: the journal records what was done; undo it with 'harden rollback --run %s'", jr.ID())}
 	}
 	for _, r := range results {
-		if r.Status == engine.Error || r.Status == engine.Blocked {
+		if r.Status == engine.Error || r.Status == engine.Blocked ||
+			(r.Status == engine.NotChecked && !r.NotChecked.Expected()) {
 			return &exitError{code: ExitError}
 		}
 	}
 	return nil
+}
+
+// approvalQuestion names who changes which account, and how much.
+func approvalQuestion(s *run.Session, c run.Counts) string {
+	account := s.AccountID
+	if s.AccountAlias != "" {
+		account += " (" + s.AccountAlias + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply %d change(s) to account %s as %s?\n", c.Total(), account, s.CallerARN)
+	fmt.Fprintf(&b, "  %d to create, %d to update, %d to delete, %d destructive", c.Create, c.Update, c.Delete, c.Destructive)
+	if len(c.DestructiveControls) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(c.DestructiveControls, ", "))
+	}
+	b.WriteString(".")
+	return b.String()
 }

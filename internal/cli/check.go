@@ -19,9 +19,10 @@ func newPlanCmd(g *globals, stdio IO) *cobra.Command {
 		Short: "Show what apply would change (read-only)",
 		Long: `plan checks every control in every selected region and shows, for each target,
 whether it is compliant, what apply would change (current -> desired), or why it
-was skipped or failed. It makes no change.
+was not checked or failed. It makes no change.
 
-Exit codes: 0 no changes, 2 changes pending, 1 any target errored, 64 usage error.`,
+Exit codes: 0 no changes, 2 changes pending, 1 any target errored or was not
+checked (denied by a service control policy), 64 usage error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return checkRun(cmd.Context(), g, stdio, report.Command("plan"))
@@ -34,9 +35,10 @@ func newAuditCmd(g *globals, stdio IO) *cobra.Command {
 		Use:   "audit",
 		Short: "Check the account against the baseline for CI (read-only)",
 		Long: `audit checks like plan and is built for CI: '--output json' prints the documented,
-stable harden.report/v1 schema (see docs/report-schema.md).
+stable harden.report/v2 schema (see docs/report-schema.md).
 
-Exit codes: 0 all compliant, 2 findings, 1 any target errored (wins over 2), 64 usage error.`,
+Exit codes: 0 every target checked and compliant, 2 findings, 1 any target errored
+or was not checked (denied by a service control policy) (wins over 2), 64 usage error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return checkRun(cmd.Context(), g, stdio, report.Command("audit"))
@@ -49,24 +51,34 @@ func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) err
 	if err != nil {
 		return err
 	}
-	results := s.run(g.concurrency).Check(ctx)
-	rep := report.New(cmd, s.account, s.home, s.regions.Enabled, s.regions.Skipped, results)
-	if err := report.Render(stdio.Out, rep, g.reportOptions(stdio)); err != nil {
+	results := s.Plan(ctx)
+	if err := report.Render(stdio.Out, s.report(cmd, results), g.reportOptions(stdio)); err != nil {
 		return err
 	}
 	return checkExit(ctx, cmd, results)
 }
 
-// checkExit maps check results to an exit code: errors win, then findings.
+// report is the report of results.
+func (s *session) report(cmd report.Command, results []engine.Result) report.Report {
+	return report.New(cmd, s.AccountID, s.HomeRegion, s.Regions.Enabled, s.Regions.Skipped, results)
+}
+
+// checkExit maps check results to an exit code: errors and targets left
+// unverified (not checked for a reason other than a region the account has
+// not enabled or a service not offered there) win, then findings.
 func checkExit(ctx context.Context, cmd report.Command, results []engine.Result) error {
 	if ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
 	}
-	errs, findings := 0, 0
+	errs, unverified, findings := 0, 0, 0
 	for _, r := range results {
 		switch r.Status {
 		case engine.Error:
 			errs++
+		case engine.NotChecked:
+			if !r.NotChecked.Expected() {
+				unverified++
+			}
 		case engine.NonCompliant:
 			findings++
 		case engine.Unmanaged:
@@ -78,6 +90,8 @@ func checkExit(ctx context.Context, cmd report.Command, results []engine.Result)
 	switch {
 	case errs > 0:
 		return &exitError{code: ExitError}
+	case unverified > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("%d target(s) not checked: the account is not verified against the baseline", unverified)}
 	case findings > 0:
 		return &exitError{code: ExitChanges}
 	}

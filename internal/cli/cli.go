@@ -10,17 +10,17 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/harden-dev/harden/internal/awsclient"
 	"github.com/harden-dev/harden/internal/control"
-	"github.com/harden-dev/harden/internal/controls"
-	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/journal"
-	"github.com/harden-dev/harden/internal/regions"
 	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/run"
+	"github.com/harden-dev/harden/internal/validate"
 )
 
 // IO is where a command reads and writes, and what it knows of the
@@ -32,6 +32,18 @@ type IO struct {
 	StdoutTTY bool
 	Width     int
 	Getenv    func(string) string
+
+	// ctx is the run's context, set by Main: a prompt stops waiting for
+	// an answer when it is cancelled (Ctrl-C).
+	ctx context.Context
+}
+
+// context returns the run's context.
+func (stdio IO) context() context.Context {
+	if stdio.ctx != nil {
+		return stdio.ctx
+	}
+	return context.Background()
 }
 
 // SystemIO is the process's own standard streams.
@@ -55,10 +67,10 @@ func SystemIO() IO {
 type globals struct {
 	profile     string
 	region      string
-	regions     []string
+	regions     listFlag
 	allRegions  bool
-	only        []string
-	skip        []string
+	only        listFlag
+	skip        listFlag
 	output      string
 	noColor     bool
 	endpointURL string
@@ -66,10 +78,27 @@ type globals struct {
 	concurrency int
 	logBucket   string
 	retention   int
+	timeout     time.Duration
+}
+
+// listFlag is a repeatable comma-separated flag: items are trimmed, and an
+// empty item ("", "a,,b") is a usage error naming the flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Type() string   { return "strings" }
+func (l *listFlag) Set(v string) error {
+	items, err := validate.List([]string{v})
+	if err != nil {
+		return err
+	}
+	*l = append(*l, items...)
+	return nil
 }
 
 // Main runs harden with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdio IO) int {
+	stdio.ctx = ctx
 	root := newRoot(stdio)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -87,7 +116,10 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	return code
 }
 
-func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ") }
+// oneLine makes s one line without tabs.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.TrimSpace(s)), " ")
+}
 
 func newRoot(stdio IO) *cobra.Command {
 	g := &globals{}
@@ -99,9 +131,16 @@ changes that reach it (journaling each one first), audits it in CI, and rolls ba
 exactly what it changed.
 
 Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit),
-1 an error (wins over 2), 64 usage error, 130 interrupted.`,
+1 an error or a target not checked (wins over 2), 64 usage error, 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		},
 	}
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
@@ -112,10 +151,10 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	defaultStateDir := stdio.Getenv("HARDEN_STATE_DIR")
 	f.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
 	f.StringVar(&g.region, "region", "", "home region, where account-wide controls run (default: the AWS config's region, else us-east-1)")
-	f.StringSliceVar(&g.regions, "regions", nil, "regions to cover, comma-separated (default: every region enabled for the account)")
+	f.Var(&g.regions, "regions", "regions to cover, comma-separated (default: every region enabled for the account)")
 	f.BoolVar(&g.allRegions, "all-regions", false, "cover every region enabled for the account (the default; exclusive with --regions)")
-	f.StringSliceVar(&g.only, "controls", nil, "run only these controls, comma-separated (see 'harden controls')")
-	f.StringSliceVar(&g.skip, "skip", nil, "skip these controls, comma-separated")
+	f.Var(&g.only, "controls", "run only these controls, comma-separated (see 'harden controls')")
+	f.Var(&g.skip, "skip", "skip these controls, comma-separated")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table, text or json (table is plain text when not on a terminal)")
 	f.BoolVar(&g.noColor, "no-color", false, "no colour or styling (also when NO_COLOR or CI is set)")
 	f.StringVar(&g.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint (overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)")
@@ -123,6 +162,9 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.IntVar(&g.concurrency, "concurrency", 64, "how many control-region targets run at once")
 	f.StringVar(&g.logBucket, "log-bucket", "", "log-archive bucket name (default harden-logs-<account-id>-<home-region>)")
 	f.IntVar(&g.retention, "log-retention-days", 365, "days the log archive keeps log objects and their old versions")
+	f.DurationVar(&g.timeout, "timeout", awsclient.DefaultTimeouts.Call,
+		fmt.Sprintf("overall deadline of each AWS call, retries included (each attempt: at most %s, connecting: %s)",
+			awsclient.DefaultTimeouts.Attempt, awsclient.DefaultTimeouts.Connect))
 
 	root.AddCommand(
 		newPlanCmd(g, stdio),
@@ -133,6 +175,23 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		newVersionCmd(stdio),
 	)
 	return root
+}
+
+// unknownCommand is a usage error that suggests the nearest command.
+func unknownCommand(root *cobra.Command, name string) error {
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(": did you mean %s?", s[0])
+	} else if near := validate.Nearest(name, names); near != "" {
+		msg += fmt.Sprintf(": did you mean %s?", near)
+	}
+	return usagef("%s (commands: %s)", msg, strings.Join(names, ", "))
 }
 
 // validate checks the flags that need no AWS call.
@@ -146,26 +205,45 @@ func (g *globals) validate() error {
 	if g.concurrency < 1 {
 		return usagef("--concurrency must be at least 1, got %d", g.concurrency)
 	}
+	if g.timeout <= 0 {
+		return usagef("--timeout must be more than 0, got %s", g.timeout)
+	}
+	if g.logBucket != "" {
+		if err := validate.BucketName(g.logBucket); err != nil {
+			return usagef("--log-bucket: %v", err)
+		}
+	}
 	if _, err := report.ParseFormat(g.output); err != nil {
 		return &usageError{err}
 	}
-	for _, r := range g.regions {
-		if strings.TrimSpace(r) == "" {
-			return usagef("--regions has an empty region name")
-		}
-	}
-	if _, err := g.selectControls(); err != nil {
-		return err
+	if err := g.options(false).Check(); err != nil {
+		return &usageError{err}
 	}
 	return nil
 }
 
+// options are the run options the flags ask for.
+func (g *globals) options(accountOnly bool) run.Options {
+	return run.Options{
+		Profile:     g.profile,
+		HomeRegion:  g.region,
+		Regions:     g.regions,
+		Controls:    g.only,
+		Skip:        g.skip,
+		EndpointURL: g.endpointURL,
+		Concurrency: g.concurrency,
+		Timeouts:    awsclient.Timeouts{Call: g.timeout},
+		Settings:    control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention},
+		AccountOnly: accountOnly,
+	}
+}
+
 func (g *globals) selectControls() ([]control.Control, error) {
-	sel, err := controls.Select(controls.All(), g.only, g.skip)
+	sel, err := run.SelectControls(g.only, g.skip)
 	if err != nil {
 		return nil, &usageError{err}
 	}
-	return engine.Order(sel)
+	return sel, nil
 }
 
 func (g *globals) reportOptions(stdio IO) report.Options {
@@ -175,74 +253,29 @@ func (g *globals) reportOptions(stdio IO) report.Options {
 	return report.Options{Format: format, Styled: styled, Width: stdio.Width}
 }
 
-// session is what a command that talks to AWS has set up.
+// session is a connected run.Session, as the commands use it.
 type session struct {
-	clients  *awsclient.Clients
-	account  string
-	home     string
-	regions  regions.Set
-	controls []control.Control
-	settings control.Settings
+	*run.Session
+	account string
 }
 
-func (s *session) env() *control.Env {
-	return &control.Env{AWS: s.clients, Settings: s.settings}
-}
+func (s *session) env() *control.Env { return s.Env }
 
-func (s *session) run(concurrency int) *engine.Run {
-	return &engine.Run{
-		Controls:    s.controls,
-		Env:         s.env(),
-		AccountID:   s.account,
-		HomeRegion:  s.home,
-		Regions:     s.regions.Enabled,
-		Concurrency: concurrency,
-	}
-}
-
-// connect loads credentials, finds the account and, when withRegions is
-// set, the regions to cover.
+// connect validates the flags, then connects to the account and, when
+// withRegions is set, finds the regions to cover.
 func (g *globals) connect(ctx context.Context, withRegions bool) (*session, error) {
 	if err := g.validate(); err != nil {
 		return nil, err
 	}
-	sel, _ := g.selectControls()
-	clients, err := awsclient.Load(ctx, awsclient.Options{Profile: g.profile, Region: g.region, EndpointURL: g.endpointURL})
+	s, err := run.Connect(ctx, g.options(!withRegions))
+	var ie *run.InputError
+	if errors.As(err, &ie) {
+		return nil, &usageError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	account, err := clients.AccountID(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w (check the credentials and network access to AWS)", err)
-	}
-	s := &session{clients: clients, account: account, home: clients.HomeRegion(), controls: sel,
-		settings: control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention}}
-	if withRegions {
-		s.regions, err = regions.Discover(ctx, clients.EC2(s.home), s.home, g.regions)
-		var unknown *regions.UnknownRegionError
-		if errors.As(err, &unknown) {
-			return nil, &usageError{err}
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, known := s.regions.OptIn[s.home]; !known {
-			return nil, &usageError{&regions.UnknownRegionError{Region: s.home}}
-		}
-		if !s.regions.IsEnabled(s.home) && needsHome(sel) {
-			return nil, usagef("home region %s is not enabled for account %s: choose another with --region", s.home, account)
-		}
-	}
-	return s, nil
-}
-
-func needsHome(cs []control.Control) bool {
-	for _, c := range cs {
-		if c.Info().Scope == control.Account {
-			return true
-		}
-	}
-	return false
+	return &session{Session: s, account: s.AccountID}, nil
 }
 
 // noArgs rejects positional arguments as a usage error.
@@ -265,7 +298,13 @@ func (g *globals) openJournal(account string) (*journal.Store, error) {
 	return journal.Open(dir, account)
 }
 
-// confirm asks on a terminal; without one it refuses unless --yes.
+// errPromptInterrupted ends harden at the prompt: Ctrl-C, or Ctrl-D (end
+// of input), changes nothing and exits 130.
+var errPromptInterrupted = &exitError{code: ExitInterrupted, err: errors.New("interrupted at the prompt: nothing was changed")}
+
+// confirm asks on a terminal; without one it refuses unless --yes. It
+// stops waiting as soon as the run's context is cancelled (Ctrl-C) or the
+// input ends (Ctrl-D).
 func confirm(stdio IO, yes bool, question string) error {
 	if yes {
 		return nil
@@ -274,12 +313,30 @@ func confirm(stdio IO, yes bool, question string) error {
 		return usagef("refusing to change the account without a terminal to confirm on: pass --yes")
 	}
 	fmt.Fprintf(stdio.Err, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
-	line, err := bufio.NewReader(stdio.In).ReadString('\n')
-	if err != nil && line == "" {
-		return &exitError{code: ExitError, err: errors.New("no answer read: nothing was changed")}
+	type answer struct {
+		line string
+		err  error
 	}
-	if strings.TrimSpace(line) != "yes" {
-		return &exitError{code: ExitError, err: errors.New("cancelled: nothing was changed")}
+	ch := make(chan answer, 1)
+	go func() {
+		// The reader is abandoned if the prompt is interrupted: harden
+		// is about to exit, and nothing else reads stdin.
+		line, err := bufio.NewReader(stdio.In).ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	ctx := stdio.context()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdio.Err)
+		return errPromptInterrupted
+	case a := <-ch:
+		if ctx.Err() != nil || (a.err != nil && a.line == "") {
+			fmt.Fprintln(stdio.Err)
+			return errPromptInterrupted
+		}
+		if strings.TrimSpace(a.line) != "yes" {
+			return &exitError{code: ExitError, err: errors.New("cancelled: nothing was changed")}
+		}
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package cli_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -167,8 +167,8 @@ func TestBadInput(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"unknown control", []string{"plan", "--controls", "no-such-control"}, cli.ExitUsage, `unknown control no-such-control`},
-		{"unknown skip", []string{"audit", "--skip", "nope"}, cli.ExitUsage, `unknown control nope`},
+		{"unknown control", []string{"plan", "--controls", "no-such-control"}, cli.ExitUsage, `unknown control "no-such-control"`},
+		{"unknown skip", []string{"audit", "--skip", "nope"}, cli.ExitUsage, `unknown control "nope"`},
 		{"unknown region", []string{"plan", "--regions", "us-east-9"}, cli.ExitUsage, `unknown region "us-east-9"`},
 		{"regions and all-regions", []string{"plan", "--regions", "us-east-1", "--all-regions"}, cli.ExitUsage, "cannot be used together"},
 		{"bad output", []string{"audit", "--output", "xml"}, cli.ExitUsage, "xml"},

@@ -10,14 +10,17 @@ import (
 const (
 	// ExitOK: nothing to change, everything compliant, or the command succeeded.
 	ExitOK = 0
-	// ExitError: at least one target errored, or the command failed.
-	// It wins over ExitChanges.
+	// ExitError: at least one target errored or was left unverified (not
+	// checked for a reason other than a region the account has not
+	// enabled), or the command failed. It wins over ExitChanges.
 	ExitError = 1
 	// ExitChanges: plan found changes to make; audit found findings.
 	ExitChanges = 2
-	// ExitUsage: the command line was wrong; nothing was called.
+	// ExitUsage: the command line was wrong, or selects nothing to check;
+	// nothing was written.
 	ExitUsage = 64
-	// ExitInterrupted: stopped by Ctrl-C or SIGTERM; the journal is consistent.
+	// ExitInterrupted: stopped by Ctrl-C or SIGTERM, or by Ctrl-C or
+	// Ctrl-D at the prompt; the journal is consistent.
 	ExitInterrupted = 130
 )
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/validate"
 )
 
 // Version is the only configuration file version harden reads.
@@ -120,7 +120,8 @@ type regionsConfig struct {
 	Exclude []string `yaml:"exclude"`
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+// isRegion reports whether s has the shape of a region name.
+func isRegion(s string) bool { return validate.RegionName(s) == nil }
 
 // Parse validates and decodes a configuration file's content.
 func Parse(path string, data []byte, ctls []control.Control, now time.Time) (*Config, error) {
@@ -148,7 +149,7 @@ func Parse(path string, data []byte, ctls []control.Control, now time.Time) (*Co
 	case *t.Version != Version:
 		p.add(p.atKey(body, "version", fmt.Sprintf("version %d is not one this harden reads (it reads %d)", *t.Version, Version)))
 	}
-	if t.HomeRegion != "" && !regionPattern.MatchString(t.HomeRegion) {
+	if t.HomeRegion != "" && !isRegion(t.HomeRegion) {
 		p.add(p.atKey(body, "home_region", fmt.Sprintf("%q is not a region name", t.HomeRegion)))
 	}
 	cfg.HomeRegion = t.HomeRegion
@@ -157,7 +158,7 @@ func Parse(path string, data []byte, ctls []control.Control, now time.Time) (*Co
 		vals []string
 	}{{"include", t.Regions.Include}, {"exclude", t.Regions.Exclude}} {
 		for _, r := range list.vals {
-			if !regionPattern.MatchString(r) {
+			if !isRegion(r) {
 				p.add(p.atKey(body, "regions", fmt.Sprintf("regions.%s: %q is not a region name", list.name, r)))
 			}
 		}
@@ -331,40 +332,8 @@ func settingNames(s any) []string {
 // unknownControl names an unknown id and the nearest known one.
 func unknownControl(id string, ids []string) string {
 	msg := fmt.Sprintf("unknown control %q", id)
-	if near := Nearest(id, ids); near != "" {
+	if near := validate.Nearest(id, ids); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return msg + ": run 'harden controls' for the list"
-}
-
-// Nearest returns the candidate closest to s by edit distance, if it is
-// close enough to be a likely typo, else "".
-func Nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -81,7 +81,7 @@ func (p *parse) exceptions(n ast.Node, known map[string]control.Control, ids []s
 			bad("owner", "needs an 'owner': who answers for it")
 		}
 		for _, r := range e.Regions {
-			if !regionPattern.MatchString(r) {
+			if !isRegion(r) {
 				bad("regions", "%q is not a region name", r)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/validate"
 )
 
 // SchemaID names the JSON Schema of harden.yaml.
@@ -20,7 +21,7 @@ type obj = map[string]any
 // Schema returns the JSON Schema (draft 2020-12) of harden.yaml for the
 // given controls, generated from each control's settings type.
 func Schema(ctls []control.Control) (obj, error) {
-	regionList := obj{"type": "array", "items": obj{"type": "string", "pattern": regionPattern.String()}}
+	regionList := obj{"type": "array", "items": obj{"type": "string", "pattern": validate.RegionPattern}}
 	props := obj{}
 	for _, c := range ctls {
 		info := c.Info()
@@ -56,7 +57,7 @@ func Schema(ctls []control.Control) (obj, error) {
 		"required":             []string{"version"},
 		"properties": obj{
 			"version":     obj{"const": Version, "description": "the configuration format version"},
-			"home_region": obj{"type": "string", "pattern": regionPattern.String(), "description": "where account-wide controls run"},
+			"home_region": obj{"type": "string", "pattern": validate.RegionPattern, "description": "where account-wide controls run"},
 			"regions": obj{"type": "object", "additionalProperties": false, "properties": obj{
 				"include": withDoc(regionList, "regions to cover (default: every region enabled for the account)"),
 				"exclude": withDoc(regionList, "regions never to cover"),

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -31,8 +32,9 @@ const (
 	Unmanaged Status = "unmanaged"
 	// Error: the target could not be checked or changed (Err, Reason).
 	Error Status = "error"
-	// Skipped: the target's region is not enabled or is fenced off by policy.
-	Skipped Status = "skipped"
+	// NotChecked: the target was not verified; NotChecked says why (a
+	// service control policy denies it, say). It is never "compliant".
+	NotChecked Status = "not-checked"
 	// Blocked: apply did not run because a prerequisite failed.
 	Blocked Status = "blocked"
 )
@@ -48,10 +50,34 @@ type Result struct {
 	// Applied is what apply changed.
 	Applied []control.Change
 	Note    string
-	// Reason says why a target is skipped, blocked or unmanaged, or what
-	// to do about an error.
+	// NotChecked is why a NotChecked target was not verified.
+	NotChecked NotCheckedReason
+	// Reason says why a target is not checked, blocked or unmanaged, or
+	// what to do about an error.
 	Reason string
 	Err    error
+}
+
+// NotCheckedReason is why a target was not verified.
+type NotCheckedReason string
+
+const (
+	// RegionNotEnabled: the account has not enabled the target's region.
+	RegionNotEnabled NotCheckedReason = "region-not-enabled"
+	// ServiceNotOffered: the service does not exist in the target's region.
+	ServiceNotOffered NotCheckedReason = "service-not-offered"
+	// DeniedBySCP: a service control policy denies the calls.
+	DeniedBySCP NotCheckedReason = "denied-by-scp"
+	// AcceptedException: the account's configuration exempts the target.
+	AcceptedException NotCheckedReason = "accepted-exception"
+)
+
+// Expected reports whether a target not checked for this reason still
+// lets an audit pass: the target does not exist in the account (a region
+// it has not enabled, a service not offered there). Any other reason
+// leaves the baseline unverified.
+func (r NotCheckedReason) Expected() bool {
+	return r == RegionNotEnabled || r == ServiceNotOffered
 }
 
 // Key identifies a target.
@@ -69,6 +95,8 @@ type Run struct {
 	HomeRegion  string
 	Regions     []string
 	Concurrency int
+	// CallTimeout is every AWS call's overall deadline, for hints.
+	CallTimeout time.Duration
 }
 
 type target struct {
@@ -125,11 +153,11 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 	res = Result{Control: info, Region: t.region}
 	defer recoverInto(&res)
 	if err := ctx.Err(); err != nil {
-		return failed(res, err, false)
+		return r.failed(res, err, false)
 	}
 	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(t.region))
 	if err != nil {
-		return failed(res, err, false)
+		return r.failed(res, err, false)
 	}
 	res.Note = f.Note
 	switch {
@@ -216,17 +244,17 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return failed(res, err, true)
+		return r.failed(res, err, true)
 	}
 	t := r.controlTarget(p.Region)
 	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
 	if err != nil {
-		return failed(res, err, true)
+		return r.failed(res, err, true)
 	}
 	f, err := c.Check(ctx, r.Env, t)
 	if err != nil {
-		return failed(res, fmt.Errorf("re-check after apply: %w", err), false)
+		return r.failed(res, fmt.Errorf("re-check after apply: %w", err), false)
 	}
 	if !f.Compliant {
 		res.Status = Error
@@ -248,36 +276,49 @@ func (r *Run) find(id string) control.Control {
 	return nil
 }
 
-// failed turns an error into a result: a region that is not enabled or is
-// fenced off by an SCP is skipped; anything else is an error with a hint.
-func failed(res Result, err error, writing bool) Result {
+// failed turns an error into a result. A service control policy denial is
+// not checked; everything else, an invalid-token answer in a region the
+// run covers included, is an error with a hint. Region state comes from
+// DescribeRegions before the run, never from an error code.
+func (r *Run) failed(res Result, err error, writing bool) Result {
 	res.Err = cleanError{err}
+	res.Status = Error
 	switch {
-	case awserror.IsRegionNotEnabled(err):
-		res.Status = Skipped
-		res.Reason = fmt.Sprintf("region not enabled for this account (%s)", awserror.Code(err))
-		res.Err = nil
 	case awserror.IsBlockedByPolicy(err):
-		res.Status = Skipped
-		res.Reason = "blocked by a service control policy"
+		res.Status = NotChecked
+		res.NotChecked = DeniedBySCP
+		res.Reason = "denied by a service control policy: ask the organization's administrators, or --skip " + res.Control.ID
 		res.Err = nil
+	case awserror.IsCredentialsRejected(err):
+		res.Reason = "AWS did not accept the credentials in " + res.Region + " (" + awserror.Code(err) +
+			"): check that they are valid and not expired, and that the region was not disabled since the run started"
 	case awserror.IsAccessDenied(err):
-		res.Status = Error
-		actions := res.Control.ReadActions
-		if writing {
-			actions = append(append([]string(nil), actions...), res.Control.WriteActions...)
-		}
-		res.Reason = "access denied: allow " + strings.Join(actions, ", ") + " for this identity in " + res.Region
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		res.Status = Error
+		res.Reason = accessHint(res, err, writing)
+	case errors.Is(err, context.Canceled):
 		res.Reason = "interrupted"
-	case awserror.Is(err, "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"):
-		res.Status = Error
-		res.Reason = "still throttled after retries: run again, or lower --concurrency"
-	default:
-		res.Status = Error
+	case awserror.IsThrottled(err):
+		res.Reason = "still throttled after retries: run again later, lower --concurrency, or raise --timeout"
+	case awserror.IsTimeout(err):
+		limit := "the per-call deadline"
+		if r.CallTimeout > 0 {
+			limit = r.CallTimeout.String()
+		}
+		res.Reason = "AWS did not answer within " + limit + ": check network access to the service's endpoint, or raise --timeout"
 	}
 	return res
+}
+
+// accessHint names the action AWS says was denied, else every action the
+// target needs.
+func accessHint(res Result, err error, writing bool) string {
+	if a := awserror.DeniedAction(err); a != "" {
+		return "access denied: allow " + a + " for this identity in " + res.Region
+	}
+	actions := res.Control.ReadActions
+	if writing {
+		actions = append(append([]string(nil), actions...), res.Control.WriteActions...)
+	}
+	return "access denied: allow " + strings.Join(actions, ", ") + " for this identity in " + res.Region
 }
 
 // cleanError shows an AWS error as one short line (see awserror.Clean)

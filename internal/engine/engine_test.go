@@ -113,26 +113,50 @@ func TestPersistentThrottlingIsAnError(t *testing.T) {
 	}
 }
 
-func TestDisabledRegionIsSkipped(t *testing.T) {
+// A region that answers "invalid token" is an error with a credentials
+// hint, never a skip: the engine cannot tell a disabled region from bad
+// credentials, and regions come from DescribeRegions before the run.
+func TestInvalidTokenIsAnError(t *testing.T) {
 	env := fakeawstest.Start(t)
 	res := byKey(realRun(env, "af-south-1", "eu-west-1").Check(ctx))
-	var regional []string
 	for _, c := range controls.All() {
-		if c.Info().Scope == control.Regional {
-			regional = append(regional, c.Info().ID)
+		if c.Info().Scope != control.Regional {
+			continue
 		}
-	}
-	if len(regional) < 3 {
-		t.Fatalf("regional controls: %v", regional)
-	}
-	for _, id := range regional {
+		id := c.Info().ID
 		r := res[id+"@af-south-1"]
-		if r.Status != engine.Skipped || r.Err != nil || !strings.Contains(r.Reason, "not enabled") {
-			t.Fatalf("%s in a disabled region: %+v", id, r)
+		if r.Status != engine.Error || r.Err == nil || !strings.Contains(r.Reason, "credentials") {
+			t.Fatalf("%s in a region answering invalid-token: %+v", id, r)
 		}
 		if res[id+"@eu-west-1"].Status != engine.NonCompliant {
 			t.Fatalf("%s in eu-west-1 affected", id)
 		}
+	}
+	// The home region too: IAM answering UnrecognizedClientException.
+	env.Server.AddFault(fakeaws.Fault{Service: "iam", Error: "UnrecognizedClientException", Status: 403,
+		Message: "The security token included in the request is invalid."})
+	r := byKey(realRun(env, "eu-west-1").Check(ctx))["iam-password-policy@us-east-1"]
+	if r.Status != engine.Error || !strings.Contains(r.Reason, "credentials") {
+		t.Fatalf("iam answering UnrecognizedClientException: %+v", r)
+	}
+}
+
+// An explicit deny in a service control policy leaves the target not
+// checked, with the reason; a denial naming the action names that action.
+func TestDeniedBySCPAndDeniedAction(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: "UnauthorizedOperation", Status: 403,
+		Message: "You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/x is not authorized to perform: ec2:GetEbsEncryptionByDefault with an explicit deny in a service control policy"})
+	env.Server.AddFault(fakeaws.Fault{Service: "access-analyzer", Region: "eu-west-1", Error: "AccessDeniedException", Status: 403,
+		Message: "User: arn:aws:iam::123456789012:user/x is not authorized to perform: access-analyzer:ListAnalyzers on resource: arn:aws:access-analyzer:eu-west-1:123456789012:*"})
+	res := byKey(realRun(env, "eu-west-1").Check(ctx))
+	r := res["ebs-default-encryption@eu-west-1"]
+	if r.Status != engine.NotChecked || r.NotChecked != engine.DeniedBySCP || r.NotChecked.Expected() || r.Err != nil {
+		t.Fatalf("SCP-denied target: %+v", r)
+	}
+	r = res["access-analyzer@eu-west-1"]
+	if r.Status != engine.Error || r.Reason != "access denied: allow access-analyzer:ListAnalyzers for this identity in eu-west-1" {
+		t.Fatalf("denied target: %+v", r)
 	}
 }
 

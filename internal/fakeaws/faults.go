@@ -60,6 +60,14 @@ func (s *Server) SetThrottle(service, region string, rate float64, burst int) {
 	if burst < 1 {
 		burst = 1
 	}
+	if region == "" {
+		// Forget the per-region copies of an earlier service-wide limit.
+		for k := range s.buckets {
+			if strings.HasPrefix(k, service+"/*/") {
+				delete(s.buckets, k)
+			}
+		}
+	}
 	s.buckets[service+"/"+region] = &tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
@@ -110,16 +118,33 @@ func (s *Server) injectedError(c *call) error {
 			return &APIError{Status: status, Code: f.Error, Message: msg}
 		}
 	}
-	for _, key := range []string{c.svc.name + "/" + c.region, c.svc.name + "/"} {
-		if b, ok := s.buckets[key]; ok {
-			if !b.take(time.Now()) {
-				e := c.svc.throttleErr
-				return &e
-			}
-			break
-		}
+	if b := s.bucketFor(c.svc.name, c.region); b != nil && !b.take(time.Now()) {
+		e := c.svc.throttleErr
+		return &e
 	}
 	return nil
+}
+
+// bucketFor returns the token bucket that limits service in region: the
+// region's own, else a copy of the service-wide limit made for this region
+// on first use, so that a limit set without a region applies to each
+// region separately. s.mu is held.
+func (s *Server) bucketFor(service, region string) *tokenBucket {
+	if b, ok := s.buckets[service+"/"+region]; ok {
+		return b
+	}
+	tmpl, ok := s.buckets[service+"/"]
+	if !ok {
+		return nil
+	}
+	key := service + "/*/" + region
+	b, ok := s.buckets[key]
+	if !ok {
+		c := *tmpl
+		b = &c
+		s.buckets[key] = b
+	}
+	return b
 }
 
 type tokenBucket struct {

@@ -46,6 +46,8 @@ type Server struct {
 	buckets  map[string]*tokenBucket
 	latency  time.Duration
 	services map[string]*service
+	// alias is the account alias (iamaccount.go); "" means none.
+	alias string
 }
 
 // Request is one entry of the request log.

@@ -5,7 +5,7 @@ func allServices() []*service {
 	return []*service{
 		stsService(),
 		ec2Service(),
-		iamService(),
+		withIAMAccountOps(iamService()),
 		s3controlService(),
 		accessAnalyzerService(),
 		s3Service(),

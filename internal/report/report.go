@@ -74,7 +74,7 @@ const (
 )
 
 // Schema identifies the JSON report format.
-const Schema = "harden.report/v1"
+const Schema = "harden.report/v2"
 
 // Report is the machine-readable view of a run; JSON renders exactly this.
 type Report struct {
@@ -90,36 +90,42 @@ type Report struct {
 
 // Result is one target's outcome.
 type Result struct {
-	Control     string           `json:"control"`
-	Title       string           `json:"title"`
-	Scope       string           `json:"scope"`
-	Region      string           `json:"region"`
-	Status      string           `json:"status"`
-	Action      string           `json:"action,omitempty"`
-	Changes     []control.Change `json:"changes,omitempty"`
-	Applied     []control.Change `json:"applied,omitempty"`
-	Note        string           `json:"note,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	Error       string           `json:"error,omitempty"`
-	SecurityHub []string         `json:"security_hub"`
-	CIS         []string         `json:"cis"`
+	Control string           `json:"control"`
+	Title   string           `json:"title"`
+	Scope   string           `json:"scope"`
+	Region  string           `json:"region"`
+	Status  string           `json:"status"`
+	Action  string           `json:"action,omitempty"`
+	Changes []control.Change `json:"changes,omitempty"`
+	Applied []control.Change `json:"applied,omitempty"`
+	Note    string           `json:"note,omitempty"`
+	// NotChecked says why a not-checked target was not verified.
+	NotChecked  string   `json:"not_checked,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	SecurityHub []string `json:"security_hub"`
+	CIS         []string `json:"cis"`
 	// DependsOn names the controls apply runs before this one.
 	DependsOn []string `json:"depends_on,omitempty"`
 }
 
 // Summary counts targets by status; Compliant through Blocked add up to
-// the number of results. Changed counts the compliant targets that apply
+// the number of results. NotCheckedUnexpected counts the not-checked
+// targets whose reason leaves the baseline unverified (an SCP denial, say:
+// not a region the account has not enabled). Changed counts the compliant targets that apply
 // changed (their Applied is not empty), so for apply the targets that
 // were already compliant are Compliant - Changed.
 type Summary struct {
-	Compliant      int `json:"compliant"`
-	NonCompliant   int `json:"noncompliant"`
-	Unmanaged      int `json:"unmanaged"`
-	Errors         int `json:"errors"`
-	Skipped        int `json:"skipped"`
-	Blocked        int `json:"blocked"`
-	SkippedRegions int `json:"skipped_regions"`
-	Changed        int `json:"changed"`
+	Compliant    int `json:"compliant"`
+	NonCompliant int `json:"noncompliant"`
+	Unmanaged    int `json:"unmanaged"`
+	Errors       int `json:"errors"`
+	NotChecked   int `json:"not_checked"`
+	// NotCheckedUnexpected is the part of NotChecked that fails an audit.
+	NotCheckedUnexpected int `json:"not_checked_unverified"`
+	Blocked              int `json:"blocked"`
+	SkippedRegions       int `json:"skipped_regions"`
+	Changed              int `json:"changed"`
 }
 
 // New builds the report of a run. Results keep the engine's order.
@@ -145,6 +151,7 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			Changes:     cloneChanges(e.Changes),
 			Applied:     cloneChanges(e.Applied),
 			Note:        e.Note,
+			NotChecked:  string(e.NotChecked),
 			Reason:      e.Reason,
 			SecurityHub: append([]string{}, e.Control.SecurityHub...),
 			CIS:         append([]string{}, e.Control.CIS...),
@@ -165,8 +172,11 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			r.Summary.Unmanaged++
 		case engine.Error:
 			r.Summary.Errors++
-		case engine.Skipped:
-			r.Summary.Skipped++
+		case engine.NotChecked:
+			r.Summary.NotChecked++
+			if !e.NotChecked.Expected() {
+				r.Summary.NotCheckedUnexpected++
+			}
 		case engine.Blocked:
 			r.Summary.Blocked++
 		}

@@ -79,7 +79,7 @@ var (
 	vpcChange      = []control.Change{{Field: "default VPC", Current: "vpc-0abc123", Desired: "none"}}
 	deniedErr      = errors.New("access-analyzer: list analyzers in eu-west-2: operation error AccessAnalyzer: ListAnalyzers, StatusCode: 403, AccessDeniedException: User is not authorized to perform access-analyzer:ListAnalyzers")
 	deniedReason   = "access denied: allow access-analyzer:ListAnalyzers for this identity in eu-west-2"
-	scpReason      = "blocked by a service control policy"
+	scpReason      = "denied by a service control policy: ask the organization's administrators"
 )
 
 func res(info control.Info, region string, st engine.Status) engine.Result {
@@ -93,11 +93,11 @@ func planResults() []engine.Result {
 	r := []engine.Result{
 		res(iamPolicy, "us-east-1", engine.NonCompliant),
 		res(s3PAB, "us-east-1", engine.Compliant),
-		res(ebs, "eu-central-1", engine.Skipped),
+		res(ebs, "eu-central-1", engine.NotChecked),
 		res(ebs, "eu-west-1", engine.NonCompliant),
 		res(ebs, "eu-west-2", engine.Compliant),
 		res(ebs, "us-east-1", engine.Compliant),
-		res(analyzer, "eu-central-1", engine.Skipped),
+		res(analyzer, "eu-central-1", engine.NotChecked),
 		res(analyzer, "eu-west-1", engine.NonCompliant),
 		res(analyzer, "eu-west-2", engine.Error),
 		res(analyzer, "us-east-1", engine.Compliant),
@@ -105,21 +105,21 @@ func planResults() []engine.Result {
 		res(recorder, "eu-west-1", engine.Compliant),
 		res(recorder, "eu-west-2", engine.Compliant),
 		res(recorder, "us-east-1", engine.Unmanaged),
-		res(defaultVPC, "eu-central-1", engine.Skipped),
+		res(defaultVPC, "eu-central-1", engine.NotChecked),
 		res(defaultVPC, "eu-west-1", engine.Compliant),
 		res(defaultVPC, "eu-west-2", engine.NonCompliant),
 		res(defaultVPC, "us-east-1", engine.Compliant),
 	}
 	r[0].Action, r[0].Changes = control.ActionUpdate, passwordChanges
-	r[2].Reason = scpReason
+	r[2].Reason, r[2].NotChecked = scpReason, engine.DeniedBySCP
 	r[3].Action, r[3].Changes, r[3].Note = control.ActionUpdate, ebsChange, "applies to volumes created from now on"
-	r[6].Reason = scpReason
+	r[6].Reason, r[6].NotChecked = scpReason, engine.DeniedBySCP
 	r[7].Action, r[7].Changes = control.ActionCreate, analyzerChange
 	r[8].Err, r[8].Reason = deniedErr, deniedReason
 	r[9].Note = `existing analyzer "org-analyzer" counts`
 	r[13].Reason = "the recorder is owned by AWS Control Tower"
 	r[13].Changes = []control.Change{{Field: "recording group", Current: "some types", Desired: "all types"}}
-	r[14].Reason = scpReason
+	r[14].Reason, r[14].NotChecked = scpReason, engine.DeniedBySCP
 	r[16].Action, r[16].Changes = control.ActionDelete, vpcChange
 	return r
 }
@@ -181,9 +181,7 @@ var formats = []struct {
 func reports() map[string]Report {
 	allCompliant := planResults()
 	for i := range allCompliant {
-		if allCompliant[i].Status != engine.Skipped {
-			allCompliant[i] = res(allCompliant[i].Control, allCompliant[i].Region, engine.Compliant)
-		}
+		allCompliant[i] = res(allCompliant[i].Control, allCompliant[i].Region, engine.Compliant)
 	}
 	return map[string]Report{
 		"plan":           report(Plan, planResults()),
@@ -391,14 +389,14 @@ func TestSummary(t *testing.T) {
 		line    string
 	}{
 		{Plan, planResults(),
-			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, Skipped: 3, SkippedRegions: 2},
-			"Plan: 4 to change, 9 compliant, 1 unmanaged, 1 error, 3 targets skipped, 2 regions skipped."},
+			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, SkippedRegions: 2},
+			"Plan: 4 to change, 9 compliant, 1 unmanaged, 1 error, 3 not checked, 2 regions skipped."},
 		{Audit, planResults(),
-			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, Skipped: 3, SkippedRegions: 2},
-			"Audit: 5 findings, 9 compliant, 1 unmanaged, 1 error, 3 targets skipped, 2 regions skipped."},
+			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, SkippedRegions: 2},
+			"Audit: 5 findings, 9 compliant, 1 unmanaged, 1 error, 3 not checked, 2 regions skipped."},
 		{Apply, applyResults(),
-			Summary{Compliant: 11, Unmanaged: 1, Errors: 2, Skipped: 3, Blocked: 1, SkippedRegions: 2, Changed: 2},
-			"Apply: 2 changed, 9 compliant, 1 unmanaged, 2 errors, 1 blocked, 3 targets skipped, 2 regions skipped."},
+			Summary{Compliant: 11, Unmanaged: 1, Errors: 2, NotChecked: 3, NotCheckedUnexpected: 3, Blocked: 1, SkippedRegions: 2, Changed: 2},
+			"Apply: 2 changed, 9 compliant, 1 unmanaged, 2 errors, 1 blocked, 3 not checked, 2 regions skipped."},
 	}
 	for _, c := range cases {
 		r := report(c.cmd, c.results)
@@ -406,7 +404,7 @@ func TestSummary(t *testing.T) {
 			t.Errorf("%s: summary = %+v, want %+v", c.cmd, r.Summary, c.want)
 		}
 		s := r.Summary
-		if n := s.Compliant + s.NonCompliant + s.Unmanaged + s.Errors + s.Skipped + s.Blocked; n != len(r.Results) {
+		if n := s.Compliant + s.NonCompliant + s.Unmanaged + s.Errors + s.NotChecked + s.Blocked; n != len(r.Results) {
 			t.Errorf("%s: summary adds up to %d, want %d", c.cmd, n, len(r.Results))
 		}
 		if got := summaryLine(r); got != c.line {
@@ -425,10 +423,10 @@ func TestSummaryLinePlurals(t *testing.T) {
 		want string
 	}{
 		{Plan, Summary{Compliant: 36}, "Plan: 0 to change, 36 compliant."},
-		{Plan, Summary{NonCompliant: 1, Compliant: 1, Errors: 1, Skipped: 1, SkippedRegions: 1},
-			"Plan: 1 to change, 1 compliant, 1 error, 1 target skipped, 1 region skipped."},
-		{Plan, Summary{NonCompliant: 2, Errors: 2, Skipped: 2, SkippedRegions: 3, Unmanaged: 2},
-			"Plan: 2 to change, 0 compliant, 2 unmanaged, 2 errors, 2 targets skipped, 3 regions skipped."},
+		{Plan, Summary{NonCompliant: 1, Compliant: 1, Errors: 1, NotChecked: 1, SkippedRegions: 1},
+			"Plan: 1 to change, 1 compliant, 1 error, 1 not checked, 1 region skipped."},
+		{Plan, Summary{NonCompliant: 2, Errors: 2, NotChecked: 2, SkippedRegions: 3, Unmanaged: 2},
+			"Plan: 2 to change, 0 compliant, 2 unmanaged, 2 errors, 2 not checked, 3 regions skipped."},
 		{Audit, Summary{NonCompliant: 1}, "Audit: 1 finding, 0 compliant."},
 		{Audit, Summary{Unmanaged: 1, Compliant: 3}, "Audit: 1 finding, 3 compliant, 1 unmanaged."},
 		{Audit, Summary{NonCompliant: 1, Unmanaged: 1}, "Audit: 2 findings, 0 compliant, 1 unmanaged."},
@@ -447,9 +445,27 @@ func TestSummaryLinePlurals(t *testing.T) {
 func TestNothingToDo(t *testing.T) {
 	r := reports()["plan_nochanges"]
 	out := string(render(t, r, Options{Format: Text}))
-	want := "No changes: the account matches the baseline.\nPlan: 0 to change, 15 compliant, 3 targets skipped.\n"
+	want := "No changes: the account matches the baseline.\nPlan: 0 to change, 18 compliant.\n"
 	if !strings.HasSuffix(out, want) {
 		t.Errorf("no-change plan does not end with %q:\n%s", want, out)
+	}
+	// One target not checked, even for an expected reason, and the account
+	// is no longer said to match: it was not all verified.
+	for _, why := range []engine.NotCheckedReason{engine.DeniedBySCP, engine.RegionNotEnabled} {
+		results := planResults()
+		for i := range results {
+			results[i] = res(results[i].Control, results[i].Region, engine.Compliant)
+		}
+		results[2].Status, results[2].NotChecked = engine.NotChecked, why
+		for _, cmd := range []Command{Plan, Audit} {
+			out := string(render(t, report(cmd, results), Options{Format: Text}))
+			if strings.Contains(out, "matches the baseline") || !strings.Contains(out, "1 not checked") {
+				t.Errorf("%s with a target not checked (%s):\n%s", cmd, why, out)
+			}
+		}
+	}
+	if out := string(render(t, report(Audit, nil), Options{Format: Text})); strings.Contains(out, "baseline") {
+		t.Errorf("an audit of nothing claims a match:\n%s", out)
 	}
 	for _, cmd := range []Command{Plan, Audit} {
 		if out := string(render(t, report(cmd, planResults()), Options{Format: Text})); strings.Contains(out, "baseline") {
@@ -482,10 +498,10 @@ func TestTextLines(t *testing.T) {
 		"= ebs-default-encryption          compliant in 2 regions",
 		"= s3-account-public-access-block  compliant (us-east-1)",
 		"= access-analyzer                 compliant (us-east-1)",
-		"! access-analyzer                 eu-west-2     error      " + deniedErr.Error() + "; " + deniedReason,
-		"? config-recorder                 us-east-1     unmanaged  the recorder is owned by AWS Control Tower; recording group: some types -> all types",
-		"* default-vpc                     eu-central-1  skipped    " + scpReason,
-		"- default-vpc                     eu-west-2     delete     default VPC: vpc-0abc123 -> none",
+		"! access-analyzer                 eu-west-2     error        " + deniedErr.Error() + "; " + deniedReason,
+		"? config-recorder                 us-east-1     unmanaged    the recorder is owned by AWS Control Tower; recording group: some types -> all types",
+		"* default-vpc                     eu-central-1  not-checked  " + scpReason,
+		"- default-vpc                     eu-west-2     delete       default VPC: vpc-0abc123 -> none",
 		"skipped region af-south-1: not enabled for this account (opt-in status not-opted-in)",
 	} {
 		if !strings.Contains(out, want) {
@@ -519,11 +535,11 @@ func TestTextLines(t *testing.T) {
 func TestApplyText(t *testing.T) {
 	out := string(render(t, report(Apply, applyResults()), Options{Format: Text}))
 	for _, want := range []string{
-		"~ iam-password-policy             us-east-1     changed    MinimumPasswordLength: 8 -> 14",
-		"~ ebs-default-encryption          eu-west-1     changed    EBS encryption by default: false -> true (applies",
-		"! access-analyzer                 eu-west-1     error      access-analyzer in eu-west-1: still not compliant after apply; run 'harden plan'",
+		"~ iam-password-policy             us-east-1     changed      MinimumPasswordLength: 8 -> 14",
+		"~ ebs-default-encryption          eu-west-1     changed      EBS encryption by default: false -> true (applies",
+		"! access-analyzer                 eu-west-1     error        access-analyzer in eu-west-1: still not compliant after apply; run 'harden plan'",
 		"; applied before the error: ACCOUNT analyzer: none -> harden-access-analyzer",
-		"# default-vpc                     eu-west-2     blocked    prerequisite access-analyzer in eu-west-2 is error",
+		"# default-vpc                     eu-west-2     blocked      prerequisite access-analyzer in eu-west-2 is error",
 		"= ebs-default-encryption          compliant in 2 regions",
 	} {
 		if !strings.Contains(out, want) {

@@ -55,7 +55,7 @@ func (s styles) kindStyle(kind string) lipgloss.Style {
 		return s.yellow
 	case string(engine.Error), string(engine.Blocked):
 		return s.red
-	case string(engine.Skipped):
+	case string(engine.NotChecked):
 		return s.faint
 	}
 	return s.plain
@@ -66,7 +66,7 @@ func (s styles) kindStyle(kind string) lipgloss.Style {
 func (s styles) summaryStyle(r Report) lipgloss.Style {
 	sum := r.Summary
 	switch {
-	case sum.Errors+sum.Blocked > 0:
+	case sum.Errors+sum.Blocked+sum.NotCheckedUnexpected > 0:
 		return s.red.Bold(true)
 	case sum.NonCompliant+sum.Unmanaged > 0:
 		return s.yellow.Bold(true)
@@ -121,7 +121,7 @@ func resultsTable(s styles, rs []row, width int) string {
 		}
 		used += cw + colGap
 	}
-	detailWidth := max(width-used, 20)
+	detailWidth := max(width-used, 16)
 	data := make([][]string, len(rs))
 	for i, rw := range rs {
 		data[i] = []string{cell(rw, 0), cell(rw, 1), cell(rw, 2), cell(rw, 3), wrap(rw.detail, detailWidth)}

@@ -104,7 +104,7 @@ func targetRow(res Result) row {
 		if len(res.Applied) > 0 {
 			detail = join(detail, "applied before the error: "+changes(res.Applied))
 		}
-	case engine.Skipped:
+	case engine.NotChecked:
 		rw.symbol = "*"
 		detail = res.Reason
 	case engine.Blocked:
@@ -207,11 +207,12 @@ func skippedRegionLines(r Report) []string {
 	return out
 }
 
-// nothingToDo is the line before the summary when the run found nothing
-// to change or fix, or "" otherwise.
+// nothingToDo is the line before the summary when every selected target
+// was checked and is compliant, or "" otherwise: a target not checked, for
+// whatever reason, never counts as matching the baseline.
 func nothingToDo(r Report) string {
 	s := r.Summary
-	if s.NonCompliant+s.Unmanaged+s.Errors+s.Blocked > 0 {
+	if s.NonCompliant+s.Unmanaged+s.Errors+s.Blocked+s.NotChecked > 0 || len(r.Results) == 0 {
 		return ""
 	}
 	switch r.Command {
@@ -260,8 +261,8 @@ func summaryLine(r Report) string {
 	if s.Blocked > 0 {
 		parts = append(parts, fmt.Sprintf("%d blocked", s.Blocked))
 	}
-	if s.Skipped > 0 {
-		parts = append(parts, plural(s.Skipped, "target skipped", "targets skipped"))
+	if s.NotChecked > 0 {
+		parts = append(parts, fmt.Sprintf("%d not checked", s.NotChecked))
 	}
 	if s.SkippedRegions > 0 {
 		parts = append(parts, plural(s.SkippedRegions, "region skipped", "regions skipped"))

@@ -28,8 +28,9 @@ func Main(args []string, out io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
 	account := fs.String("account-id", fakeaws.DefaultAccountID, "account id of the fake account")
 	latency := fs.Duration("latency", 0, "delay added to every AWS call, e.g. 50ms")
+	alias := fs.String("account-alias", "", "the account's alias (iam:ListAccountAliases); none by default")
 	var throttles, faults, disabled, enabled listFlag
-	fs.Var(&throttles, "throttle", "SERVICE[:REGION]=RATE[/BURST]: calls a second over which the service answers its throttling error (repeatable)")
+	fs.Var(&throttles, "throttle", "SERVICE[:REGION]=RATE[/BURST]: calls a second over which the service answers its throttling error; without REGION, in each region separately (repeatable)")
 	fs.Var(&faults, "fault", "SERVICE:ACTION:REGION=ERROR[:TIMES]: fail matching calls (empty parts match any; ERROR is access-denied, throttle or an error code) (repeatable)")
 	fs.Var(&disabled, "disable-region", "make a region not enabled for the account (repeatable)")
 	fs.Var(&enabled, "enable-region", "opt the account in to an opt-in region (repeatable)")
@@ -37,6 +38,7 @@ func Main(args []string, out io.Writer) error {
 		return err
 	}
 	srv := fakeaws.New(fakeaws.Options{AccountID: *account, Latency: *latency})
+	srv.SetAccountAlias(*alias)
 	for _, r := range disabled {
 		if err := srv.SetRegionOptIn(r, "not-opted-in"); err != nil {
 			return err

@@ -1,0 +1,353 @@
+// Package run is harden's account layer: from the user's options to a
+// connected Session (clients, who is calling, which account, which regions
+// and controls), and from a Session to plan and apply results. It returns
+// data; the cli package turns it into output and exit codes.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/harden-dev/harden/internal/awsclient"
+	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/regions"
+	"github.com/harden-dev/harden/internal/validate"
+)
+
+// Options are what the user asked for.
+type Options struct {
+	// Profile is the AWS shared config profile; "" means the default chain.
+	Profile string
+	// HomeRegion is where account-wide controls run; "" means the AWS
+	// configuration's region, else us-east-1.
+	HomeRegion string
+	// Regions to cover; empty means every region enabled for the account.
+	Regions []string
+	// Controls to run (empty: all) and to Skip, by id.
+	Controls, Skip []string
+	// EndpointURL, when set, receives every AWS call.
+	EndpointURL string
+	// Concurrency is how many targets run at once; 0 means 64.
+	Concurrency int
+	// Timeouts bound every AWS call; zero fields take the defaults.
+	Timeouts awsclient.Timeouts
+	// Settings are passed to the controls.
+	Settings control.Settings
+	// AccountOnly connects without discovering regions (Session.Regions
+	// stays empty), for commands that need only the account.
+	AccountOnly bool
+}
+
+// InputError is an error in what the user asked for (an unknown control,
+// a region that does not exist or is not enabled, nothing left to check).
+// Harden exits 64 on it.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputf(format string, args ...any) error {
+	return &InputError{fmt.Errorf(format, args...)}
+}
+
+// Check validates the options that need no AWS call.
+func (o Options) Check() error {
+	if o.HomeRegion != "" {
+		if err := validate.RegionName(o.HomeRegion); err != nil {
+			return &InputError{fmt.Errorf("--region: %w", err)}
+		}
+	}
+	for _, r := range o.Regions {
+		if err := validate.RegionName(r); err != nil {
+			return &InputError{fmt.Errorf("--regions: %w", err)}
+		}
+	}
+	_, err := SelectControls(o.Controls, o.Skip)
+	return err
+}
+
+// SelectControls returns the controls only and skip select, in dependency
+// order. An unknown id is an *InputError naming the nearest known id; a
+// selection that leaves no control is one too.
+func SelectControls(only, skip []string) ([]control.Control, error) {
+	all := controls.All()
+	ids := make([]string, len(all))
+	for i, c := range all {
+		ids[i] = c.Info().ID
+	}
+	for _, l := range []struct {
+		flag string
+		ids  []string
+	}{{"--controls", only}, {"--skip", skip}} {
+		for _, id := range l.ids {
+			if contains(ids, id) {
+				continue
+			}
+			msg := fmt.Sprintf("%s: unknown control %q", l.flag, id)
+			if near := validate.Nearest(id, ids); near != "" {
+				msg += fmt.Sprintf(": did you mean %s?", near)
+			}
+			return nil, inputf("%s (run 'harden controls' for the list)", msg)
+		}
+	}
+	sel, err := controls.Select(all, only, skip)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	if len(sel) == 0 {
+		return nil, inputf("--controls and --skip leave no control to run: nothing would be checked")
+	}
+	return engine.Order(sel)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Session is a connection to one account, ready to plan and apply.
+type Session struct {
+	// Clients are the account's AWS clients.
+	Clients *awsclient.Clients
+	// AccountID is the account the credentials belong to.
+	AccountID string
+	// CallerARN is who is calling (sts:GetCallerIdentity's Arn).
+	CallerARN string
+	// AccountAlias is the account's IAM alias; "" when it has none or it
+	// could not be read.
+	AccountAlias string
+	// HomeRegion is where account-wide controls run.
+	HomeRegion string
+	// Regions are the regions the run covers (Enabled) and those left out
+	// (Skipped); empty with Options.AccountOnly.
+	Regions regions.Set
+	// Controls are the selected controls, in dependency order.
+	Controls []control.Control
+	// Env is what the controls use: clients and settings.
+	Env *control.Env
+	// Concurrency is how many targets run at once.
+	Concurrency int
+	// CallTimeout is each AWS call's overall deadline.
+	CallTimeout time.Duration
+}
+
+// Connect validates opts, loads credentials, asks AWS who is calling and,
+// unless opts.AccountOnly, which regions the account has enabled. Errors
+// in the user's input are *InputError.
+func Connect(ctx context.Context, opts Options) (*Session, error) {
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
+	sel, err := SelectControls(opts.Controls, opts.Skip)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := awsclient.Load(ctx, awsclient.Options{Profile: opts.Profile, Region: opts.HomeRegion,
+		EndpointURL: opts.EndpointURL, Timeouts: opts.Timeouts})
+	if err != nil {
+		return nil, err
+	}
+	home := clients.HomeRegion()
+	if err := validate.RegionName(home); err != nil {
+		return nil, &InputError{fmt.Errorf("home region from the AWS configuration: %w (choose one with --region)", err)}
+	}
+	id, err := clients.CallerIdentity(ctx, home)
+	if err != nil {
+		return nil, whyNoIdentity(ctx, clients, home, err)
+	}
+	timeouts := opts.Timeouts
+	if timeouts.Call <= 0 {
+		timeouts.Call = awsclient.DefaultTimeouts.Call
+	}
+	s := &Session{
+		Clients:     clients,
+		AccountID:   id.Account,
+		CallerARN:   id.ARN,
+		HomeRegion:  home,
+		Controls:    sel,
+		Env:         &control.Env{AWS: clients, Settings: opts.Settings},
+		Concurrency: opts.Concurrency,
+		CallTimeout: timeouts.Call,
+	}
+	if !opts.AccountOnly {
+		if err := s.discoverRegions(ctx, opts.Regions); err != nil {
+			return nil, err
+		}
+	}
+	// Only for showing: an identity that may not list aliases can still
+	// harden the account.
+	s.AccountAlias, _ = clients.AccountAlias(ctx)
+	return s, nil
+}
+
+// whyNoIdentity explains a failed GetCallerIdentity in the home region. AWS
+// answers "invalid token" both for bad credentials and in a region the
+// account has not enabled: asking again in the partition's default region
+// tells the two apart.
+func whyNoIdentity(ctx context.Context, clients *awsclient.Clients, home string, err error) error {
+	hint := fmt.Errorf("%w (check the credentials and network access to AWS)", err)
+	if !awserror.IsCredentialsRejected(err) || ctx.Err() != nil {
+		return hint
+	}
+	probe := partitionDefaultRegion(home)
+	if probe == home {
+		return hint
+	}
+	if _, perr := clients.CallerIdentity(ctx, probe); perr != nil {
+		return hint
+	}
+	set, derr := regions.Discover(ctx, clients.EC2(probe), probe, nil)
+	if derr != nil {
+		return hint
+	}
+	if _, known := set.OptIn[home]; !known {
+		return &InputError{&regions.UnknownRegionError{Region: home}}
+	}
+	if !set.IsEnabled(home) {
+		return notEnabledHome(home, set.OptIn[home])
+	}
+	return hint
+}
+
+func notEnabledHome(home, status string) error {
+	return inputf("home region %s is not enabled for this account (opt-in status %s): enable it with "+
+		"'aws account enable-region --region-name %s', or choose another home region with --region", home, status, home)
+}
+
+// partitionDefaultRegion is a region every account of home's partition has.
+func partitionDefaultRegion(home string) string {
+	switch {
+	case strings.HasPrefix(home, "us-gov-"):
+		return "us-gov-west-1"
+	case strings.HasPrefix(home, "cn-"):
+		return "cn-north-1"
+	case strings.HasPrefix(home, "us-iso"), strings.HasPrefix(home, "eu-iso"):
+		return home
+	}
+	return "us-east-1"
+}
+
+// discoverRegions finds the regions to cover and refuses a run that would
+// check nothing.
+func (s *Session) discoverRegions(ctx context.Context, want []string) error {
+	set, err := regions.Discover(ctx, s.Clients.EC2(s.HomeRegion), s.HomeRegion, want)
+	var unknown *regions.UnknownRegionError
+	if errors.As(err, &unknown) {
+		return &InputError{err}
+	}
+	if err != nil {
+		return err
+	}
+	s.Regions = set
+	if _, known := set.OptIn[s.HomeRegion]; !known {
+		return &InputError{&regions.UnknownRegionError{Region: s.HomeRegion}}
+	}
+	if !set.IsEnabled(s.HomeRegion) {
+		return notEnabledHome(s.HomeRegion, set.OptIn[s.HomeRegion])
+	}
+	if s.Targets() == 0 {
+		names := make([]string, len(set.Skipped))
+		for i, sk := range set.Skipped {
+			names[i] = sk.Region
+		}
+		sort.Strings(names)
+		return inputf("nothing to check: --regions names only regions not enabled for account %s (%s); enable one with "+
+			"'aws account enable-region --region-name %s', or name enabled regions", s.AccountID, strings.Join(names, ", "), firstOr(names, "REGION"))
+	}
+	return nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+// Targets is the number of control-region targets the session checks.
+func (s *Session) Targets() int {
+	n := 0
+	for _, c := range s.Controls {
+		if c.Info().Scope == control.Account {
+			n++
+		} else {
+			n += len(s.Regions.Enabled)
+		}
+	}
+	return n
+}
+
+// Engine is the engine run over the session's controls and regions.
+func (s *Session) Engine() *engine.Run {
+	return &engine.Run{
+		Controls:    s.Controls,
+		Env:         s.Env,
+		AccountID:   s.AccountID,
+		HomeRegion:  s.HomeRegion,
+		Regions:     s.Regions.Enabled,
+		Concurrency: s.Concurrency,
+		CallTimeout: s.CallTimeout,
+	}
+}
+
+// Plan checks every target; it makes no change.
+func (s *Session) Plan(ctx context.Context) []engine.Result {
+	return s.Engine().Check(ctx)
+}
+
+// Apply makes the changes plan lists, journaling each write through
+// journal, and checks each changed target again.
+func (s *Session) Apply(ctx context.Context, plan []engine.Result, journal engine.JournalFor) []engine.Result {
+	return s.Engine().Apply(ctx, plan, journal)
+}
+
+// Counts are what a plan would change, for the confirmation prompt.
+type Counts struct {
+	Create, Update, Delete int
+	// Destructive counts changes that delete or disable something that
+	// existed: a delete, or any change of a destructive control.
+	Destructive int
+	// DestructiveControls names the controls of those changes.
+	DestructiveControls []string
+}
+
+// Total is the number of changes.
+func (c Counts) Total() int { return c.Create + c.Update + c.Delete }
+
+// Count counts plan's pending changes by kind.
+func Count(plan []engine.Result) Counts {
+	var c Counts
+	seen := map[string]bool{}
+	for _, r := range plan {
+		if r.Status != engine.NonCompliant {
+			continue
+		}
+		switch r.Action {
+		case control.ActionCreate:
+			c.Create++
+		case control.ActionDelete:
+			c.Delete++
+		default:
+			c.Update++
+		}
+		if r.Action == control.ActionDelete || r.Control.Destructive {
+			c.Destructive++
+			if !seen[r.Control.ID] {
+				seen[r.Control.ID] = true
+				c.DestructiveControls = append(c.DestructiveControls, r.Control.ID)
+			}
+		}
+	}
+	return c
+}
