@@ -123,7 +123,11 @@ func approvalQuestion(s *run.Session, c run.Counts) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Apply %d change(s) to account %s as %s?\n", c.Total(), account, s.CallerARN)
-	fmt.Fprintf(&b, "  %d to create, %d to update, %d to delete, %d destructive", c.Create, c.Update, c.Delete, c.Destructive)
+	fmt.Fprintf(&b, "  %d to create, %d to update, ", c.Create, c.Update)
+	if c.Adopt > 0 {
+		fmt.Fprintf(&b, "%d existing to adopt, ", c.Adopt)
+	}
+	fmt.Fprintf(&b, "%d to delete, %d destructive", c.Delete, c.Destructive)
 	if len(c.DestructiveControls) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(c.DestructiveControls, ", "))
 	}

@@ -87,6 +87,10 @@ const (
 	ActionCreate Action = "create"
 	ActionUpdate Action = "update"
 	ActionDelete Action = "delete"
+	// ActionAdopt: an existing resource harden did not create becomes
+	// harden's to manage; it keeps everything harden does not need to
+	// change, and the Changes list each change.
+	ActionAdopt Action = "adopt"
 )
 
 // Change is one field that differs between the current and desired state.

@@ -315,6 +315,9 @@ func (s *Session) Apply(ctx context.Context, plan []engine.Result, journal engin
 // Counts are what a plan would change, for the confirmation prompt.
 type Counts struct {
 	Create, Update, Delete int
+	// Adopt counts existing resources harden takes over (see
+	// control.ActionAdopt).
+	Adopt int
 	// Destructive counts changes that delete or disable something that
 	// existed: a delete, or any change of a destructive control.
 	Destructive int
@@ -323,7 +326,7 @@ type Counts struct {
 }
 
 // Total is the number of changes.
-func (c Counts) Total() int { return c.Create + c.Update + c.Delete }
+func (c Counts) Total() int { return c.Create + c.Update + c.Delete + c.Adopt }
 
 // Count counts plan's pending changes by kind.
 func Count(plan []engine.Result) Counts {
@@ -338,6 +341,8 @@ func Count(plan []engine.Result) Counts {
 			c.Create++
 		case control.ActionDelete:
 			c.Delete++
+		case control.ActionAdopt:
+			c.Adopt++
 		default:
 			c.Update++
 		}
