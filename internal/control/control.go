@@ -40,6 +40,22 @@ type Info struct {
 	// ones Apply and Rollback need.
 	ReadActions  []string
 	WriteActions []string
+	// Service is the AWS service the control needs in each region (its
+	// endpoint prefix, "guardduty"); a region where it is not offered is
+	// not checked, never an error.
+	Service string
+	// Cost says what the control adds to the AWS bill.
+	Cost Cost
+}
+
+// Cost is what a control adds to the AWS bill.
+type Cost struct {
+	// UsageBased is true when the service charges for use; false when the
+	// control is free.
+	UsageBased bool `json:"usage_based"`
+	// Drivers says in one line what drives the charge ("events and GB
+	// analysed"), or why it is free.
+	Drivers string `json:"drivers"`
 }
 
 // Target is one place a control runs.
