@@ -682,6 +682,64 @@ func setFields(names []string, prior, after, now map[string]string) []stepField 
 	return out
 }
 
+// withSettings returns the recorder s with the settings a step set taken
+// from prior: what undoing the step puts, keeping any other change made
+// since. The recording group is one unit for AWS: its resource types come
+// back whole.
+func (s *configRecorderSpec) withSettings(prior *configRecorderSpec, set []stepField) *configRecorderSpec {
+	out := *s
+	for _, f := range set {
+		switch f.Name {
+		case "role":
+			out.RoleARN = prior.RoleARN
+		case "recorded resource types":
+			global := out.RecordingGroup != nil && out.RecordingGroup.IncludeGlobalResourceTypes
+			out.RecordingGroup = copyGroup(prior.RecordingGroup)
+			if out.RecordingGroup != nil {
+				out.RecordingGroup.IncludeGlobalResourceTypes = global
+			}
+		case "recording mode":
+			out.RecordingMode = prior.RecordingMode
+		}
+	}
+	for _, f := range set {
+		if f.Name == "global resource types" && out.RecordingGroup != nil {
+			out.RecordingGroup = copyGroup(out.RecordingGroup)
+			out.RecordingGroup.IncludeGlobalResourceTypes = prior.RecordingGroup != nil && prior.RecordingGroup.IncludeGlobalResourceTypes
+		}
+	}
+	return &out
+}
+
+func copyGroup(g *configRecordingGroup) *configRecordingGroup {
+	if g == nil {
+		return nil
+	}
+	c := *g
+	return &c
+}
+
+// withSettings returns the channel s with the settings a step set taken
+// from prior, keeping any other change made since.
+func (s *configChannelSpec) withSettings(prior *configChannelSpec, set []stepField) *configChannelSpec {
+	out := *s
+	for _, f := range set {
+		switch f.Name {
+		case "S3 bucket":
+			out.S3BucketName = prior.S3BucketName
+		case "S3 key prefix":
+			out.S3KeyPrefix = prior.S3KeyPrefix
+		case "KMS key":
+			out.S3KmsKeyArn = prior.S3KmsKeyArn
+		case "SNS topic":
+			out.SnsTopicARN = prior.SnsTopicARN
+		case "delivery frequency":
+			out.DeliveryFrequency = prior.DeliveryFrequency
+		}
+	}
+	return &out
+}
+
 // describeRestore says "role A → B, …" for the settings going back.
 func describeRestore(fields []stepField) string {
 	var parts []string
@@ -739,8 +797,9 @@ func (c ConfigRecorder) undoRecorder(ctx context.Context, env *control.Env, t co
 			return nil
 		}), nil
 	}
+	restored := cur.withSettings(p.Recorder, fields)
 	restore := func(ctx context.Context) error {
-		_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: p.Recorder.input()})
+		_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: restored.input()})
 		if err != nil {
 			return managedError(fmt.Sprintf("restore configuration recorder %q", p.Name), t.Region, err)
 		}
@@ -827,8 +886,9 @@ func (c ConfigRecorder) undoChannel(ctx context.Context, env *control.Env, t con
 			return nil
 		}), nil
 	}
+	restored := cur.withSettings(p.Channel, fields)
 	restore := func(ctx context.Context) error {
-		_, err := cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: p.Channel.input()})
+		_, err := cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: restored.input()})
 		if err != nil {
 			return managedError(fmt.Sprintf("restore delivery channel %q", p.Name), t.Region, err)
 		}
@@ -870,7 +930,12 @@ func (c ConfigRecorder) undoStart(ctx context.Context, env *control.Env, t contr
 		return control.Drift(nil, "configuration recorder %q %s", p.Name, drift), nil
 	}
 	return control.Restored(fmt.Sprintf("stop configuration recorder %q", p.Name), func(ctx context.Context) error {
-		return c.stopRecorder(ctx, env, t.Region, p.Name)
+		_, err := env.AWS.Config(t.Region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
+			ConfigurationRecorderName: aws.String(p.Name)})
+		if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
+			return managedError(fmt.Sprintf("stop configuration recorder %q", p.Name), t.Region, err)
+		}
+		return nil
 	}), nil
 }
 
