@@ -23,13 +23,21 @@ import (
 // included) that logs all management events and is logging counts, and is
 // never modified: a second trail would bill every management event twice.
 // A foreign trail that does not count is left alone too, and harden adds
-// its own trail, controls.TrailName in the home region. When harden's own
-// trail exists it is the one this control manages: drift on it is put back
-// with the fewest writes, whatever other trails exist.
+// its own trail, controls.TrailName in the home region, tagged with
+// control.Tags. When harden's own trail exists it is the one this control
+// manages: drift on it is put back with the fewest writes, whatever other
+// trails exist.
 //
-// Rollback deletes a trail harden created and restores the recorded
-// settings of one it changed; it never touches the bucket, the logs or the
-// key.
+// A trail named controls.TrailName without harden's managed-by tag is
+// someone else's: it is never modified or deleted. If it counts, fine; if
+// no trail counts, the finding is unmanaged (the log-archive policies only
+// let a trail of that name write, so harden cannot add one under another
+// name): the user renames or deletes that trail, or tags it managed-by=harden
+// to hand it to harden.
+//
+// Rollback deletes a trail harden created (its ARN and tags unchanged) and
+// restores the recorded settings of one it changed, unless someone changed
+// them since; it never touches the bucket, the logs or the key.
 type CloudTrail struct{}
 
 // trailFields are the settings of a trail that UpdateTrail changes and its
@@ -83,7 +91,16 @@ type ctFieldSelector struct {
 	NotEndsWith   []string `json:"not_ends_with,omitempty"`
 }
 
-// Prior states journaled by Apply, one per kind of write.
+// Kinds of write Apply journals (the strings are those older journals hold).
+const (
+	stepCreateTrail       control.StepKind = "CreateTrail"
+	stepUpdateTrail       control.StepKind = "UpdateTrail"
+	stepPutEventSelectors control.StepKind = "PutEventSelectors"
+	stepStartLogging      control.StepKind = "StartLogging"
+)
+
+// Prior states journaled by Apply, one per kind of write; the after state
+// of StartLogging and PutEventSelectors has the shape of their prior.
 type (
 	// trailCreatedPrior: no trail existed; the write creates this one.
 	trailCreatedPrior struct {
@@ -102,6 +119,23 @@ type (
 		TrailARN  string      `json:"trail_arn"`
 		Selectors ctSelectors `json:"selectors"`
 	}
+	// trailCreatedAfter: the trail CreateTrail makes and the settings it
+	// gives it (logging and selectors are other steps').
+	trailCreatedAfter struct {
+		TrailARN string      `json:"trail_arn"`
+		Name     string      `json:"name"`
+		Fields   trailFields `json:"fields"`
+	}
+	trailCreatedResult struct {
+		TrailARN string `json:"trail_arn"`
+	}
+	// trailUpdateAfter: the settings UpdateTrail set (Set names them, as
+	// trailFieldChanges does) within the trail's fields after the write.
+	trailUpdateAfter struct {
+		TrailARN string      `json:"trail_arn"`
+		Set      []string    `json:"set"`
+		Fields   trailFields `json:"fields"`
+	}
 )
 
 const trailDesired = "multi-region, validated, KMS-encrypted, logging"
@@ -116,7 +150,7 @@ func (CloudTrail) Info() control.Info {
 		SecurityHub: []string{"CloudTrail.1", "CloudTrail.2", "CloudTrail.4"},
 		CIS:         []string{"3.1", "3.2", "3.5"},
 		DependsOn:   []string{"log-archive"},
-		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "kms:DescribeKey"},
+		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "kms:DescribeKey"},
 		WriteActions: []string{"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
 			"cloudtrail:StartLogging", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:AddTags"},
 	}
@@ -135,6 +169,9 @@ type trailState struct {
 	// says why it counts.
 	Counting *ctTrail
 	Note     string
+	// Taken is a trail named TrailName that lacks harden's tag: someone
+	// else's, in the way of harden's own.
+	Taken *ctTrail
 	// Rejected says, for each foreign trail that does not count, why.
 	Rejected []string
 }
@@ -395,9 +432,18 @@ func (c CloudTrail) read(ctx context.Context, env *control.Env, t control.Target
 		return st, err
 	}
 	for i := range trails {
-		if trails[i].ARN == TrailARN(t) {
-			own := trails[i]
-			st.Own = &own
+		if trails[i].ARN != TrailARN(t) {
+			continue
+		}
+		owner, err := c.ownership(ctx, env, t, trails[i].ARN)
+		if err != nil {
+			return st, err
+		}
+		found := trails[i]
+		if owner.Harden {
+			st.Own = &found
+		} else {
+			st.Taken = &found
 		}
 	}
 	if st.Own != nil {
@@ -541,6 +587,8 @@ func (c CloudTrail) Check(ctx context.Context, env *control.Env, t control.Targe
 		return f, nil
 	case st.Counting != nil:
 		return control.Finding{Compliant: true, Note: st.Note}, nil
+	case st.Taken != nil:
+		return control.Finding{Changes: []control.Change{trailCreateChange}, Note: strings.Join(st.Rejected, "; "), Unmanaged: st.takenReason()}, nil
 	}
 	return control.Finding{Action: control.ActionCreate, Changes: []control.Change{trailCreateChange}, Note: st.createNote()}, nil
 }
@@ -553,14 +601,37 @@ func (c CloudTrail) Apply(ctx context.Context, env *control.Env, t control.Targe
 	switch {
 	case st.Own != nil:
 		return c.repair(ctx, env, t, j, st)
-	case st.Counting != nil:
+	case st.Counting != nil, st.Taken != nil:
 		return nil, nil
 	}
 	return c.create(ctx, env, t, j)
 }
 
+// takenReason says why harden cannot add its trail: the name is taken by a
+// trail it did not create.
+func (st trailState) takenReason() string {
+	return fmt.Sprintf("a trail named %q exists without harden's tag %s=%s, so it is not harden's and harden will not change it; "+
+		"the log-archive bucket and key only admit a trail of that name: rename or delete that trail, or tag it %s=%s to let harden manage it",
+		st.Taken.Name, control.TagManagedBy, control.TagManagedByID, control.TagManagedBy, control.TagManagedByID)
+}
+
 func trailKeyMissing(t control.Target) error {
 	return fmt.Errorf("cloudtrail: KMS key %s not found in %s: the log-archive control must be applied first", LogArchiveKeyAlias, t.HomeRegion)
+}
+
+// ctTags is harden's tags for a trail created by run runID, in key order.
+func ctTags(runID string) []cttypes.Tag {
+	tags := control.Tags(runID)
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]cttypes.Tag, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, cttypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
 }
 
 // create makes harden's trail, gives it all management events if AWS did
@@ -576,21 +647,24 @@ func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Targ
 	ct := ctClient(env, t)
 	arn := TrailARN(t)
 	bucket := LogBucketName(env, t)
-	err = j.Write(ctx, "CreateTrail", trailCreatedPrior{TrailARN: arn, Name: TrailName}, nil, func(ctx context.Context) (any, error) {
+	fields := trailFields{S3BucketName: bucket, IsMultiRegionTrail: true, IncludeGlobalServiceEvents: true,
+		LogFileValidationEnabled: true, KmsKeyID: keyARN}
+	after := trailCreatedAfter{TrailARN: arn, Name: TrailName, Fields: fields}
+	err = j.Write(ctx, stepCreateTrail, trailCreatedPrior{TrailARN: arn, Name: TrailName}, after, func(ctx context.Context) (any, error) {
 		out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
 			Name:                       aws.String(TrailName),
-			S3BucketName:               aws.String(bucket),
-			IsMultiRegionTrail:         aws.Bool(true),
-			IncludeGlobalServiceEvents: aws.Bool(true),
-			EnableLogFileValidation:    aws.Bool(true),
-			KmsKeyId:                   aws.String(keyARN),
-			TagsList:                   []cttypes.Tag{{Key: aws.String("managed-by"), Value: aws.String("harden")}},
+			S3BucketName:               aws.String(fields.S3BucketName),
+			IsMultiRegionTrail:         aws.Bool(fields.IsMultiRegionTrail),
+			IncludeGlobalServiceEvents: aws.Bool(fields.IncludeGlobalServiceEvents),
+			EnableLogFileValidation:    aws.Bool(fields.LogFileValidationEnabled),
+			KmsKeyId:                   aws.String(fields.KmsKeyID),
+			TagsList:                   ctTags(j.RunID()),
 		})
 		if err != nil {
 			return nil, err
 		}
 		arn = aws.ToString(out.TrailARN)
-		return map[string]string{"trail_arn": arn}, nil
+		return trailCreatedResult{TrailARN: arn}, nil
 	})
 	if awserror.Is(err, "S3BucketDoesNotExistException", "InsufficientS3BucketPolicyException",
 		"KmsKeyNotFoundException", "InsufficientEncryptionPolicyException") {
@@ -627,8 +701,10 @@ func (c CloudTrail) repair(ctx context.Context, env *control.Env, t control.Targ
 		return nil, trailKeyMissing(t)
 	}
 	arn := st.Own.ARN
-	if _, in := trailFieldChanges(arn, st.Own.Fields, st.want(env, t)); in != nil {
-		err := j.Write(ctx, "UpdateTrail", trailUpdatePrior{TrailARN: arn, Fields: st.Own.Fields}, nil, func(ctx context.Context) (any, error) {
+	want := st.want(env, t)
+	if set, in := trailFieldChanges(arn, st.Own.Fields, want); in != nil {
+		after := trailUpdateAfter{TrailARN: arn, Set: changedFieldNames(set), Fields: want}
+		err := j.Write(ctx, stepUpdateTrail, trailUpdatePrior{TrailARN: arn, Fields: st.Own.Fields}, after, func(ctx context.Context) (any, error) {
 			_, err := ctClient(env, t).UpdateTrail(ctx, in)
 			return nil, err
 		})
@@ -647,6 +723,14 @@ func (c CloudTrail) repair(ctx context.Context, env *control.Env, t control.Targ
 	return changes, nil
 }
 
+func changedFieldNames(ch []control.Change) []string {
+	names := make([]string, 0, len(ch))
+	for _, c := range ch {
+		names = append(names, c.Field)
+	}
+	return names
+}
+
 // putManagement makes the trail log all management events, unless it does.
 func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control.Target, j control.Journal, arn string, cur ctSelectors) error {
 	if cur.logsManagement(true) {
@@ -656,7 +740,9 @@ func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control
 	if err != nil {
 		return fmt.Errorf("cloudtrail: put event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
 	}
-	err = j.Write(ctx, "PutEventSelectors", trailSelectorsPrior{TrailARN: arn, Selectors: cur}, nil, func(ctx context.Context) (any, error) {
+	prior := trailSelectorsPrior{TrailARN: arn, Selectors: cur}
+	after := trailSelectorsPrior{TrailARN: arn, Selectors: next}
+	err = j.Write(ctx, stepPutEventSelectors, prior, after, func(ctx context.Context) (any, error) {
 		_, err := ctClient(env, t).PutEventSelectors(ctx, next.putInput(arn))
 		return nil, err
 	})
@@ -667,7 +753,9 @@ func (CloudTrail) putManagement(ctx context.Context, env *control.Env, t control
 }
 
 func (CloudTrail) startLogging(ctx context.Context, env *control.Env, t control.Target, j control.Journal, arn string) error {
-	err := j.Write(ctx, "StartLogging", trailLoggingPrior{TrailARN: arn, Logging: false}, nil, func(ctx context.Context) (any, error) {
+	prior := trailLoggingPrior{TrailARN: arn, Logging: false}
+	after := trailLoggingPrior{TrailARN: arn, Logging: true}
+	err := j.Write(ctx, stepStartLogging, prior, after, func(ctx context.Context) (any, error) {
 		_, err := ctClient(env, t).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
 		return nil, err
 	})
@@ -678,109 +766,442 @@ func (CloudTrail) startLogging(ctx context.Context, env *control.Env, t control.
 }
 
 // trailGone reports that a trail no longer exists: nothing left to undo.
-func trailGone(err error) bool { return awserror.Is(err, "TrailNotFoundException") }
-
-// restoreLogging puts a trail's logging back to want, looking first so that
-// undoing twice writes nothing; a trail that is gone needs nothing.
-func (c CloudTrail) restoreLogging(ctx context.Context, env *control.Env, t control.Target, arn string, want bool) error {
-	logging, err := c.isLogging(ctx, env, t, arn)
-	if trailGone(err) || (err == nil && logging == want) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", arn, t.HomeRegion, err)
-	}
-	ct := ctClient(env, t)
-	if want {
-		_, err = ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
-	} else {
-		_, err = ct.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(arn)})
-	}
-	if err != nil && !trailGone(err) {
-		return fmt.Errorf("cloudtrail: restore logging=%t of trail %s in %s: %w", want, arn, t.HomeRegion, err)
-	}
-	return nil
+func trailGone(err error) bool {
+	return awserror.Is(err, "TrailNotFoundException", "ResourceNotFoundException")
 }
 
-// Rollback undoes one step, looking first: a trail harden created is
-// stopped and deleted, a changed one gets its recorded settings, selectors
-// or logging state back. The bucket, the logs and the key stay.
-func (c CloudTrail) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
-	ct := ctClient(env, t)
-	switch s.Kind {
-	case "CreateTrail":
-		var p trailCreatedPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
+// trailOwnership is what a trail's tags say about who made it.
+type trailOwnership struct {
+	Exists bool
+	// Harden: the trail carries managed-by=harden; RunID is its
+	// harden-run tag ("" on trails of older versions, which had none).
+	Harden bool
+	RunID  string
+}
+
+// ownership reads a trail's tags; a trail that is gone does not exist.
+func (CloudTrail) ownership(ctx context.Context, env *control.Env, t control.Target, arn string) (trailOwnership, error) {
+	out, err := ctClient(env, t).ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+	if trailGone(err) {
+		return trailOwnership{}, nil
+	}
+	if err != nil {
+		return trailOwnership{}, fmt.Errorf("cloudtrail: list tags of trail %s in %s: %w", arn, t.HomeRegion, err)
+	}
+	o := trailOwnership{Exists: true}
+	for _, rt := range out.ResourceTagList {
+		for _, tag := range rt.TagsList {
+			switch aws.ToString(tag.Key) {
+			case control.TagManagedBy:
+				o.Harden = aws.ToString(tag.Value) == control.TagManagedByID
+			case control.TagRun:
+				o.RunID = aws.ToString(tag.Value)
+			}
 		}
-		if err := c.restoreLogging(ctx, env, t, p.TrailARN, false); err != nil {
-			return err
+	}
+	return o, nil
+}
+
+// notCreatedBy says why a trail is not the one run runID created, "" when
+// it is. A trail without a run tag (made before harden tagged runs) is
+// taken on its managed-by tag alone.
+func (o trailOwnership) notCreatedBy(runID string) string {
+	switch {
+	case !o.Harden:
+		return fmt.Sprintf("it lacks harden's tag %s=%s", control.TagManagedBy, control.TagManagedByID)
+	case o.RunID != "" && runID != "" && o.RunID != runID:
+		return fmt.Sprintf("it was created by harden run %s, not %s", o.RunID, runID)
+	}
+	return ""
+}
+
+// stepField is one setting a step wrote: its value before the step, the
+// value the step left, and its value now.
+type stepField struct{ Name, Prior, After, Now string }
+
+// fieldsState is where a step's settings are now.
+type fieldsState int
+
+const (
+	// fieldsAsLeft: every setting is as the step left it.
+	fieldsAsLeft fieldsState = iota
+	// fieldsAsBefore: every setting has its value before the step (also
+	// when the step left it so): nothing to undo.
+	fieldsAsBefore
+	// fieldsDrifted: someone changed a setting since, to something else
+	// than its prior value or only some of them back.
+	fieldsDrifted
+)
+
+// compareStepFields says where a step's settings are now and, when they
+// drifted, how, one "name: harden set X, now Y" per changed setting.
+func compareStepFields(fields []stepField) (fieldsState, string) {
+	asLeft, asBefore := true, true
+	var drift []string
+	for _, f := range fields {
+		if f.Now != f.After {
+			asLeft = false
+			drift = append(drift, fmt.Sprintf("%s: harden set %s, now %s", f.Name, f.After, f.Now))
 		}
-		_, err := ct.DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(p.TrailARN)})
+		if f.Now != f.Prior {
+			asBefore = false
+		}
+	}
+	switch {
+	case asBefore:
+		return fieldsAsBefore, ""
+	case asLeft:
+		return fieldsAsLeft, ""
+	}
+	return fieldsDrifted, strings.Join(drift, "; ")
+}
+
+// Trail setting names, as trailFieldChanges names them.
+const (
+	trailFieldBucket     = "S3 bucket"
+	trailFieldPrefix     = "S3 key prefix"
+	trailFieldMulti      = "multi-region"
+	trailFieldGlobal     = "global service events"
+	trailFieldValidation = "log file validation"
+	trailFieldKey        = "KMS key"
+)
+
+var trailFieldNames = []string{trailFieldBucket, trailFieldPrefix, trailFieldMulti, trailFieldGlobal, trailFieldValidation, trailFieldKey}
+
+// value returns one setting by name, in words.
+func (f trailFields) value(name string) string {
+	switch name {
+	case trailFieldBucket:
+		return ctOrNone(f.S3BucketName)
+	case trailFieldPrefix:
+		return ctOrNone(f.S3KeyPrefix)
+	case trailFieldMulti:
+		return fmt.Sprint(f.IsMultiRegionTrail)
+	case trailFieldGlobal:
+		return fmt.Sprint(f.IncludeGlobalServiceEvents)
+	case trailFieldValidation:
+		return fmt.Sprint(f.LogFileValidationEnabled)
+	case trailFieldKey:
+		return ctOrNone(f.KmsKeyID)
+	}
+	return ""
+}
+
+// withFields returns f with the named settings taken from src.
+func (f trailFields) withFields(src trailFields, names []string) trailFields {
+	for _, n := range names {
+		switch n {
+		case trailFieldBucket:
+			f.S3BucketName = src.S3BucketName
+		case trailFieldPrefix:
+			f.S3KeyPrefix = src.S3KeyPrefix
+		case trailFieldMulti:
+			f.IsMultiRegionTrail = src.IsMultiRegionTrail
+		case trailFieldGlobal:
+			f.IncludeGlobalServiceEvents = src.IncludeGlobalServiceEvents
+		case trailFieldValidation:
+			f.LogFileValidationEnabled = src.LogFileValidationEnabled
+		case trailFieldKey:
+			f.KmsKeyID = src.KmsKeyID
+		}
+	}
+	return f
+}
+
+// trailStepFields pairs the named settings' prior, after and current values.
+func trailStepFields(names []string, prior, after, now trailFields) []stepField {
+	out := make([]stepField, 0, len(names))
+	for _, n := range names {
+		out = append(out, stepField{Name: n, Prior: prior.value(n), After: after.value(n), Now: now.value(n)})
+	}
+	return out
+}
+
+// describeFieldChanges says "log file validation true → false, …" for the
+// named settings going from one state to another.
+func describeFieldChanges(names []string, from, to trailFields) string {
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", n, from.value(n), to.value(n)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// harden's trail as it is now, for an undo: nil when it is gone.
+type trailNow struct {
+	Trail ctTrail
+	Owner trailOwnership
+}
+
+// trailForUndo reads the trail a step names: its tags and, when it is
+// harden's, its settings. Two calls.
+func (c CloudTrail) trailForUndo(ctx context.Context, env *control.Env, t control.Target, arn string) (*trailNow, error) {
+	owner, err := c.ownership(ctx, env, t, arn)
+	if err != nil || !owner.Exists {
+		return nil, err
+	}
+	now := &trailNow{Owner: owner}
+	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{
+		TrailNameList: []string{arn}, IncludeShadowTrails: aws.Bool(false)})
+	if trailGone(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: describe trail %s in %s: %w", arn, t.HomeRegion, err)
+	}
+	for _, tr := range out.TrailList {
+		if aws.ToString(tr.TrailARN) == arn {
+			now.Trail = trailFromSDK(tr, t.AccountID)
+			return now, nil
+		}
+	}
+	return nil, nil
+}
+
+// undoCreate deletes the trail CreateTrail made, only while it is that
+// trail (same ARN, harden's tags, this run's) with the settings CreateTrail
+// gave it. A trail someone else put under the name is never deleted.
+func (c CloudTrail) undoCreate(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p trailCreatedPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	arn := p.TrailARN
+	var res trailCreatedResult
+	if _, err := control.DecodeResult(s, &res); err != nil {
+		return control.Undo{}, err
+	}
+	if res.TrailARN != "" && res.TrailARN != arn {
+		return control.Drift(nil, "journal step CreateTrail names trail %s but its result %s: left alone", arn, res.TrailARN), nil
+	}
+	now, err := c.trailForUndo(ctx, env, t, arn)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if now == nil {
+		if !s.Done {
+			return control.Nothing("trail %s was never created", p.Name), nil
+		}
+		return control.Nothing("trail %s is gone already", p.Name), nil
+	}
+	if why := now.Owner.notCreatedBy(s.RunID); why != "" {
+		if !s.Done {
+			return control.Nothing("the write never happened: trail %s exists but %s; left alone", p.Name, why), nil
+		}
+		return control.Drift(nil, "trail %s is not the one harden created: %s; left alone", p.Name, why), nil
+	}
+	if !s.Done && now.Owner.RunID == "" {
+		return control.Nothing("the write never happened: trail %s exists but carries no harden-run tag of run %s; left alone", p.Name, s.RunID), nil
+	}
+	deleteTrail := func(ctx context.Context) error {
+		_, err := ctClient(env, t).DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(arn)})
 		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: delete trail %s in %s: %w", p.Name, t.HomeRegion, err)
 		}
 		return nil
-	case "StartLogging":
-		var p trailLoggingPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
+	}
+	var after trailCreatedAfter
+	hasAfter, err := control.DecodeAfter(s, &after)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if hasAfter {
+		// Compared with the settings CreateTrail gave; with none before
+		// the trail, every one of them was set.
+		none := trailFields{}
+		state, drift := compareStepFields(trailStepFields(trailFieldNames, none, after.Fields, now.Trail.Fields))
+		if state != fieldsAsLeft {
+			return control.Drift(deleteTrail, "trail %s changed since harden created it: %s", p.Name, drift), nil
 		}
-		return c.restoreLogging(ctx, env, t, p.TrailARN, p.Logging)
-	case "UpdateTrail":
-		var p trailUpdatePrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
-		}
-		if p.TrailARN != TrailARN(t) {
-			return fmt.Errorf("cloudtrail: journal step UpdateTrail names trail %s, not harden's %s", p.TrailARN, TrailARN(t))
-		}
-		cur, err := c.ownTrail(ctx, env, t)
-		if err != nil || cur == nil {
-			return err
-		}
-		_, in := trailFieldChanges(p.TrailARN, cur.Fields, p.Fields)
+	}
+	return control.Deleted(fmt.Sprintf("delete trail %s (the bucket, its logs and the key stay)", p.Name), deleteTrail), nil
+}
+
+// undoUpdate puts back the settings UpdateTrail changed, while they are
+// as it left them.
+func (c CloudTrail) undoUpdate(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p trailUpdatePrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	if p.TrailARN != TrailARN(t) {
+		return control.Drift(nil, "journal step UpdateTrail names trail %s, not harden's %s: left alone", p.TrailARN, TrailARN(t)), nil
+	}
+	after, err := c.updateAfter(ctx, env, t, s, p)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	now, err := c.trailForUndo(ctx, env, t, p.TrailARN)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if now == nil {
+		return control.Nothing("trail %s is gone", TrailName), nil
+	}
+	if why := now.Owner.notCreatedBy(""); why != "" {
+		return control.Drift(nil, "trail %s is not harden's: %s; left alone", TrailName, why), nil
+	}
+	cur := now.Trail.Fields
+	restored := cur.withFields(p.Fields, after.Set)
+	restore := func(ctx context.Context) error {
+		_, in := trailFieldChanges(p.TrailARN, cur, restored)
 		if in == nil {
 			return nil
 		}
-		_, err = ct.UpdateTrail(ctx, in)
+		_, err := ctClient(env, t).UpdateTrail(ctx, in)
 		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: restore settings of trail %s in %s: %w", TrailName, t.HomeRegion, err)
 		}
 		return nil
-	case "PutEventSelectors":
-		var p trailSelectorsPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
+	}
+	state, drift := compareStepFields(trailStepFields(after.Set, p.Fields, after.Fields, cur))
+	switch state {
+	case fieldsAsBefore:
+		return control.Nothing("trail %s has its earlier settings already", TrailName), nil
+	case fieldsDrifted:
+		return control.Drift(restore, "trail %s: %s", TrailName, drift), nil
+	}
+	return control.Restored(fmt.Sprintf("restore trail %s (%s)", TrailName, describeFieldChanges(after.Set, cur, p.Fields)), restore), nil
+}
+
+// updateAfter is what an UpdateTrail step left. Journals of format 1 did
+// not say: it is what harden sets, harden's trail as the baseline wants it
+// with the log-archive key as it is now.
+func (c CloudTrail) updateAfter(ctx context.Context, env *control.Env, t control.Target, s control.Step, p trailUpdatePrior) (trailUpdateAfter, error) {
+	var after trailUpdateAfter
+	ok, err := control.DecodeAfter(s, &after)
+	if err != nil || ok {
+		return after, err
+	}
+	keyARN, err := c.keyARN(ctx, env, t)
+	if err != nil {
+		return after, err
+	}
+	want := trailState{KeyARN: keyARN}.want(env, t)
+	set, _ := trailFieldChanges(p.TrailARN, p.Fields, want)
+	return trailUpdateAfter{TrailARN: p.TrailARN, Set: changedFieldNames(set), Fields: want}, nil
+}
+
+// undoSelectors puts back the event selectors PutEventSelectors replaced,
+// while they are as it left them.
+func (c CloudTrail) undoSelectors(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p trailSelectorsPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	after := trailSelectorsPrior{TrailARN: p.TrailARN}
+	hasAfter, err := control.DecodeAfter(s, &after)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !hasAfter {
+		if after.Selectors, err = p.Selectors.withAllManagement(); err != nil {
+			return control.Undo{}, err
 		}
-		if p.Selectors.empty() {
-			return nil
-		}
-		cur, err := c.selectors(ctx, env, t, p.TrailARN)
-		if trailGone(err) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
-		}
-		if cur.equal(p.Selectors) {
-			return nil
-		}
-		_, err = ct.PutEventSelectors(ctx, p.Selectors.putInput(p.TrailARN))
+	}
+	owner, err := c.ownership(ctx, env, t, p.TrailARN)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !owner.Exists {
+		return control.Nothing("trail %s is gone", p.TrailARN), nil
+	}
+	if why := owner.notCreatedBy(""); why != "" {
+		return control.Drift(nil, "trail %s is not harden's: %s; left alone", p.TrailARN, why), nil
+	}
+	cur, err := c.selectors(ctx, env, t, p.TrailARN)
+	if trailGone(err) {
+		return control.Nothing("trail %s is gone", p.TrailARN), nil
+	}
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
+	}
+	state, _ := compareStepFields([]stepField{{Name: "event selectors", Prior: mustJSON(p.Selectors), After: mustJSON(after.Selectors), Now: mustJSON(cur)}})
+	restore := func(ctx context.Context) error {
+		_, err := ctClient(env, t).PutEventSelectors(ctx, p.Selectors.putInput(p.TrailARN))
 		if err != nil && !trailGone(err) {
 			return fmt.Errorf("cloudtrail: restore event selectors of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("cloudtrail: journal step %q is not one this control writes", s.Kind)
+	switch {
+	case state == fieldsAsBefore:
+		return control.Nothing("trail %s has its earlier event selectors already", TrailName), nil
+	case p.Selectors.empty():
+		return control.Kept("trail %s had no event selectors, and AWS cannot set none: harden's stay", TrailName), nil
+	case state == fieldsDrifted:
+		return control.Drift(restore, "trail %s event selectors: harden set management events %s, now %s (%s)", TrailName,
+			after.Selectors.describeManagement(), cur.describeManagement(), mustJSON(cur)), nil
+	}
+	return control.Restored(fmt.Sprintf("restore the event selectors of trail %s (management events %s → %s)", TrailName,
+		cur.describeManagement(), p.Selectors.describeManagement()), restore), nil
 }
 
-// Steps lists the writes Apply makes, each with its undo.
+// undoLogging stops the logging StartLogging started, while the trail is
+// harden's and logging; a trail someone stopped since needs nothing.
+func (c CloudTrail) undoLogging(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p trailLoggingPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	after := trailLoggingPrior{TrailARN: p.TrailARN, Logging: true}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	owner, err := c.ownership(ctx, env, t, p.TrailARN)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !owner.Exists {
+		return control.Nothing("trail %s is gone", p.TrailARN), nil
+	}
+	if why := owner.notCreatedBy(""); why != "" {
+		return control.Drift(nil, "trail %s is not harden's: %s; left alone", p.TrailARN, why), nil
+	}
+	logging, err := c.isLogging(ctx, env, t, p.TrailARN)
+	if trailGone(err) {
+		return control.Nothing("trail %s is gone", p.TrailARN), nil
+	}
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", p.TrailARN, t.HomeRegion, err)
+	}
+	state, drift := compareStepFields([]stepField{{Name: "logging", Prior: fmt.Sprint(p.Logging), After: fmt.Sprint(after.Logging), Now: fmt.Sprint(logging)}})
+	restore := func(ctx context.Context) error { return c.setLogging(ctx, env, t, p.TrailARN, p.Logging) }
+	switch {
+	case state == fieldsAsBefore || p.Logging == after.Logging:
+		return control.Nothing("trail %s logging is %t already", TrailName, logging), nil
+	case state == fieldsDrifted:
+		return control.Drift(restore, "trail %s %s", TrailName, drift), nil
+	}
+	what := "stop logging of trail " + TrailName
+	if p.Logging {
+		what = "start logging of trail " + TrailName
+	}
+	return control.Restored(what, restore), nil
+}
+
+// setLogging starts or stops a trail's logging; a trail that is gone needs
+// nothing.
+func (CloudTrail) setLogging(ctx context.Context, env *control.Env, t control.Target, arn string, on bool) error {
+	var err error
+	if on {
+		_, err = ctClient(env, t).StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(arn)})
+	} else {
+		_, err = ctClient(env, t).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(arn)})
+	}
+	if err != nil && !trailGone(err) {
+		return fmt.Errorf("cloudtrail: set logging=%t of trail %s in %s: %w", on, arn, t.HomeRegion, err)
+	}
+	return nil
+}
+
+// Steps lists the writes Apply makes, each with its undo. The bucket, the
+// logs and the key are never touched.
 func (c CloudTrail) Steps() control.Steps {
 	return control.Steps{
-		"CreateTrail":       blindUndo(c.rollbackStep),
-		"UpdateTrail":       blindUndo(c.rollbackStep),
-		"PutEventSelectors": blindUndo(c.rollbackStep),
-		"StartLogging":      blindUndo(c.rollbackStep),
+		stepCreateTrail:       c.undoCreate,
+		stepUpdateTrail:       c.undoUpdate,
+		stepPutEventSelectors: c.undoSelectors,
+		stepStartLogging:      c.undoLogging,
 	}
 }

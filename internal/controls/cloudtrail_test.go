@@ -2,6 +2,7 @@ package controls_test
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -127,6 +128,20 @@ func ctTrailState(t *testing.T, env *fakeawstest.Env, arn string, keepTimes bool
 	return string(b)
 }
 
+// ctTags returns a trail's tags.
+func ctTags(t *testing.T, env *fakeawstest.Env, arn string) map[string]string {
+	t.Helper()
+	out, err := env.Clients.CloudTrail("us-east-1").ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
+	if err != nil || len(out.ResourceTagList) != 1 {
+		t.Fatalf("tags of %s: %+v, %v", arn, out, err)
+	}
+	tags := map[string]string{}
+	for _, tag := range out.ResourceTagList[0].TagsList {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return tags
+}
+
 func ctKeyARN(t *testing.T, env *fakeawstest.Env) string {
 	t.Helper()
 	key, err := env.Clients.KMS("us-east-1").DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(controls.LogArchiveKeyAlias)})
@@ -219,7 +234,7 @@ func TestCloudTrailLifecycle(t *testing.T) {
 	if f := ctCheck(t, cenv, tg); !f.Compliant {
 		t.Fatalf("after apply: %+v", f)
 	}
-	if got := ctActions(env.Server.Requests()); !reflect.DeepEqual(got, []string{"DescribeTrails", "GetTrailStatus", "GetEventSelectors", "DescribeKey"}) {
+	if got := ctActions(env.Server.Requests()); !reflect.DeepEqual(got, []string{"DescribeTrails", "ListTags", "GetTrailStatus", "GetEventSelectors", "DescribeKey"}) {
 		t.Fatalf("check of harden's trail called %v", got)
 	}
 	arn := controls.TrailARN(tg)
@@ -237,10 +252,8 @@ func TestCloudTrailLifecycle(t *testing.T) {
 		!aws.ToBool(sel.EventSelectors[0].IncludeManagementEvents) {
 		t.Fatalf("selectors: %+v, %v", sel, err)
 	}
-	tags, err := env.Clients.CloudTrail("us-east-1").ListTags(ctx, &cloudtrail.ListTagsInput{ResourceIdList: []string{arn}})
-	if err != nil || len(tags.ResourceTagList) != 1 || len(tags.ResourceTagList[0].TagsList) != 1 ||
-		aws.ToString(tags.ResourceTagList[0].TagsList[0].Key) != "managed-by" || aws.ToString(tags.ResourceTagList[0].TagsList[0].Value) != "harden" {
-		t.Fatalf("tags: %+v, %v", tags, err)
+	if got := ctTags(t, env, arn); !reflect.DeepEqual(got, control.Tags(j.For("cloudtrail", "us-east-1").RunID())) {
+		t.Fatalf("tags: %v", got)
 	}
 
 	env.Server.ResetLog()
@@ -553,5 +566,386 @@ func TestCloudTrailRollbackOfUnconfirmedSteps(t *testing.T) {
 	ctWantWrites(t, env, "StopLogging", "DeleteTrail")
 	if string(env.Server.Snapshot()) != string(before) {
 		t.Fatal("unconfirmed steps not undone")
+	}
+}
+
+// ctDecide returns the undo decision for one step, without making it.
+func ctDecide(t *testing.T, cenv *control.Env, tg control.Target, s control.Step) control.Undo {
+	t.Helper()
+	u, err := controls.CloudTrail{}.Steps().Undo(ctx, "cloudtrail", cenv, tg, s)
+	if err != nil {
+		t.Fatalf("undo decision for %s: %v", s.Kind, err)
+	}
+	return u
+}
+
+// ctStep returns the journaled step of a kind.
+func ctStep(t *testing.T, j *controltest.MemJournal, kind control.StepKind) control.Step {
+	t.Helper()
+	for _, e := range j.Entries {
+		if e.Step.Kind == kind {
+			return e.Step
+		}
+	}
+	t.Fatalf("no %s step in %+v", kind, j.Entries)
+	return control.Step{}
+}
+
+// ctUndoAll undoes the journal as rollback does without --force and
+// returns the drift it reported, one line per drifted step.
+func ctUndoAll(t *testing.T, cenv *control.Env, tg control.Target, j *controltest.MemJournal) []string {
+	t.Helper()
+	var drifts []string
+	for _, e := range j.Reversed() {
+		err := controltest.Undo(ctx, controls.CloudTrail{}, cenv, tg, e.Step)
+		var d *controltest.DriftError
+		switch {
+		case errors.As(err, &d):
+			drifts = append(drifts, string(e.Step.Kind)+": "+d.What)
+		case err != nil:
+			t.Fatalf("undo %s: %v", e.Step.Kind, err)
+		}
+	}
+	return drifts
+}
+
+func TestCloudTrailUndoUserStoppedLogging(t *testing.T) {
+	env, cenv, tg := ctSetup(t)
+	before := env.Server.Snapshot()
+	j, _ := ctApply(t, cenv, tg)
+	arn := controls.TrailARN(tg)
+	if _, err := env.Clients.CloudTrail("us-east-1").StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetLog()
+	if u := ctDecide(t, cenv, tg, ctStep(t, j, "StartLogging")); u.Verdict != control.Already || u.Do != nil {
+		t.Fatalf("StartLogging after the user stopped logging: %+v", u)
+	}
+	// CreateTrail governs the trail and its settings, not its logging.
+	if u := ctDecide(t, cenv, tg, ctStep(t, j, "CreateTrail")); u.Verdict != control.Delete || u.What != "delete trail harden-trail (the bucket, its logs and the key stay)" {
+		t.Fatalf("CreateTrail: %+v", u)
+	}
+	ctWantWrites(t, env)
+	if got := ctActions(env.Server.Requests()); !reflect.DeepEqual(got, []string{"ListTags", "GetTrailStatus", "ListTags", "DescribeTrails"}) {
+		t.Fatalf("two undo decisions called %v", got)
+	}
+	if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	ctWantWrites(t, env, "DeleteTrail")
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("rollback did not restore the account")
+	}
+}
+
+// ctDriftedApply makes harden's trail drift on two settings UpdateTrail
+// puts back (log file validation and the KMS key) and repairs it.
+func ctDriftedApply(t *testing.T, env *fakeawstest.Env, cenv *control.Env, tg control.Target) (*controltest.MemJournal, string) {
+	t.Helper()
+	ctApply(t, cenv, tg)
+	ct := env.Clients.CloudTrail("us-east-1")
+	if _, err := ct.UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(controls.TrailName),
+		EnableLogFileValidation: aws.Bool(false), KmsKeyId: aws.String("")}); err != nil {
+		t.Fatal(err)
+	}
+	drifted := ctTrailState(t, env, controls.TrailARN(tg), true)
+	j, _ := ctApply(t, cenv, tg)
+	if len(j.Entries) != 1 || j.Entries[0].Step.Kind != "UpdateTrail" {
+		t.Fatalf("repair: %+v", j.Entries)
+	}
+	return j, drifted
+}
+
+func TestCloudTrailUndoUpdateTrailDrift(t *testing.T) {
+	arn := "arn:aws:cloudtrail:us-east-1:" + fakeaws.DefaultAccountID + ":trail/harden-trail"
+	t.Run("as left", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, drifted := ctDriftedApply(t, env, cenv, tg)
+		u := ctDecide(t, cenv, tg, j.Entries[0].Step)
+		if u.Verdict != control.Restore || !strings.Contains(u.What, "log file validation true → false") || !strings.Contains(u.What, "KMS key arn:aws:kms:") {
+			t.Fatalf("decision: %+v", u)
+		}
+		env.Server.ResetLog()
+		if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+			t.Fatalf("drift: %v", d)
+		}
+		ctWantWrites(t, env, "UpdateTrail")
+		if got := ctTrailState(t, env, arn, true); got != drifted {
+			t.Fatalf("not restored:\nwant %s\ngot  %s", drifted, got)
+		}
+	})
+	t.Run("one setting changed since", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, drifted := ctDriftedApply(t, env, cenv, tg)
+		if _, err := env.Clients.CloudTrail("us-east-1").UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(arn),
+			EnableLogFileValidation: aws.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+		userState := ctTrailState(t, env, arn, true)
+		snap := env.Server.Snapshot()
+		env.Server.ResetLog()
+		d := ctUndoAll(t, cenv, tg, j)
+		if len(d) != 1 || d[0] != "UpdateTrail: trail harden-trail: log file validation: harden set true, now false" {
+			t.Fatalf("drift: %q", d)
+		}
+		ctWantWrites(t, env)
+		if string(env.Server.Snapshot()) != string(snap) {
+			t.Fatal("a drifted step was undone")
+		}
+		// --force puts every setting the step changed back.
+		u := ctDecide(t, cenv, tg, j.Entries[0].Step)
+		if u.Verdict != control.Drifted || u.Do == nil {
+			t.Fatalf("decision: %+v", u)
+		}
+		if err := u.Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ctWantWrites(t, env, "UpdateTrail")
+		if got := ctTrailState(t, env, arn, true); got != drifted || got == userState {
+			t.Fatalf("forced undo:\nwant %s\ngot  %s", drifted, got)
+		}
+	})
+	t.Run("every setting back", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, _ := ctDriftedApply(t, env, cenv, tg)
+		if _, err := env.Clients.CloudTrail("us-east-1").UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(arn),
+			EnableLogFileValidation: aws.Bool(false), KmsKeyId: aws.String("")}); err != nil {
+			t.Fatal(err)
+		}
+		if u := ctDecide(t, cenv, tg, j.Entries[0].Step); u.Verdict != control.Already {
+			t.Fatalf("decision: %+v", u)
+		}
+	})
+	t.Run("format 1", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, drifted := ctDriftedApply(t, env, cenv, tg)
+		j.Entries[0].Step.After = nil
+		env.Server.ResetLog()
+		if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+			t.Fatalf("drift: %v", d)
+		}
+		ctWantWrites(t, env, "UpdateTrail")
+		if got := ctTrailState(t, env, arn, true); got != drifted {
+			t.Fatalf("not restored:\nwant %s\ngot  %s", drifted, got)
+		}
+	})
+}
+
+func TestCloudTrailUndoSelectorsDrift(t *testing.T) {
+	env, cenv, tg := ctSetup(t)
+	before := env.Server.Snapshot()
+	j, _ := ctApply(t, cenv, tg)
+	arn := controls.TrailARN(tg)
+	// A trail harden created with no management events in its selectors
+	// gets them in a PutEventSelectors step; someone then logs only reads.
+	ct := env.Clients.CloudTrail("us-east-1")
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(arn),
+		EventSelectors: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeAll, IncludeManagementEvents: aws.Bool(false)}}}); err != nil {
+		t.Fatal(err)
+	}
+	j2, _ := ctApply(t, cenv, tg)
+	if len(j2.Entries) != 1 || j2.Entries[0].Step.Kind != "PutEventSelectors" {
+		t.Fatalf("repair: %+v", j2.Entries)
+	}
+	if _, err := ct.PutEventSelectors(ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(arn),
+		EventSelectors: []cttypes.EventSelector{{ReadWriteType: cttypes.ReadWriteTypeReadOnly, IncludeManagementEvents: aws.Bool(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	snap := env.Server.Snapshot()
+	env.Server.ResetLog()
+	d := ctUndoAll(t, cenv, tg, j2)
+	if len(d) != 1 || !strings.HasPrefix(d[0], "PutEventSelectors: trail harden-trail event selectors: harden set management events All, now ReadOnly") {
+		t.Fatalf("drift: %q", d)
+	}
+	ctWantWrites(t, env)
+	if string(env.Server.Snapshot()) != string(snap) {
+		t.Fatal("drifted selectors were undone")
+	}
+	// The trail is still the one harden created: its own undo deletes it.
+	if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("rollback did not restore the account")
+	}
+}
+
+// A trail named harden-trail without harden's tag is someone else's: never
+// modified by apply, never deleted by rollback.
+func TestCloudTrailForeignSameNamedTrail(t *testing.T) {
+	t.Run("counts", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		ctForeignTrail(t, env, controls.TrailName, true, true)
+		before := env.Server.Snapshot()
+		env.Server.ResetLog()
+		f := ctCheck(t, cenv, tg)
+		if !f.Compliant || f.Note != `existing trail "harden-trail" counts (not managed by harden)` {
+			t.Fatalf("check: %+v", f)
+		}
+		j, changed := ctApply(t, cenv, tg)
+		if len(changed) != 0 || len(j.Entries) != 0 {
+			t.Fatalf("apply: %v %+v", changed, j.Entries)
+		}
+		ctWantWrites(t, env)
+		if string(env.Server.Snapshot()) != string(before) {
+			t.Fatal("the account changed")
+		}
+	})
+	t.Run("does not count", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		arn := ctForeignTrail(t, env, controls.TrailName, false, true)
+		before := env.Server.Snapshot()
+		env.Server.ResetLog()
+		f := ctCheck(t, cenv, tg)
+		if f.Compliant || f.Action != control.ActionNone || !strings.Contains(f.Unmanaged, `a trail named "harden-trail" exists without harden's tag managed-by=harden`) ||
+			!strings.Contains(f.Unmanaged, "rename or delete that trail") || f.Note != `trail "harden-trail" does not count (single-region)` {
+			t.Fatalf("check: %+v", f)
+		}
+		j, changed := ctApply(t, cenv, tg)
+		if len(changed) != 0 || len(j.Entries) != 0 {
+			t.Fatalf("apply: %v %+v", changed, j.Entries)
+		}
+		ctWantWrites(t, env)
+		// Steps naming it, as a journal of an older harden or a hand-edited
+		// one would: none of them touches it, not even with --force.
+		steps := []control.Step{
+			{Kind: "CreateTrail", Done: true, RunID: "r1", Prior: []byte(`{"trail_arn":"` + arn + `","name":"harden-trail"}`),
+				Result: []byte(`{"trail_arn":"` + arn + `"}`)},
+			{Kind: "StartLogging", Done: true, Prior: []byte(`{"trail_arn":"` + arn + `","logging":false}`)},
+			{Kind: "PutEventSelectors", Done: true, Prior: []byte(`{"trail_arn":"` + arn + `","selectors":{"classic":[{"read_write_type":"ReadOnly","include_management_events":true}]}}`)},
+			{Kind: "UpdateTrail", Done: true, Prior: []byte(`{"trail_arn":"` + arn + `","fields":{"s3_bucket_name":"x","is_multi_region_trail":false}}`)},
+		}
+		for _, s := range steps {
+			u := ctDecide(t, cenv, tg, s)
+			if u.Verdict != control.Drifted || u.Do != nil || !strings.Contains(u.What, "lacks harden's tag managed-by=harden") {
+				t.Fatalf("%s: %+v", s.Kind, u)
+			}
+		}
+		ctWantWrites(t, env)
+		if string(env.Server.Snapshot()) != string(before) {
+			t.Fatal("the account changed")
+		}
+	})
+}
+
+func TestCloudTrailUndoReplacedOrDeletedTrail(t *testing.T) {
+	t.Run("replaced by a same-named trail", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, _ := ctApply(t, cenv, tg)
+		arn := controls.TrailARN(tg)
+		if _, err := env.Clients.CloudTrail("us-east-1").DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+		ctForeignTrail(t, env, controls.TrailName, true, true)
+		snap := env.Server.Snapshot()
+		env.Server.ResetLog()
+		for _, e := range j.Reversed() {
+			if u := ctDecide(t, cenv, tg, e.Step); u.Verdict != control.Drifted || u.Do != nil {
+				t.Fatalf("%s: %+v", e.Step.Kind, u)
+			}
+		}
+		if d := ctUndoAll(t, cenv, tg, j); len(d) != 2 {
+			t.Fatalf("drift: %q", d)
+		}
+		ctWantWrites(t, env)
+		if string(env.Server.Snapshot()) != string(snap) {
+			t.Fatal("the user's trail changed")
+		}
+	})
+	t.Run("deleted by the user", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, _ := ctApply(t, cenv, tg)
+		if _, err := env.Clients.CloudTrail("us-east-1").DeleteTrail(ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(controls.TrailARN(tg))}); err != nil {
+			t.Fatal(err)
+		}
+		env.Server.ResetLog()
+		for _, e := range j.Reversed() {
+			if u := ctDecide(t, cenv, tg, e.Step); u.Verdict != control.Already {
+				t.Fatalf("%s: %+v", e.Step.Kind, u)
+			}
+		}
+		ctWantWrites(t, env)
+	})
+	t.Run("created by another run", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		j, _ := ctApply(t, cenv, tg)
+		env.Server.ResetLog()
+		s := ctStep(t, j, "CreateTrail")
+		s.RunID = "20260202T000000Z-0000"
+		u := ctDecide(t, cenv, tg, s)
+		if u.Verdict != control.Drifted || u.Do != nil || !strings.Contains(u.What, "created by harden run 20260101T000000Z-0000, not 20260202T000000Z-0000") {
+			t.Fatalf("decision: %+v", u)
+		}
+		s.Result = []byte(`{"trail_arn":"arn:aws:cloudtrail:us-east-1:` + fakeaws.DefaultAccountID + `:trail/other"}`)
+		s.RunID = j.For("cloudtrail", "us-east-1").RunID()
+		if u := ctDecide(t, cenv, tg, s); u.Verdict != control.Drifted || u.Do != nil {
+			t.Fatalf("result naming another trail: %+v", u)
+		}
+		ctWantWrites(t, env)
+	})
+	t.Run("settings changed since creation", func(t *testing.T) {
+		env, cenv, tg := ctSetup(t)
+		before := env.Server.Snapshot()
+		j, _ := ctApply(t, cenv, tg)
+		if _, err := env.Clients.CloudTrail("us-east-1").UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(controls.TrailName),
+			IncludeGlobalServiceEvents: aws.Bool(false), IsMultiRegionTrail: aws.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+		env.Server.ResetLog()
+		d := ctUndoAll(t, cenv, tg, j)
+		if len(d) != 1 || d[0] != "CreateTrail: trail harden-trail changed since harden created it: multi-region: harden set true, now false; global service events: harden set true, now false" {
+			t.Fatalf("drift: %q", d)
+		}
+		ctWantWrites(t, env, "StopLogging")
+		// --force deletes it: it is harden's.
+		u := ctDecide(t, cenv, tg, ctStep(t, j, "CreateTrail"))
+		if u.Do == nil {
+			t.Fatalf("decision: %+v", u)
+		}
+		if err := u.Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if string(env.Server.Snapshot()) != string(before) {
+			t.Fatal("forced rollback did not restore the account")
+		}
+	})
+}
+
+func TestCloudTrailUndoUnconfirmedCreate(t *testing.T) {
+	_, cenv, tg := ctSetup(t)
+	j, _ := ctApply(t, cenv, tg)
+	s := ctStep(t, j, "CreateTrail")
+	s.Done, s.Result, s.After = false, nil, nil
+	if u := ctDecide(t, cenv, tg, s); u.Verdict != control.Delete {
+		t.Fatalf("found by its run tag: %+v", u)
+	}
+	s.RunID = "20260202T000000Z-0000"
+	if u := ctDecide(t, cenv, tg, s); u.Verdict != control.Already || u.Do != nil || !strings.Contains(u.What, "the write never happened") {
+		t.Fatalf("another run's trail: %+v", u)
+	}
+	if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	if u := ctDecide(t, cenv, tg, s); u.Verdict != control.Already || u.What != "trail harden-trail was never created" {
+		t.Fatalf("not found: %+v", u)
+	}
+}
+
+// A journal of format 1 has no after states: the whole rollback still
+// restores the account.
+func TestCloudTrailUndoFormat1(t *testing.T) {
+	env, cenv, tg := ctSetup(t)
+	before := env.Server.Snapshot()
+	j, _ := ctApply(t, cenv, tg)
+	for i := range j.Entries {
+		j.Entries[i].Step.After = nil
+	}
+	env.Server.ResetLog()
+	if d := ctUndoAll(t, cenv, tg, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	ctWantWrites(t, env, "StopLogging", "DeleteTrail")
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("rollback did not restore the account")
 	}
 }

@@ -2,9 +2,7 @@ package controls
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -73,10 +71,130 @@ func (ConfigRecorder) Info() control.Info {
 // configRecorderSpec is a recorder as the journal keeps it: what
 // PutConfigurationRecorder takes.
 type configRecorderSpec struct {
-	Name           string                  `json:"name"`
-	RoleARN        string                  `json:"role_arn"`
-	RecordingGroup *cstypes.RecordingGroup `json:"recording_group,omitempty"`
-	RecordingMode  *cstypes.RecordingMode  `json:"recording_mode,omitempty"`
+	Name           string                `json:"name"`
+	RoleARN        string                `json:"role_arn"`
+	RecordingGroup *configRecordingGroup `json:"recording_group,omitempty"`
+	RecordingMode  *configRecordingMode  `json:"recording_mode,omitempty"`
+}
+
+// configRecordingGroup is a recorder's recording group as the journal keeps
+// it. The json names are the Go field names of cstypes.RecordingGroup,
+// which journals of format 1 held as it marshals: they decode unchanged.
+type configRecordingGroup struct {
+	AllSupported               bool                     `json:"AllSupported"`
+	IncludeGlobalResourceTypes bool                     `json:"IncludeGlobalResourceTypes"`
+	ResourceTypes              []string                 `json:"ResourceTypes,omitempty"`
+	ExclusionByResourceTypes   *configExclusion         `json:"ExclusionByResourceTypes,omitempty"`
+	RecordingStrategy          *configRecordingStrategy `json:"RecordingStrategy,omitempty"`
+}
+
+type configExclusion struct {
+	ResourceTypes []string `json:"ResourceTypes,omitempty"`
+}
+
+type configRecordingStrategy struct {
+	UseOnly string `json:"UseOnly,omitempty"`
+}
+
+// configRecordingMode is cstypes.RecordingMode as the journal keeps it,
+// under the same Go field names.
+type configRecordingMode struct {
+	RecordingFrequency     string                        `json:"RecordingFrequency,omitempty"`
+	RecordingModeOverrides []configRecordingModeOverride `json:"RecordingModeOverrides,omitempty"`
+}
+
+type configRecordingModeOverride struct {
+	Description        string   `json:"Description,omitempty"`
+	RecordingFrequency string   `json:"RecordingFrequency,omitempty"`
+	ResourceTypes      []string `json:"ResourceTypes,omitempty"`
+}
+
+// configDefaultFrequency is the recording frequency AWS reports for a
+// recorder put without a recording mode.
+const configDefaultFrequency = string(cstypes.RecordingFrequencyContinuous)
+
+func groupFromSDK(g *cstypes.RecordingGroup) *configRecordingGroup {
+	if g == nil {
+		return nil
+	}
+	out := &configRecordingGroup{AllSupported: g.AllSupported, IncludeGlobalResourceTypes: g.IncludeGlobalResourceTypes,
+		ResourceTypes: resourceTypeNames(g.ResourceTypes)}
+	if e := g.ExclusionByResourceTypes; e != nil && len(e.ResourceTypes) > 0 {
+		out.ExclusionByResourceTypes = &configExclusion{ResourceTypes: resourceTypeNames(e.ResourceTypes)}
+	}
+	if r := g.RecordingStrategy; r != nil && r.UseOnly != "" {
+		out.RecordingStrategy = &configRecordingStrategy{UseOnly: string(r.UseOnly)}
+	}
+	return out
+}
+
+func (g *configRecordingGroup) input() *cstypes.RecordingGroup {
+	if g == nil {
+		return nil
+	}
+	out := &cstypes.RecordingGroup{AllSupported: g.AllSupported, IncludeGlobalResourceTypes: g.IncludeGlobalResourceTypes,
+		ResourceTypes: sdkResourceTypes(g.ResourceTypes)}
+	if g.ExclusionByResourceTypes != nil {
+		out.ExclusionByResourceTypes = &cstypes.ExclusionByResourceTypes{ResourceTypes: sdkResourceTypes(g.ExclusionByResourceTypes.ResourceTypes)}
+	}
+	if g.RecordingStrategy != nil {
+		out.RecordingStrategy = &cstypes.RecordingStrategy{UseOnly: cstypes.RecordingStrategyType(g.RecordingStrategy.UseOnly)}
+	}
+	return out
+}
+
+func modeFromSDK(m *cstypes.RecordingMode) *configRecordingMode {
+	if m == nil {
+		return nil
+	}
+	out := &configRecordingMode{RecordingFrequency: string(m.RecordingFrequency)}
+	for _, o := range m.RecordingModeOverrides {
+		out.RecordingModeOverrides = append(out.RecordingModeOverrides, configRecordingModeOverride{
+			Description: aws.ToString(o.Description), RecordingFrequency: string(o.RecordingFrequency),
+			ResourceTypes: resourceTypeNames(o.ResourceTypes)})
+	}
+	return out
+}
+
+func (m *configRecordingMode) input() *cstypes.RecordingMode {
+	if m == nil {
+		return nil
+	}
+	out := &cstypes.RecordingMode{RecordingFrequency: cstypes.RecordingFrequency(m.RecordingFrequency)}
+	for _, o := range m.RecordingModeOverrides {
+		sdk := cstypes.RecordingModeOverride{RecordingFrequency: cstypes.RecordingFrequency(o.RecordingFrequency),
+			ResourceTypes: sdkResourceTypes(o.ResourceTypes)}
+		if o.Description != "" {
+			sdk.Description = aws.String(o.Description)
+		}
+		out.RecordingModeOverrides = append(out.RecordingModeOverrides, sdk)
+	}
+	return out
+}
+
+func resourceTypeNames(types []cstypes.ResourceType) []string {
+	var out []string
+	for _, t := range types {
+		out = append(out, string(t))
+	}
+	return out
+}
+
+func sdkResourceTypes(names []string) []cstypes.ResourceType {
+	var out []cstypes.ResourceType
+	for _, n := range names {
+		out = append(out, cstypes.ResourceType(n))
+	}
+	return out
+}
+
+// withDefaults returns the spec as AWS reports it once put: a recorder put
+// without a recording mode records continuously.
+func (s configRecorderSpec) withDefaults() configRecorderSpec {
+	if s.RecordingMode == nil {
+		s.RecordingMode = &configRecordingMode{RecordingFrequency: configDefaultFrequency}
+	}
+	return s
 }
 
 // configChannelSpec is a delivery channel as the journal keeps it.
@@ -100,12 +218,12 @@ type configState struct {
 
 func recorderSpec(r cstypes.ConfigurationRecorder) *configRecorderSpec {
 	return &configRecorderSpec{Name: aws.ToString(r.Name), RoleARN: aws.ToString(r.RoleARN),
-		RecordingGroup: r.RecordingGroup, RecordingMode: r.RecordingMode}
+		RecordingGroup: groupFromSDK(r.RecordingGroup), RecordingMode: modeFromSDK(r.RecordingMode)}
 }
 
 func (s *configRecorderSpec) input() *cstypes.ConfigurationRecorder {
 	return &cstypes.ConfigurationRecorder{Name: aws.String(s.Name), RoleARN: aws.String(s.RoleARN),
-		RecordingGroup: s.RecordingGroup, RecordingMode: s.RecordingMode}
+		RecordingGroup: s.RecordingGroup.input(), RecordingMode: s.RecordingMode.input()}
 }
 
 func channelSpec(c cstypes.DeliveryChannel) *configChannelSpec {
@@ -133,37 +251,16 @@ func (s *configChannelSpec) input() *cstypes.DeliveryChannel {
 	return c
 }
 
-// sameSpec compares two journal specs as the journal would store them.
-func sameSpec(a, b any) bool {
-	x, errX := json.Marshal(a)
-	y, errY := json.Marshal(b)
-	if errX != nil || errY != nil {
-		return false
-	}
-	var u, v any
-	if json.Unmarshal(x, &u) != nil || json.Unmarshal(y, &v) != nil {
-		return false
-	}
-	return reflect.DeepEqual(u, v)
-}
-
 // read returns the region's customer managed recorder, its status and the
 // delivery channel. Recorders that another AWS service owns
 // (service-linked recorders) are not the customer managed one.
-func (ConfigRecorder) read(ctx context.Context, env *control.Env, region string) (configState, error) {
+func (c ConfigRecorder) read(ctx context.Context, env *control.Env, region string) (configState, error) {
 	var st configState
-	c := env.AWS.Config(region)
-	recs, err := c.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
-	if err != nil {
-		return st, fmt.Errorf("config-recorder: describe configuration recorders in %s: %w", region, err)
+	var err error
+	if st.Recorder, err = c.readRecorder(ctx, env, region); err != nil {
+		return st, err
 	}
-	for _, r := range recs.ConfigurationRecorders {
-		if aws.ToString(r.ServicePrincipal) == "" {
-			st.Recorder = recorderSpec(r)
-			break
-		}
-	}
-	status, err := c.DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
+	status, err := env.AWS.Config(region).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
 	if err != nil {
 		return st, fmt.Errorf("config-recorder: describe configuration recorder status in %s: %w", region, err)
 	}
@@ -173,14 +270,8 @@ func (ConfigRecorder) read(ctx context.Context, env *control.Env, region string)
 			st.LastError = strings.TrimSpace(aws.ToString(s.LastErrorCode) + " " + aws.ToString(s.LastErrorMessage))
 		}
 	}
-	chs, err := c.DescribeDeliveryChannels(ctx, &configservice.DescribeDeliveryChannelsInput{})
-	if err != nil {
-		return st, fmt.Errorf("config-recorder: describe delivery channels in %s: %w", region, err)
-	}
-	if len(chs.DeliveryChannels) > 0 {
-		st.Channel = channelSpec(chs.DeliveryChannels[0])
-	}
-	return st, nil
+	st.Channel, err = c.readChannel(ctx, env, region)
+	return st, err
 }
 
 // managedBy names who manages the region's recording, or "".
@@ -192,20 +283,20 @@ func (s configState) managedBy() string {
 	return ""
 }
 
-func allSupported(g *cstypes.RecordingGroup) bool {
+func allSupported(g *configRecordingGroup) bool {
 	return g != nil && g.AllSupported && len(g.ResourceTypes) == 0 &&
 		(g.ExclusionByResourceTypes == nil || len(g.ExclusionByResourceTypes.ResourceTypes) == 0) &&
 		(g.RecordingStrategy == nil || g.RecordingStrategy.UseOnly == "" ||
-			g.RecordingStrategy.UseOnly == cstypes.RecordingStrategyTypeAllSupportedResourceTypes)
+			g.RecordingStrategy.UseOnly == string(cstypes.RecordingStrategyTypeAllSupportedResourceTypes))
 }
 
-func describeGroup(g *cstypes.RecordingGroup) string {
+func describeGroup(g *configRecordingGroup) string {
 	switch {
 	case g == nil:
 		return "default"
 	case allSupported(g):
 		return "all supported"
-	case g.RecordingStrategy != nil && g.RecordingStrategy.UseOnly == cstypes.RecordingStrategyTypeExclusionByResourceTypes &&
+	case g.RecordingStrategy != nil && g.RecordingStrategy.UseOnly == string(cstypes.RecordingStrategyTypeExclusionByResourceTypes) &&
 		g.ExclusionByResourceTypes != nil:
 		return "all but " + strconv.Itoa(len(g.ExclusionByResourceTypes.ResourceTypes)) + " types"
 	default:
@@ -214,11 +305,11 @@ func describeGroup(g *cstypes.RecordingGroup) string {
 }
 
 // desiredGroup records every supported type; global types only at home.
-func desiredGroup(t control.Target) *cstypes.RecordingGroup {
-	return &cstypes.RecordingGroup{
+func desiredGroup(t control.Target) *configRecordingGroup {
+	return &configRecordingGroup{
 		AllSupported:               true,
 		IncludeGlobalResourceTypes: t.Region == t.HomeRegion,
-		RecordingStrategy:          &cstypes.RecordingStrategy{UseOnly: cstypes.RecordingStrategyTypeAllSupportedResourceTypes},
+		RecordingStrategy:          &configRecordingStrategy{UseOnly: string(cstypes.RecordingStrategyTypeAllSupportedResourceTypes)},
 	}
 }
 
@@ -314,7 +405,19 @@ func (c ConfigRecorder) Check(ctx context.Context, env *control.Env, t control.T
 	return f, nil
 }
 
-// Prior states journaled by Apply, one per kind of write.
+// Kinds of write Apply journals (the strings are those older journals hold).
+const (
+	stepCreateConfigRole   control.StepKind = "CreateServiceLinkedRole"
+	stepPutRecorder        control.StepKind = "PutConfigurationRecorder"
+	stepPutDeliveryChannel control.StepKind = "PutDeliveryChannel"
+	stepStartRecorder      control.StepKind = "StartConfigurationRecorder"
+)
+
+// Prior states journaled by Apply, one per kind of write. The after state
+// of PutConfigurationRecorder is the configRecorderSpec it puts, of
+// PutDeliveryChannel the configChannelSpec, of StartConfigurationRecorder a
+// configStartPrior with Recording true and of CreateServiceLinkedRole a
+// configSLRPrior.
 type (
 	// configSLRPrior: the service-linked role did not exist.
 	configSLRPrior struct {
@@ -369,7 +472,8 @@ func (ConfigRecorder) ensureRole(ctx context.Context, env *control.Env, j contro
 	if !awserror.Is(err, "NoSuchEntity") {
 		return fmt.Errorf("config-recorder: get role %s: %w", ConfigRoleName, err)
 	}
-	err = j.Write(ctx, "CreateServiceLinkedRole", configSLRPrior{RoleName: ConfigRoleName}, nil, func(ctx context.Context) (any, error) {
+	prior := configSLRPrior{RoleName: ConfigRoleName}
+	err = j.Write(ctx, stepCreateConfigRole, prior, prior, func(ctx context.Context) (any, error) {
 		out, err := c.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(configService)})
 		if err != nil {
 			return nil, err
@@ -424,7 +528,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 		if st.Recorder != nil {
 			want.RecordingMode = st.Recorder.RecordingMode
 		}
-		err := j.Write(ctx, "PutConfigurationRecorder", configRecorderPrior{Name: name, Recorder: st.Recorder}, nil, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, stepPutRecorder, configRecorderPrior{Name: name, Recorder: st.Recorder}, want, func(ctx context.Context) (any, error) {
 			_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: want.input()})
 			return nil, err
 		})
@@ -441,7 +545,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 		}
 		want.S3KmsKeyArn = keyARN
 		prior := configChannelPrior{Name: want.Name, Channel: st.Channel}
-		err := j.Write(ctx, "PutDeliveryChannel", prior, nil, func(ctx context.Context) (any, error) {
+		err := j.Write(ctx, stepPutDeliveryChannel, prior, want, func(ctx context.Context) (any, error) {
 			_, err := cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: want.input()})
 			return nil, err
 		})
@@ -451,7 +555,9 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 	}
 
 	if !st.Recording {
-		err := j.Write(ctx, "StartConfigurationRecorder", configStartPrior{Name: name, Recording: false}, nil, func(ctx context.Context) (any, error) {
+		prior := configStartPrior{Name: name, Recording: false}
+		after := configStartPrior{Name: name, Recording: true}
+		err := j.Write(ctx, stepStartRecorder, prior, after, func(ctx context.Context) (any, error) {
 			_, err := cfg.StartConfigurationRecorder(ctx, &configservice.StartConfigurationRecorderInput{ConfigurationRecorderName: aws.String(name)})
 			return nil, err
 		})
@@ -462,111 +568,407 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 	return ch, nil
 }
 
-// stopRecorder stops the region's recorder if it is running.
-func (c ConfigRecorder) stopRecorder(ctx context.Context, env *control.Env, region string, st configState) error {
-	if st.Recorder == nil || !st.Recording {
-		return nil
+// readRecorder returns the region's customer managed recorder, nil when
+// none (recorders another AWS service owns are not it). One call.
+func (ConfigRecorder) readRecorder(ctx context.Context, env *control.Env, region string) (*configRecorderSpec, error) {
+	recs, err := env.AWS.Config(region).DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("config-recorder: describe configuration recorders in %s: %w", region, err)
 	}
-	_, err := env.AWS.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
-		ConfigurationRecorderName: aws.String(st.Recorder.Name)})
+	for _, r := range recs.ConfigurationRecorders {
+		if aws.ToString(r.ServicePrincipal) == "" {
+			return recorderSpec(r), nil
+		}
+	}
+	return nil, nil
+}
+
+// readChannel returns the region's delivery channel, nil when none. One
+// call.
+func (ConfigRecorder) readChannel(ctx context.Context, env *control.Env, region string) (*configChannelSpec, error) {
+	chs, err := env.AWS.Config(region).DescribeDeliveryChannels(ctx, &configservice.DescribeDeliveryChannelsInput{})
+	if err != nil {
+		return nil, fmt.Errorf("config-recorder: describe delivery channels in %s: %w", region, err)
+	}
+	if len(chs.DeliveryChannels) == 0 {
+		return nil, nil
+	}
+	return channelSpec(chs.DeliveryChannels[0]), nil
+}
+
+// recorderStatus says whether the recorder named name exists and records.
+// One call.
+func (ConfigRecorder) recorderStatus(ctx context.Context, env *control.Env, region, name string) (found, recording bool, err error) {
+	out, err := env.AWS.Config(region).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
+	if err != nil {
+		return false, false, fmt.Errorf("config-recorder: describe configuration recorder status in %s: %w", region, err)
+	}
+	for _, s := range out.ConfigurationRecordersStatus {
+		if aws.ToString(s.Name) == name {
+			return true, s.Recording, nil
+		}
+	}
+	return false, false, nil
+}
+
+// stopRecorder stops the recorder named name if it is running.
+func (c ConfigRecorder) stopRecorder(ctx context.Context, env *control.Env, region, name string) error {
+	found, recording, err := c.recorderStatus(ctx, env, region, name)
+	if err != nil || !found || !recording {
+		return err
+	}
+	_, err = env.AWS.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
+		ConfigurationRecorderName: aws.String(name)})
 	if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
-		return managedError(fmt.Sprintf("stop configuration recorder %q", st.Recorder.Name), region, err)
+		return managedError(fmt.Sprintf("stop configuration recorder %q", name), region, err)
 	}
 	return nil
 }
 
-// Rollback undoes one step after looking at the current state, so that a
-// step that never happened, or one undone already, makes no write.
-// Recorded configuration items and delivered files are never deleted.
-func (c ConfigRecorder) rollbackStep(ctx context.Context, env *control.Env, t control.Target, s control.Step) error {
-	cfg := env.AWS.Config(t.Region)
-	switch s.Kind {
-	case "StartConfigurationRecorder":
-		var p configStartPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
-		}
-		if p.Recording {
-			return nil
-		}
-		st, err := c.read(ctx, env, t.Region)
-		if err != nil || st.Recorder == nil || st.Recorder.Name != p.Name {
-			return err
-		}
-		return c.stopRecorder(ctx, env, t.Region, st)
-
-	case "PutDeliveryChannel":
-		var p configChannelPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
-		}
-		st, err := c.read(ctx, env, t.Region)
-		if err != nil {
-			return err
-		}
-		if p.Channel != nil {
-			if st.Channel != nil && sameSpec(st.Channel, p.Channel) {
-				return nil
-			}
-			_, err = cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: p.Channel.input()})
-			if err != nil {
-				return managedError(fmt.Sprintf("restore delivery channel %q", p.Channel.Name), t.Region, err)
-			}
-			return nil
-		}
-		if st.Channel == nil || st.Channel.Name != p.Name {
-			return nil
-		}
-		// AWS refuses to delete the last channel of a running recorder;
-		// none existed before, so the recorder was not running either.
-		if err := c.stopRecorder(ctx, env, t.Region, st); err != nil {
-			return err
-		}
-		_, err = cfg.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String(p.Name)})
-		if err != nil && !awserror.Is(err, "NoSuchDeliveryChannelException") {
-			return managedError(fmt.Sprintf("delete delivery channel %q", p.Name), t.Region, err)
-		}
-		return nil
-
-	case "PutConfigurationRecorder":
-		var p configRecorderPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
-		}
-		st, err := c.read(ctx, env, t.Region)
-		if err != nil {
-			return err
-		}
-		if p.Recorder != nil {
-			if st.Recorder != nil && sameSpec(st.Recorder, p.Recorder) {
-				return nil
-			}
-			_, err = cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: p.Recorder.input()})
-			if err != nil {
-				return managedError(fmt.Sprintf("restore configuration recorder %q", p.Recorder.Name), t.Region, err)
-			}
-			return nil
-		}
-		if st.Recorder == nil || st.Recorder.Name != p.Name {
-			return nil
-		}
-		if err := c.stopRecorder(ctx, env, t.Region, st); err != nil {
-			return err
-		}
-		_, err = cfg.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String(p.Name)})
-		if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
-			return managedError(fmt.Sprintf("delete configuration recorder %q", p.Name), t.Region, err)
-		}
-		return nil
-
-	case "CreateServiceLinkedRole":
-		var p configSLRPrior
-		if err := control.DecodePrior(s, &p); err != nil {
-			return err
-		}
-		return c.deleteRole(ctx, env, p.RoleName)
+// describeRecordedTypes says which resource types a group records, exactly.
+func describeRecordedTypes(g *configRecordingGroup) string {
+	if g == nil || allSupported(g) {
+		return describeGroup(g)
 	}
-	return fmt.Errorf("config-recorder: journal step %q is not one this control writes", s.Kind)
+	types := *g
+	types.IncludeGlobalResourceTypes = false
+	return describeGroup(g) + " " + mustJSON(types)
+}
+
+func describeMode(m *configRecordingMode) string {
+	if m == nil {
+		return configDefaultFrequency
+	}
+	if len(m.RecordingModeOverrides) == 0 {
+		return m.RecordingFrequency
+	}
+	return m.RecordingFrequency + " with overrides " + mustJSON(m.RecordingModeOverrides)
+}
+
+// recorderValues are a recorder's settings in words, "none" for every one
+// when there is no recorder.
+func recorderValues(s *configRecorderSpec) map[string]string {
+	if s == nil {
+		return map[string]string{"role": "none", "recorded resource types": "none", "global resource types": "none", "recording mode": "none"}
+	}
+	d := s.withDefaults()
+	global := d.RecordingGroup != nil && d.RecordingGroup.IncludeGlobalResourceTypes
+	return map[string]string{"role": d.RoleARN, "recorded resource types": describeRecordedTypes(d.RecordingGroup),
+		"global resource types": strconv.FormatBool(global), "recording mode": describeMode(d.RecordingMode)}
+}
+
+var recorderFieldNames = []string{"role", "recorded resource types", "global resource types", "recording mode"}
+
+// channelValues are a delivery channel's settings in words.
+func channelValues(s *configChannelSpec) map[string]string {
+	if s == nil {
+		return map[string]string{"S3 bucket": "none", "S3 key prefix": "none", "KMS key": "none", "SNS topic": "none", "delivery frequency": "none"}
+	}
+	return map[string]string{"S3 bucket": s.S3BucketName, "S3 key prefix": ctOrNone(s.S3KeyPrefix), "KMS key": ctOrNone(s.S3KmsKeyArn),
+		"SNS topic": ctOrNone(s.SnsTopicARN), "delivery frequency": ctOrNone(s.DeliveryFrequency)}
+}
+
+var channelFieldNames = []string{"S3 bucket", "S3 key prefix", "KMS key", "SNS topic", "delivery frequency"}
+
+// setFields pairs the settings a step changed (those whose prior and after
+// values differ) with their current values.
+func setFields(names []string, prior, after, now map[string]string) []stepField {
+	var out []stepField
+	for _, n := range names {
+		if prior[n] != after[n] {
+			out = append(out, stepField{Name: n, Prior: prior[n], After: after[n], Now: now[n]})
+		}
+	}
+	return out
+}
+
+// withSettings returns the recorder s with the settings a step set taken
+// from prior: what undoing the step puts, keeping any other change made
+// since. The recording group is one unit for AWS: its resource types come
+// back whole.
+func (s *configRecorderSpec) withSettings(prior *configRecorderSpec, set []stepField) *configRecorderSpec {
+	out := *s
+	for _, f := range set {
+		switch f.Name {
+		case "role":
+			out.RoleARN = prior.RoleARN
+		case "recorded resource types":
+			global := out.RecordingGroup != nil && out.RecordingGroup.IncludeGlobalResourceTypes
+			out.RecordingGroup = copyGroup(prior.RecordingGroup)
+			if out.RecordingGroup != nil {
+				out.RecordingGroup.IncludeGlobalResourceTypes = global
+			}
+		case "recording mode":
+			out.RecordingMode = prior.RecordingMode
+		}
+	}
+	for _, f := range set {
+		if f.Name == "global resource types" && out.RecordingGroup != nil {
+			out.RecordingGroup = copyGroup(out.RecordingGroup)
+			out.RecordingGroup.IncludeGlobalResourceTypes = prior.RecordingGroup != nil && prior.RecordingGroup.IncludeGlobalResourceTypes
+		}
+	}
+	return &out
+}
+
+func copyGroup(g *configRecordingGroup) *configRecordingGroup {
+	if g == nil {
+		return nil
+	}
+	c := *g
+	return &c
+}
+
+// withSettings returns the channel s with the settings a step set taken
+// from prior, keeping any other change made since.
+func (s *configChannelSpec) withSettings(prior *configChannelSpec, set []stepField) *configChannelSpec {
+	out := *s
+	for _, f := range set {
+		switch f.Name {
+		case "S3 bucket":
+			out.S3BucketName = prior.S3BucketName
+		case "S3 key prefix":
+			out.S3KeyPrefix = prior.S3KeyPrefix
+		case "KMS key":
+			out.S3KmsKeyArn = prior.S3KmsKeyArn
+		case "SNS topic":
+			out.SnsTopicARN = prior.SnsTopicARN
+		case "delivery frequency":
+			out.DeliveryFrequency = prior.DeliveryFrequency
+		}
+	}
+	return &out
+}
+
+// describeRestore says "role A → B, …" for the settings going back.
+func describeRestore(fields []stepField) string {
+	var parts []string
+	for _, f := range fields {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", f.Name, f.Now, f.Prior))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// undoRecorder puts back the recorder PutConfigurationRecorder changed,
+// or deletes the one it created. Recorders have no tags: a recorder is the
+// one harden created when none existed before and it still has the name
+// and settings harden gave it; otherwise it is someone else's and never
+// deleted.
+func (c ConfigRecorder) undoRecorder(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p configRecorderPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	after := configRecorderSpec{Name: p.Name, RoleARN: ConfigRoleARN(t), RecordingGroup: desiredGroup(t)}
+	if p.Recorder != nil {
+		after.RecordingMode = p.Recorder.RecordingMode
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	cur, err := c.readRecorder(ctx, env, t.Region)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if cur == nil || cur.Name != p.Name {
+		if p.Recorder == nil && !s.Done {
+			return control.Nothing("configuration recorder %q was never created", p.Name), nil
+		}
+		return control.Nothing("configuration recorder %q is gone", p.Name), nil
+	}
+	fields := setFields(recorderFieldNames, recorderValues(p.Recorder), recorderValues(&after), recorderValues(cur))
+	state, drift := compareStepFields(fields)
+	cfg := env.AWS.Config(t.Region)
+	if p.Recorder == nil {
+		switch {
+		case state == fieldsDrifted && !s.Done:
+			return control.Nothing("the write never happened: configuration recorder %q exists with other settings (%s); left alone", p.Name, drift), nil
+		case state == fieldsDrifted:
+			return control.Drift(nil, "configuration recorder %q is not as harden created it (%s): someone else's now, left alone", p.Name, drift), nil
+		}
+		return control.Deleted(fmt.Sprintf("delete configuration recorder %q (recorded configuration items stay)", p.Name), func(ctx context.Context) error {
+			if err := c.stopRecorder(ctx, env, t.Region, p.Name); err != nil {
+				return err
+			}
+			_, err := cfg.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String(p.Name)})
+			if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
+				return managedError(fmt.Sprintf("delete configuration recorder %q", p.Name), t.Region, err)
+			}
+			return nil
+		}), nil
+	}
+	restored := cur.withSettings(p.Recorder, fields)
+	restore := func(ctx context.Context) error {
+		_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: restored.input()})
+		if err != nil {
+			return managedError(fmt.Sprintf("restore configuration recorder %q", p.Name), t.Region, err)
+		}
+		return nil
+	}
+	switch state {
+	case fieldsAsBefore:
+		return control.Nothing("configuration recorder %q has its earlier settings already", p.Name), nil
+	case fieldsDrifted:
+		return control.Drift(restore, "configuration recorder %q: %s", p.Name, drift), nil
+	}
+	return control.Restored(fmt.Sprintf("restore configuration recorder %q (%s)", p.Name, describeRestore(fields)), restore), nil
+}
+
+// channelAfter is what a PutDeliveryChannel step left. Journals of format 1
+// did not say: it is the prior channel (or harden's default one) with the
+// log-archive key as it is now, or, if that key is gone, the key the
+// channel has now (the old, unchecked behaviour for that one setting).
+func (c ConfigRecorder) channelAfter(ctx context.Context, env *control.Env, t control.Target, s control.Step, p configChannelPrior, cur *configChannelSpec) (configChannelSpec, error) {
+	var after configChannelSpec
+	ok, err := control.DecodeAfter(s, &after)
+	if err != nil || ok {
+		return after, err
+	}
+	after = configChannelSpec{Name: p.Name, S3BucketName: LogBucketName(env, t)}
+	if p.Channel != nil {
+		after = *p.Channel
+	}
+	after.S3KmsKeyArn, err = CloudTrail{}.keyARN(ctx, env, t)
+	if err != nil {
+		return after, err
+	}
+	if after.S3KmsKeyArn == "" && cur != nil {
+		after.S3KmsKeyArn = cur.S3KmsKeyArn
+	}
+	return after, nil
+}
+
+// undoChannel puts back the delivery channel PutDeliveryChannel changed,
+// or deletes the one it created while it is as harden left it.
+func (c ConfigRecorder) undoChannel(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p configChannelPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	cur, err := c.readChannel(ctx, env, t.Region)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if cur == nil || cur.Name != p.Name {
+		if p.Channel == nil && !s.Done {
+			return control.Nothing("delivery channel %q was never created", p.Name), nil
+		}
+		return control.Nothing("delivery channel %q is gone", p.Name), nil
+	}
+	after, err := c.channelAfter(ctx, env, t, s, p, cur)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	fields := setFields(channelFieldNames, channelValues(p.Channel), channelValues(&after), channelValues(cur))
+	state, drift := compareStepFields(fields)
+	cfg := env.AWS.Config(t.Region)
+	if p.Channel == nil {
+		switch {
+		case state == fieldsDrifted && !s.Done:
+			return control.Nothing("the write never happened: delivery channel %q exists with other settings (%s); left alone", p.Name, drift), nil
+		case state == fieldsDrifted:
+			return control.Drift(nil, "delivery channel %q is not as harden created it (%s): someone else's now, left alone", p.Name, drift), nil
+		}
+		return control.Deleted(fmt.Sprintf("delete delivery channel %q (delivered files stay)", p.Name), func(ctx context.Context) error {
+			// AWS refuses to delete the last channel of a running
+			// recorder; none existed before, so it was not running.
+			if rec, err := c.readRecorder(ctx, env, t.Region); err != nil {
+				return err
+			} else if rec != nil {
+				if err := c.stopRecorder(ctx, env, t.Region, rec.Name); err != nil {
+					return err
+				}
+			}
+			_, err := cfg.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String(p.Name)})
+			if err != nil && !awserror.Is(err, "NoSuchDeliveryChannelException") {
+				return managedError(fmt.Sprintf("delete delivery channel %q", p.Name), t.Region, err)
+			}
+			return nil
+		}), nil
+	}
+	restored := cur.withSettings(p.Channel, fields)
+	restore := func(ctx context.Context) error {
+		_, err := cfg.PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: restored.input()})
+		if err != nil {
+			return managedError(fmt.Sprintf("restore delivery channel %q", p.Name), t.Region, err)
+		}
+		return nil
+	}
+	switch state {
+	case fieldsAsBefore:
+		return control.Nothing("delivery channel %q has its earlier settings already", p.Name), nil
+	case fieldsDrifted:
+		return control.Drift(restore, "delivery channel %q: %s", p.Name, drift), nil
+	}
+	return control.Restored(fmt.Sprintf("restore delivery channel %q (%s)", p.Name, describeRestore(fields)), restore), nil
+}
+
+// undoStart stops the recorder StartConfigurationRecorder started, while
+// it records; one someone stopped since needs nothing.
+func (c ConfigRecorder) undoStart(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p configStartPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	after := configStartPrior{Name: p.Name, Recording: true}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	found, recording, err := c.recorderStatus(ctx, env, t.Region, p.Name)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !found {
+		return control.Nothing("configuration recorder %q is gone", p.Name), nil
+	}
+	state, drift := compareStepFields([]stepField{{Name: "recording", Prior: strconv.FormatBool(p.Recording),
+		After: strconv.FormatBool(after.Recording), Now: strconv.FormatBool(recording)}})
+	switch state {
+	case fieldsAsBefore:
+		return control.Nothing("configuration recorder %q recording is %t already", p.Name, recording), nil
+	case fieldsDrifted:
+		return control.Drift(nil, "configuration recorder %q %s", p.Name, drift), nil
+	}
+	return control.Restored(fmt.Sprintf("stop configuration recorder %q", p.Name), func(ctx context.Context) error {
+		_, err := env.AWS.Config(t.Region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
+			ConfigurationRecorderName: aws.String(p.Name)})
+		if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
+			return managedError(fmt.Sprintf("stop configuration recorder %q", p.Name), t.Region, err)
+		}
+		return nil
+	}), nil
+}
+
+// undoRole deletes the service-linked role the step created, after every
+// region's recorder is undone, unless a recorder in any region still uses
+// it: AWS then fails the deletion task and Do keeps the role, saying where
+// it is used. Journals hold the step only when the role did not exist.
+func (c ConfigRecorder) undoRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	u, err := c.decideRole(ctx, env, t, s)
+	u.AfterAllRegions = true
+	return u, err
+}
+
+func (c ConfigRecorder) decideRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var p configSLRPrior
+	if err := control.DecodePrior(s, &p); err != nil {
+		return control.Undo{}, err
+	}
+	role, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.RoleName)})
+	if awserror.Is(err, "NoSuchEntity") {
+		if !s.Done {
+			return control.Nothing("service-linked role %s was never created", p.RoleName), nil
+		}
+		return control.Nothing("service-linked role %s is gone", p.RoleName), nil
+	}
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("config-recorder: get role %s: %w", p.RoleName, err)
+	}
+	if arn := aws.ToString(role.Role.Arn); arn != ConfigRoleARN(t) {
+		return control.Drift(nil, "role %s is %s, not the AWS Config service-linked role: left alone", p.RoleName, arn), nil
+	}
+	return control.Deleted(fmt.Sprintf("delete service-linked role %s unless a recorder in any region still uses it", p.RoleName),
+		func(ctx context.Context) error { return c.deleteRole(ctx, env, p.RoleName) }), nil
 }
 
 // deleteRole deletes the service-linked role unless a recorder in any
@@ -624,16 +1026,13 @@ func (ConfigRecorder) deleteRole(ctx context.Context, env *control.Env, name str
 	}
 }
 
-// Steps lists the writes Apply makes, each with its undo.
+// Steps lists the writes Apply makes, each with its undo. Recorded
+// configuration items and delivered files are never deleted.
 func (c ConfigRecorder) Steps() control.Steps {
 	return control.Steps{
-		"CreateServiceLinkedRole": func(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
-			u, err := blindUndo(c.rollbackStep)(ctx, env, t, s)
-			u.AfterAllRegions = true
-			return u, err
-		},
-		"PutConfigurationRecorder":   blindUndo(c.rollbackStep),
-		"PutDeliveryChannel":         blindUndo(c.rollbackStep),
-		"StartConfigurationRecorder": blindUndo(c.rollbackStep),
+		stepCreateConfigRole:   c.undoRole,
+		stepPutRecorder:        c.undoRecorder,
+		stepPutDeliveryChannel: c.undoChannel,
+		stepStartRecorder:      c.undoStart,
 	}
 }

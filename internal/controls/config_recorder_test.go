@@ -708,3 +708,312 @@ func TestConfigRecorderAddsKeyToLogBucketChannel(t *testing.T) {
 		t.Fatalf("rollback did not restore the channel:\nbefore %s\nafter  %s", before, after)
 	}
 }
+
+// crDecide returns the undo decision for one step, without making it.
+func crDecide(t *testing.T, cenv *control.Env, region string, s control.Step) control.Undo {
+	t.Helper()
+	u, err := controls.ConfigRecorder{}.Steps().Undo(ctx, "config-recorder", cenv, crTarget(region), s)
+	if err != nil {
+		t.Fatalf("undo decision for %s: %v", s.Kind, err)
+	}
+	return u
+}
+
+func crStep(t *testing.T, j *controltest.MemJournal, kind control.StepKind) control.Step {
+	t.Helper()
+	for _, e := range j.Entries {
+		if e.Step.Kind == kind {
+			return e.Step
+		}
+	}
+	t.Fatalf("no %s step in %+v", kind, j.Entries)
+	return control.Step{}
+}
+
+// crUndoAll undoes the journal as rollback does without --force and
+// returns the drift it reported, one "Kind: what" per drifted step.
+func crUndoAll(t *testing.T, cenv *control.Env, j *controltest.MemJournal) []string {
+	t.Helper()
+	var drifts []string
+	for _, e := range j.Reversed() {
+		err := controltest.Undo(ctx, controls.ConfigRecorder{}, cenv, crTarget(e.Region), e.Step)
+		var d *controltest.DriftError
+		var kept *control.RetainedError
+		switch {
+		case errors.As(err, &d):
+			drifts = append(drifts, string(e.Step.Kind)+": "+d.What)
+		case errors.As(err, &kept):
+		case err != nil:
+			t.Fatalf("undo %s: %v", e.Step.Kind, err)
+		}
+	}
+	return drifts
+}
+
+func crApply(t *testing.T, cenv *control.Env, region string) *controltest.MemJournal {
+	t.Helper()
+	j := &controltest.MemJournal{}
+	if _, err := (controls.ConfigRecorder{}).Apply(ctx, cenv, crTarget(region), j.For("config-recorder", region)); err != nil {
+		t.Fatalf("apply %s: %v", region, err)
+	}
+	return j
+}
+
+// A recorder harden created and the user then changed is someone else's
+// now: rollback never deletes it, not even with --force, and leaves the
+// channel it delivers through.
+func TestConfigRecorderUndoUserChangedCreatedRecorder(t *testing.T) {
+	env, cenv := crSetup(t)
+	const region = "eu-west-1"
+	j := crApply(t, cenv, region)
+	cfg := env.Clients.Config(region)
+	_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &cstypes.ConfigurationRecorder{
+		Name: aws.String("default"), RoleARN: aws.String(crSLR),
+		RecordingGroup: &cstypes.RecordingGroup{AllSupported: true, IncludeGlobalResourceTypes: true},
+		RecordingMode:  &cstypes.RecordingMode{RecordingFrequency: cstypes.RecordingFrequencyDaily}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetLog()
+	u := crDecide(t, cenv, region, crStep(t, j, "PutConfigurationRecorder"))
+	if u.Verdict != control.Drifted || u.Do != nil || u.What != `configuration recorder "default" is not as harden created it `+
+		`(global resource types: harden set false, now true; recording mode: harden set CONTINUOUS, now DAILY): someone else's now, left alone` {
+		t.Fatalf("decision: %+v", u)
+	}
+	if got := crActions(env); len(got) != 0 {
+		t.Fatalf("a decision wrote: %v", got)
+	}
+	if n := len(env.Server.Requests()); n != 1 {
+		t.Fatalf("decision made %d calls, want 1", n)
+	}
+	// Rollback stops the recording harden started and deletes the channel
+	// it created; the recorder stays as the user set it.
+	if d := crUndoAll(t, cenv, j); len(d) != 1 || !strings.HasPrefix(d[0], "PutConfigurationRecorder: ") {
+		t.Fatalf("drift: %q", d)
+	}
+	rec, recording := crRecorder(t, env, region)
+	if rec == nil || rec.RecordingMode.RecordingFrequency != cstypes.RecordingFrequencyDaily || recording {
+		t.Fatalf("user's recorder: %+v recording=%v", rec, recording)
+	}
+	if crChannel(t, env, region) != nil {
+		t.Fatal("harden's channel kept")
+	}
+}
+
+// A recorder harden changed (the user's own) and the user changed again:
+// drift, left alone; --force puts the user's earlier recorder back.
+func TestConfigRecorderUndoUserChangedReusedRecorder(t *testing.T) {
+	env, cenv := crSetup(t)
+	const region = "eu-west-1"
+	tg := crTarget(region)
+	roleARN := crCustomRecorder(t, env, region, "my-recorder")
+	j := crApply(t, cenv, region)
+	cfg := env.Clients.Config(region)
+	// harden set the role and global types off; the user turns them on.
+	_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: &cstypes.ConfigurationRecorder{
+		Name: aws.String("my-recorder"), RoleARN: aws.String(crSLR),
+		RecordingGroup: &cstypes.RecordingGroup{AllSupported: true, IncludeGlobalResourceTypes: true},
+		RecordingMode:  &cstypes.RecordingMode{RecordingFrequency: cstypes.RecordingFrequencyDaily}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := env.Server.Snapshot()
+	step := crStep(t, j, "PutConfigurationRecorder")
+	env.Server.ResetLog()
+	err = controltest.Undo(ctx, controls.ConfigRecorder{}, cenv, tg, step)
+	var d *controltest.DriftError
+	if !errors.As(err, &d) || d.What != `configuration recorder "my-recorder": global resource types: harden set false, now true` {
+		t.Fatalf("undo: %v", err)
+	}
+	if len(env.Server.Writes()) != 0 || string(env.Server.Snapshot()) != string(snap) {
+		t.Fatal("a drifted recorder was changed")
+	}
+	u := crDecide(t, cenv, region, step)
+	if u.Do == nil {
+		t.Fatalf("decision: %+v", u)
+	}
+	if err := u.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := crRecorder(t, env, region)
+	if aws.ToString(rec.RoleARN) != roleARN || !rec.RecordingGroup.IncludeGlobalResourceTypes || rec.RecordingMode.RecordingFrequency != cstypes.RecordingFrequencyDaily {
+		t.Fatalf("forced undo left %+v", rec)
+	}
+}
+
+// Undoing a recorder change puts back only what harden set: a setting the
+// user changed since that harden did not set stays.
+func TestConfigRecorderUndoKeepsOtherChanges(t *testing.T) {
+	env, cenv := crSetup(t)
+	roleARN := crCustomRecorder(t, env, crHome, "my-recorder")
+	j := crApply(t, cenv, crHome)
+	cfg := env.Clients.Config(crHome)
+	rec, _ := crRecorder(t, env, crHome)
+	rec.RecordingMode = &cstypes.RecordingMode{RecordingFrequency: cstypes.RecordingFrequencyContinuous}
+	if _, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: rec}); err != nil {
+		t.Fatal(err)
+	}
+	u := crDecide(t, cenv, crHome, crStep(t, j, "PutConfigurationRecorder"))
+	if u.Verdict != control.Restore || u.What != `restore configuration recorder "my-recorder" (role `+crSLR+` → `+roleARN+`)` {
+		t.Fatalf("decision: %+v", u)
+	}
+	if err := u.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ = crRecorder(t, env, crHome)
+	if aws.ToString(rec.RoleARN) != roleARN || rec.RecordingMode.RecordingFrequency != cstypes.RecordingFrequencyContinuous {
+		t.Fatalf("restored %+v (mode %+v)", rec, rec.RecordingMode)
+	}
+}
+
+// A channel harden created that the user changed is not deleted.
+func TestConfigRecorderUndoUserChangedChannel(t *testing.T) {
+	env, cenv := crSetup(t)
+	const region = "eu-west-1"
+	j := crApply(t, cenv, region)
+	ch := crChannel(t, env, region)
+	ch.S3KeyPrefix = aws.String("config")
+	ch.S3KmsKeyArn = nil
+	if _, err := env.Clients.S3(crHome).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: ch.S3BucketName,
+		Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"config.amazonaws.com"},"Action":"s3:*","Resource":["arn:aws:s3:::` +
+			aws.ToString(ch.S3BucketName) + `","arn:aws:s3:::` + aws.ToString(ch.S3BucketName) + `/*"]}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clients.Config(region).PutDeliveryChannel(ctx, &configservice.PutDeliveryChannelInput{DeliveryChannel: ch}); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetLog()
+	u := crDecide(t, cenv, region, crStep(t, j, "PutDeliveryChannel"))
+	if u.Verdict != control.Drifted || u.Do != nil || !strings.Contains(u.What, "KMS key: harden set arn:aws:kms:") || !strings.HasSuffix(u.What, "now none): someone else's now, left alone") {
+		t.Fatalf("decision: %+v", u)
+	}
+	if len(env.Server.Writes()) != 0 {
+		t.Fatal("a decision wrote")
+	}
+	// The key-only check: the prefix was not set by harden and is not compared.
+	if strings.Contains(u.What, "S3 key prefix") {
+		t.Fatalf("compares a setting harden did not set: %s", u.What)
+	}
+}
+
+func TestConfigRecorderUndoUserDeletedOrStopped(t *testing.T) {
+	t.Run("stopped", func(t *testing.T) {
+		env, cenv := crSetup(t)
+		const region = "eu-west-1"
+		j := crApply(t, cenv, region)
+		if _, err := env.Clients.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
+			ConfigurationRecorderName: aws.String("default")}); err != nil {
+			t.Fatal(err)
+		}
+		if u := crDecide(t, cenv, region, crStep(t, j, "StartConfigurationRecorder")); u.Verdict != control.Already {
+			t.Fatalf("decision: %+v", u)
+		}
+		env.Server.ResetLog()
+		if d := crUndoAll(t, cenv, j); len(d) != 0 {
+			t.Fatalf("drift: %v", d)
+		}
+		crEqual(t, "writes", crActions(env), []string{region + " DeleteDeliveryChannel", region + " DeleteConfigurationRecorder",
+			crHome + " DeleteServiceLinkedRole"})
+	})
+	t.Run("deleted", func(t *testing.T) {
+		env, cenv := crSetup(t)
+		const region = "eu-west-1"
+		j := crApply(t, cenv, region)
+		cfg := env.Clients.Config(region)
+		if _, err := cfg.StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.DeleteDeliveryChannel(ctx, &configservice.DeleteDeliveryChannelInput{DeliveryChannelName: aws.String("default")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String("default")}); err != nil {
+			t.Fatal(err)
+		}
+		env.Server.ResetLog()
+		for _, e := range j.Reversed() {
+			if e.Step.Kind == "CreateServiceLinkedRole" {
+				continue
+			}
+			if u := crDecide(t, cenv, region, e.Step); u.Verdict != control.Already {
+				t.Fatalf("%s: %+v", e.Step.Kind, u)
+			}
+		}
+		if len(env.Server.Writes()) != 0 {
+			t.Fatal("decisions wrote")
+		}
+	})
+}
+
+// Hand-written or unconfirmed steps that name a recorder and channel harden
+// did not create (they exist with other settings) delete nothing.
+func TestConfigRecorderUndoForeignRecorderNeverDeleted(t *testing.T) {
+	env, cenv := crSetup(t)
+	const region = "eu-west-1"
+	crCustomRecorder(t, env, region, "default")
+	snap := env.Server.Snapshot()
+	steps := []control.Step{
+		{Kind: "PutConfigurationRecorder", Done: true, Prior: []byte(`{"name":"default","recorder":null}`)},
+		{Kind: "PutConfigurationRecorder", Done: false, Prior: []byte(`{"name":"default","recorder":null}`)},
+	}
+	for _, s := range steps {
+		u := crDecide(t, cenv, region, s)
+		if u.Do != nil || (s.Done && u.Verdict != control.Drifted) || (!s.Done && u.Verdict != control.Already) {
+			t.Fatalf("Done=%v: %+v", s.Done, u)
+		}
+		if err := controltest.Undo(ctx, controls.ConfigRecorder{}, cenv, crTarget(region), s); s.Done == (err == nil) {
+			t.Fatalf("Done=%v: undo %v", s.Done, err)
+		}
+	}
+	if string(env.Server.Snapshot()) != string(snap) {
+		t.Fatal("the user's recorder changed")
+	}
+}
+
+// A journal of format 1 (no after states, the old prior JSON with the SDK's
+// Go field names) still rolls the account back.
+func TestConfigRecorderUndoFormat1(t *testing.T) {
+	env, cenv := crSetup(t)
+	roleARN := crCustomRecorder(t, env, crHome, "my-recorder")
+	before := env.Server.Snapshot()
+	j := crApply(t, cenv, crHome)
+	for i := range j.Entries {
+		s := &j.Entries[i].Step
+		s.After = nil
+		if s.Kind == "PutConfigurationRecorder" {
+			s.Prior = []byte(`{"name":"my-recorder","recorder":{"name":"my-recorder","role_arn":"` + roleARN + `",` +
+				`"recording_group":{"AllSupported":true,"ExclusionByResourceTypes":{"ResourceTypes":[]},"IncludeGlobalResourceTypes":true,` +
+				`"RecordingStrategy":{"UseOnly":"ALL_SUPPORTED_RESOURCE_TYPES"},"ResourceTypes":[]},` +
+				`"recording_mode":{"RecordingFrequency":"DAILY","RecordingModeOverrides":[]}}}`)
+		}
+	}
+	if d := crUndoAll(t, cenv, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	if a, b := crWithoutRecorderTimes(t, env.Server.Snapshot()), crWithoutRecorderTimes(t, before); a != b {
+		t.Fatalf("rollback did not restore the account:\nbefore %s\nafter  %s", b, a)
+	}
+}
+
+// The service-linked role is undone after every region, and only through
+// AWS's deletion task, which keeps a role in use.
+func TestConfigRecorderUndoRoleAfterAllRegions(t *testing.T) {
+	env, cenv := crSetup(t)
+	j := crApply(t, cenv, crHome)
+	s := crStep(t, j, "CreateServiceLinkedRole")
+	u := crDecide(t, cenv, crHome, s)
+	if u.Verdict != control.Delete || !u.AfterAllRegions {
+		t.Fatalf("decision: %+v", u)
+	}
+	if err := u.Do(ctx); !errors.As(err, new(*control.RetainedError)) {
+		t.Fatalf("deleting a role the home recorder uses: %v", err)
+	}
+	if !crRoleExists(t, env, "AWSServiceRoleForConfig") {
+		t.Fatal("role in use deleted")
+	}
+	if d := crUndoAll(t, cenv, j); len(d) != 0 {
+		t.Fatalf("drift: %v", d)
+	}
+	if u := crDecide(t, cenv, crHome, s); u.Verdict != control.Already || !u.AfterAllRegions {
+		t.Fatalf("role gone: %+v", u)
+	}
+}

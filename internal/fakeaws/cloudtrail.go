@@ -88,6 +88,7 @@ func cloudtrailService() *service {
 		signingName:   "cloudtrail",
 		protocol:      protoJSON,
 		target:        "CloudTrail_20131101",
+		cliTarget:     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
 		throttleErr:   APIError{Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"},
 		deniedErr:     APIError{Status: 400, Code: "AccessDeniedException", Message: "User is not authorized to perform this action"},
 		notEnabledErr: APIError{Status: 400, Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid."},

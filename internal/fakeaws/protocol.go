@@ -31,7 +31,12 @@ type service struct {
 	protocol    protocol
 	xmlns       string // query and REST-XML response namespace
 	target      string // JSON 1.1 X-Amz-Target prefix, e.g. "CloudTrail_20131101"
-	global      bool   // served for every region (IAM); never "not enabled"
+	// cliTarget is the longer X-Amz-Target prefix that other clients send
+	// for the same operations (the AWS CLI v2 sends
+	// "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"); "" when
+	// the service has only one.
+	cliTarget string
+	global    bool // served for every region (IAM); never "not enabled"
 	// throttleErr and deniedErr are the service's own throttling and
 	// access-denied errors; notEnabledErr answers calls to a region that
 	// is not enabled for the account.
@@ -48,6 +53,20 @@ type op struct {
 	method string // REST protocols
 	path   string // REST path pattern: "/analyzer/{analyzerName}", optional "?query-key"
 	handle func(*call) (any, error)
+}
+
+// operationName returns the operation a JSON X-Amz-Target names, under
+// either of the service's prefixes; "" when it has neither.
+func (svc *service) operationName(target string) string {
+	for _, prefix := range []string{svc.target, svc.cliTarget} {
+		if prefix == "" {
+			continue
+		}
+		if name, ok := strings.CutPrefix(target, prefix+"."); ok {
+			return name
+		}
+	}
+	return ""
 }
 
 func (svc *service) notEnabled() *APIError { e := svc.notEnabledErr; return &e }
@@ -75,7 +94,7 @@ func (svc *service) route(c *call, r *http.Request) (*op, *APIError) {
 			Message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
 	case protoJSON:
 		target := r.Header.Get("X-Amz-Target")
-		name := strings.TrimPrefix(target, svc.target+".")
+		name := svc.operationName(target)
 		for _, o := range svc.ops {
 			if o.name == name {
 				return o, nil
