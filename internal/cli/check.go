@@ -60,7 +60,11 @@ func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) err
 
 // report is the report of results.
 func (s *session) report(cmd report.Command, results []engine.Result) report.Report {
-	return report.New(cmd, s.AccountID, s.HomeRegion, s.Regions.Enabled, s.Regions.Skipped, results)
+	r := report.New(cmd, s.AccountID, s.HomeRegion, s.Regions.Enabled, s.Regions.Skipped, results)
+	if stale := s.StaleExceptions(results); len(stale) > 0 {
+		r.StaleExceptions = stale
+	}
+	return r
 }
 
 // checkExit maps check results to an exit code: errors and targets left

@@ -16,7 +16,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/harden-dev/harden/internal/awsclient"
+	"github.com/harden-dev/harden/internal/config"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/journal"
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/run"
@@ -32,6 +34,8 @@ type IO struct {
 	StdoutTTY bool
 	Width     int
 	Getenv    func(string) string
+	// Now is the clock exceptions expire against; nil means time.Now.
+	Now func() time.Time
 
 	// ctx is the run's context, set by Main: a prompt stops waiting for
 	// an answer when it is cancelled (Ctrl-C).
@@ -79,6 +83,13 @@ type globals struct {
 	logBucket   string
 	retention   int
 	timeout     time.Duration
+	exclude     listFlag
+	configPath  string
+
+	getenv func(string) string
+	// clock is the time exceptions expire against; nil means time.Now.
+	clock func() time.Time
+	cfg   *config.Config // loaded by loadConfig
 }
 
 // listFlag is a repeatable comma-separated flag: items are trimmed, and an
@@ -107,6 +118,15 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 		code = ExitInterrupted
 	}
 	var ee *exitError
+	var ces config.Errors
+	if errors.As(err, &ces) {
+		// A configuration file's problems: one line each, file:line:col.
+		for _, e := range ces {
+			fmt.Fprintln(stdio.Err, "harden: "+oneLine(e.Error()))
+		}
+		fmt.Fprintln(stdio.Err, "Run 'harden config schema' for the file's schema.")
+		return code
+	}
 	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
 		fmt.Fprintln(stdio.Err, "harden: "+oneLine(err.Error()))
 		if code == ExitUsage {
@@ -122,7 +142,10 @@ func oneLine(s string) string {
 }
 
 func newRoot(stdio IO) *cobra.Command {
-	g := &globals{}
+	g := &globals{getenv: stdio.Getenv}
+	if stdio.Now != nil {
+		g.clock = stdio.Now
+	}
 	root := &cobra.Command{
 		Use:   "harden",
 		Short: "Bring an AWS account to a secure baseline, audit it, and roll back what changed",
@@ -152,6 +175,8 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
 	f.StringVar(&g.region, "region", "", "home region, where account-wide controls run (default: the AWS config's region, else us-east-1)")
 	f.Var(&g.regions, "regions", "regions to cover, comma-separated (default: every region enabled for the account)")
+	f.Var(&g.exclude, "exclude-regions", "regions never to cover, comma-separated (added to the file's regions.exclude)")
+	f.StringVar(&g.configPath, "config", "", "configuration file (default: $HARDEN_CONFIG, else ./harden.yaml when it exists)")
 	f.BoolVar(&g.allRegions, "all-regions", false, "cover every region enabled for the account (the default; exclusive with --regions)")
 	f.Var(&g.only, "controls", "run only these controls, comma-separated (see 'harden controls')")
 	f.Var(&g.skip, "skip", "skip these controls, comma-separated")
@@ -172,6 +197,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		newApplyCmd(g, stdio),
 		newRollbackCmd(g, stdio),
 		newControlsCmd(g, stdio),
+		newConfigCmd(g, stdio),
 		newVersionCmd(stdio),
 	)
 	return root
@@ -216,26 +242,45 @@ func (g *globals) validate() error {
 	if _, err := report.ParseFormat(g.output); err != nil {
 		return &usageError{err}
 	}
+	if _, err := g.loadConfig(); err != nil {
+		return err
+	}
 	if err := g.options(false).Check(); err != nil {
 		return &usageError{err}
 	}
 	return nil
 }
 
-// options are the run options the flags ask for.
+// options are the run options the flags and the configuration file ask
+// for; the flags win. loadConfig must have succeeded.
 func (g *globals) options(accountOnly bool) run.Options {
-	return run.Options{
-		Profile:     g.profile,
-		HomeRegion:  g.region,
-		Regions:     g.regions,
-		Controls:    g.only,
-		Skip:        g.skip,
-		EndpointURL: g.endpointURL,
-		Concurrency: g.concurrency,
-		Timeouts:    awsclient.Timeouts{Call: g.timeout},
-		Settings:    control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention},
-		AccountOnly: accountOnly,
+	cfg := g.cfg
+	if cfg == nil {
+		cfg = config.Defaults(controls.All())
 	}
+	o := run.Options{
+		Profile:         g.profile,
+		HomeRegion:      g.region,
+		Regions:         g.regions,
+		ExcludeRegions:  append(append([]string(nil), cfg.Exclude...), g.exclude...),
+		Controls:        g.only,
+		Skip:            append(append([]string(nil), g.skip...), g.disabled(cfg)...),
+		EndpointURL:     g.endpointURL,
+		Concurrency:     g.concurrency,
+		Timeouts:        awsclient.Timeouts{Call: g.timeout},
+		Settings:        control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention},
+		ControlSettings: cfg.Settings,
+		Exceptions:      cfg,
+		Now:             g.now(),
+		AccountOnly:     accountOnly,
+	}
+	if o.HomeRegion == "" {
+		o.HomeRegion = cfg.HomeRegion
+	}
+	if len(o.Regions) == 0 && !g.allRegions {
+		o.Regions = cfg.Include
+	}
+	return o
 }
 
 func (g *globals) selectControls() ([]control.Control, error) {

@@ -128,6 +128,9 @@ type Finding struct {
 	// Unmanaged, when set, says why harden will not change this target
 	// although it is not compliant (e.g. a recorder owned by Control Tower).
 	Unmanaged string
+	// Resources are the ids of the non-compliant resources, for controls
+	// with several per region (VPCs, trails): an exception can name them.
+	Resources []string
 }
 
 // StepKind names one kind of write a control makes, usually after the AWS

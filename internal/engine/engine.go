@@ -37,7 +37,20 @@ const (
 	NotChecked Status = "not-checked"
 	// Blocked: apply did not run because a prerequisite failed.
 	Blocked Status = "blocked"
+	// Accepted: not compliant, and an exception in the configuration
+	// accepts it (Acceptance says who, why and until when). It does not
+	// fail an audit and apply leaves it as it is.
+	Accepted Status = "accepted"
 )
+
+// Acceptance is the exception that accepts a finding.
+type Acceptance struct {
+	Reason  string `json:"reason"`
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
+	// Source locates the exception: "harden.yaml:12".
+	Source string `json:"source"`
+}
 
 // Result is the outcome of one target.
 type Result struct {
@@ -52,6 +65,14 @@ type Result struct {
 	Note    string
 	// NotChecked is why a NotChecked target was not verified.
 	NotChecked NotCheckedReason
+	// Accepted is the exception that accepts an Accepted target's finding;
+	// Expired, one that would have but has expired (the target is a
+	// finding again).
+	Accepted *Acceptance
+	Expired  *Acceptance
+	// Resources are the ids of the target's non-compliant resources, for
+	// controls with several per region.
+	Resources []string
 	// Reason says why a target is not checked, blocked or unmanaged, or
 	// what to do about an error.
 	Reason string
@@ -68,8 +89,6 @@ const (
 	ServiceNotOffered NotCheckedReason = "service-not-offered"
 	// DeniedBySCP: a service control policy denies the calls.
 	DeniedBySCP NotCheckedReason = "denied-by-scp"
-	// AcceptedException: the account's configuration exempts the target.
-	AcceptedException NotCheckedReason = "accepted-exception"
 )
 
 // Expected reports whether a target not checked for this reason still
@@ -160,6 +179,7 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 		return r.failed(res, err, false)
 	}
 	res.Note = f.Note
+	res.Resources = f.Resources
 	switch {
 	case f.Compliant:
 		res.Status = Compliant

@@ -87,3 +87,30 @@ func Discover(ctx context.Context, api DescribeRegionsAPI, homeRegion string, wa
 	}
 	return set, nil
 }
+
+// Exclude returns the set without the regions in exclude: they move from
+// Enabled to Skipped, reported as excluded by the configuration.
+func (s Set) Exclude(exclude []string) Set {
+	if len(exclude) == 0 {
+		return s
+	}
+	drop := map[string]bool{}
+	for _, r := range exclude {
+		drop[r] = true
+	}
+	out := Set{OptIn: s.OptIn}
+	for _, r := range s.Enabled {
+		if drop[r] {
+			out.Skipped = append(out.Skipped, Skip{Region: r, Reason: "excluded by the configuration (regions.exclude or --exclude-regions)"})
+			continue
+		}
+		out.Enabled = append(out.Enabled, r)
+	}
+	for _, sk := range s.Skipped {
+		if !drop[sk.Region] {
+			out.Skipped = append(out.Skipped, sk)
+		}
+	}
+	sort.Slice(out.Skipped, func(i, j int) bool { return out.Skipped[i].Region < out.Skipped[j].Region })
+	return out
+}

@@ -86,6 +86,8 @@ type Report struct {
 	SkippedRegions []regions.Skip `json:"skipped_regions"`
 	Results        []Result       `json:"results"`
 	Summary        Summary        `json:"summary"`
+	// StaleExceptions accept nothing in this run (a warning).
+	StaleExceptions []engine.Acceptance `json:"stale_exceptions"`
 }
 
 // Result is one target's outcome.
@@ -107,6 +109,13 @@ type Result struct {
 	CIS         []string `json:"cis"`
 	// DependsOn names the controls apply runs before this one.
 	DependsOn []string `json:"depends_on,omitempty"`
+	// Accepted is the exception that accepts an accepted target's finding;
+	// ExpiredException one that expired (the target is a finding again).
+	Accepted         *engine.Acceptance `json:"accepted,omitempty"`
+	ExpiredException *engine.Acceptance `json:"expired_exception,omitempty"`
+	// Resources are the non-compliant resources' ids, where a control has
+	// several per region.
+	Resources []string `json:"resources,omitempty"`
 }
 
 // Summary counts targets by status; Compliant through Blocked add up to
@@ -124,20 +133,23 @@ type Summary struct {
 	// NotCheckedUnexpected is the part of NotChecked that fails an audit.
 	NotCheckedUnexpected int `json:"not_checked_unverified"`
 	Blocked              int `json:"blocked"`
-	SkippedRegions       int `json:"skipped_regions"`
-	Changed              int `json:"changed"`
+	// Accepted counts findings an exception accepts.
+	Accepted       int `json:"accepted"`
+	SkippedRegions int `json:"skipped_regions"`
+	Changed        int `json:"changed"`
 }
 
 // New builds the report of a run. Results keep the engine's order.
 func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []regions.Skip, results []engine.Result) Report {
 	r := Report{
-		Schema:         Schema,
-		Command:        cmd,
-		AccountID:      accountID,
-		HomeRegion:     homeRegion,
-		Regions:        append([]string{}, enabled...),
-		SkippedRegions: append([]regions.Skip{}, skipped...),
-		Results:        make([]Result, 0, len(results)),
+		Schema:          Schema,
+		Command:         cmd,
+		AccountID:       accountID,
+		HomeRegion:      homeRegion,
+		Regions:         append([]string{}, enabled...),
+		SkippedRegions:  append([]regions.Skip{}, skipped...),
+		Results:         make([]Result, 0, len(results)),
+		StaleExceptions: []engine.Acceptance{},
 	}
 	r.Summary.SkippedRegions = len(skipped)
 	for _, e := range results {
@@ -156,7 +168,10 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			SecurityHub: append([]string{}, e.Control.SecurityHub...),
 			CIS:         append([]string{}, e.Control.CIS...),
 			DependsOn:   append([]string(nil), e.Control.DependsOn...),
+			Accepted:    e.Accepted,
+			Resources:   append([]string(nil), e.Resources...),
 		}
+		res.ExpiredException = e.Expired
 		if e.Err != nil {
 			res.Error = e.Err.Error()
 		}
@@ -179,6 +194,8 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			}
 		case engine.Blocked:
 			r.Summary.Blocked++
+		case engine.Accepted:
+			r.Summary.Accepted++
 		}
 		r.Results = append(r.Results, res)
 	}

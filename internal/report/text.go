@@ -110,6 +110,12 @@ func targetRow(res Result) row {
 	case engine.Blocked:
 		rw.symbol = "#"
 		detail = res.Reason
+	case engine.Accepted:
+		rw.symbol = "^"
+		if a := res.Accepted; a != nil {
+			detail = fmt.Sprintf("accepted until %s by %s: %s (%s)", a.Expires, a.Owner, a.Reason, a.Source)
+		}
+		detail = join(detail, changes(res.Changes))
 	default:
 		rw.kind = string(engine.Error)
 		rw.symbol = "!"
@@ -117,6 +123,9 @@ func targetRow(res Result) row {
 			rw.word = "unknown"
 		}
 		detail = join(res.Error, res.Reason)
+	}
+	if e := res.ExpiredException; e != nil {
+		detail = join(detail, fmt.Sprintf("the exception at %s (%s) expired on %s", e.Source, e.Owner, e.Expires))
 	}
 	if res.Note != "" {
 		if detail == "" {
@@ -198,11 +207,15 @@ func header(r Report) string {
 	return s
 }
 
-// skippedRegionLines says which regions were left out and why.
+// skippedRegionLines says which regions were left out and why, and warns
+// of exceptions that accept nothing.
 func skippedRegionLines(r Report) []string {
-	out := make([]string, len(r.SkippedRegions))
-	for i, s := range r.SkippedRegions {
-		out[i] = "skipped region " + clean(s.Region) + ": " + clean(s.Reason)
+	out := make([]string, 0, len(r.SkippedRegions)+len(r.StaleExceptions))
+	for _, s := range r.SkippedRegions {
+		out = append(out, "skipped region "+clean(s.Region)+": "+clean(s.Reason))
+	}
+	for _, e := range r.StaleExceptions {
+		out = append(out, "warning: the exception at "+clean(e.Source)+" ("+clean(e.Owner)+") matches no finding: remove it, or fix what it names")
 	}
 	return out
 }
@@ -213,6 +226,16 @@ func skippedRegionLines(r Report) []string {
 func nothingToDo(r Report) string {
 	s := r.Summary
 	if s.NonCompliant+s.Unmanaged+s.Errors+s.Blocked+s.NotChecked > 0 || len(r.Results) == 0 {
+		return ""
+	}
+	if s.Accepted > 0 {
+		// Not "matches the baseline": it does not, by choice.
+		switch r.Command {
+		case Plan, Apply:
+			return fmt.Sprintf("No changes to make: %s accepted by exceptions.", plural(s.Accepted, "finding is", "findings are"))
+		case Audit:
+			return fmt.Sprintf("No open findings: %s accepted by exceptions.", plural(s.Accepted, "finding is", "findings are"))
+		}
 		return ""
 	}
 	switch r.Command {
@@ -263,6 +286,9 @@ func summaryLine(r Report) string {
 	}
 	if s.NotChecked > 0 {
 		parts = append(parts, fmt.Sprintf("%d not checked", s.NotChecked))
+	}
+	if s.Accepted > 0 {
+		parts = append(parts, fmt.Sprintf("%d accepted", s.Accepted))
 	}
 	if s.SkippedRegions > 0 {
 		parts = append(parts, plural(s.SkippedRegions, "region skipped", "regions skipped"))

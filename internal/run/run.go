@@ -14,6 +14,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awsclient"
 	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/config"
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/engine"
@@ -40,6 +41,14 @@ type Options struct {
 	Timeouts awsclient.Timeouts
 	// Settings are passed to the controls.
 	Settings control.Settings
+	// ControlSettings are each configurable control's settings by id.
+	ControlSettings map[string]control.ControlSettings
+	// ExcludeRegions are never covered, even when enabled.
+	ExcludeRegions []string
+	// Exceptions accept findings; nil means none.
+	Exceptions *config.Config
+	// Now is the time exceptions expire against; zero means time.Now().
+	Now time.Time
 	// AccountOnly connects without discovering regions (Session.Regions
 	// stays empty), for commands that need only the account.
 	AccountOnly bool
@@ -67,6 +76,11 @@ func (o Options) Check() error {
 	for _, r := range o.Regions {
 		if err := validate.RegionName(r); err != nil {
 			return &InputError{fmt.Errorf("--regions: %w", err)}
+		}
+	}
+	for _, r := range o.ExcludeRegions {
+		if err := validate.RegionName(r); err != nil {
+			return &InputError{fmt.Errorf("--exclude-regions: %w", err)}
 		}
 	}
 	_, err := SelectControls(o.Controls, o.Skip)
@@ -140,6 +154,9 @@ type Session struct {
 	Concurrency int
 	// CallTimeout is each AWS call's overall deadline.
 	CallTimeout time.Duration
+	// Exceptions accept findings (nil: none); Now is when they are judged.
+	Exceptions *config.Config
+	Now        time.Time
 }
 
 // Connect validates opts, loads credentials, asks AWS who is calling and,
@@ -176,12 +193,17 @@ func Connect(ctx context.Context, opts Options) (*Session, error) {
 		CallerARN:   id.ARN,
 		HomeRegion:  home,
 		Controls:    sel,
-		Env:         &control.Env{AWS: clients, Settings: opts.Settings},
+		Env:         &control.Env{AWS: clients, Settings: opts.Settings, ControlSettings: opts.ControlSettings},
 		Concurrency: opts.Concurrency,
 		CallTimeout: timeouts.Call,
+		Exceptions:  opts.Exceptions,
+		Now:         opts.Now,
+	}
+	if s.Now.IsZero() {
+		s.Now = time.Now()
 	}
 	if !opts.AccountOnly {
-		if err := s.discoverRegions(ctx, opts.Regions); err != nil {
+		if err := s.discoverRegions(ctx, opts.Regions, opts.ExcludeRegions); err != nil {
 			return nil, err
 		}
 	}
@@ -240,7 +262,7 @@ func partitionDefaultRegion(home string) string {
 
 // discoverRegions finds the regions to cover and refuses a run that would
 // check nothing.
-func (s *Session) discoverRegions(ctx context.Context, want []string) error {
+func (s *Session) discoverRegions(ctx context.Context, want, exclude []string) error {
 	set, err := regions.Discover(ctx, s.Clients.EC2(s.HomeRegion), s.HomeRegion, want)
 	var unknown *regions.UnknownRegionError
 	if errors.As(err, &unknown) {
@@ -249,6 +271,12 @@ func (s *Session) discoverRegions(ctx context.Context, want []string) error {
 	if err != nil {
 		return err
 	}
+	for _, r := range exclude {
+		if _, known := set.OptIn[r]; !known {
+			return &InputError{fmt.Errorf("excluded region: %w", &regions.UnknownRegionError{Region: r})}
+		}
+	}
+	set = set.Exclude(exclude)
 	s.Regions = set
 	if _, known := set.OptIn[s.HomeRegion]; !known {
 		return &InputError{&regions.UnknownRegionError{Region: s.HomeRegion}}
@@ -301,10 +329,68 @@ func (s *Session) Engine() *engine.Run {
 	}
 }
 
-// Plan checks every target; it makes no change.
+// Plan checks every target; it makes no change. A finding an exception
+// accepts is Accepted; one whose exception expired stays a finding and
+// says so.
 func (s *Session) Plan(ctx context.Context) []engine.Result {
-	return s.Engine().Check(ctx)
+	return s.accept(s.Engine().Check(ctx))
 }
+
+// accept applies the exceptions to the findings of results.
+func (s *Session) accept(results []engine.Result) []engine.Result {
+	if s.Exceptions == nil {
+		return results
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Status != engine.NonCompliant && r.Status != engine.Unmanaged {
+			continue
+		}
+		m := s.Exceptions.Match(r.Control.ID, r.Region, r.Resources, s.Now)
+		if m.Accepted != nil {
+			r.Status, r.Accepted = engine.Accepted, acceptance(s.Exceptions.Path, m.Accepted)
+			continue
+		}
+		if m.Expired != nil {
+			r.Expired = acceptance(s.Exceptions.Path, m.Expired)
+		}
+	}
+	return results
+}
+
+func acceptance(path string, e *config.Exception) *engine.Acceptance {
+	return &engine.Acceptance{Reason: e.Reason, Owner: e.Owner, Expires: e.Expires, Source: e.Where(path)}
+}
+
+// StaleExceptions are the exceptions that accept nothing in results
+// although the run covered their control and regions: they match no
+// finding (the finding is fixed, or the exception is wrong).
+func (s *Session) StaleExceptions(results []engine.Result) []engine.Acceptance {
+	if s.Exceptions == nil {
+		return nil
+	}
+	var out []engine.Acceptance
+	for i := range s.Exceptions.Exceptions {
+		e := &s.Exceptions.Exceptions[i]
+		covered, used := false, false
+		for _, r := range results {
+			if r.Control.ID != e.Control || !inList(e.Regions, r.Region) {
+				continue
+			}
+			covered = true
+			if (r.Accepted != nil && r.Accepted.Source == e.Where(s.Exceptions.Path)) ||
+				(r.Expired != nil && r.Expired.Source == e.Where(s.Exceptions.Path)) {
+				used = true
+			}
+		}
+		if covered && !used {
+			out = append(out, *acceptance(s.Exceptions.Path, e))
+		}
+	}
+	return out
+}
+
+func inList(list []string, s string) bool { return len(list) == 0 || contains(list, s) }
 
 // Apply makes the changes plan lists, journaling each write through
 // journal, and checks each changed target again.
