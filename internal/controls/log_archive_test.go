@@ -135,7 +135,9 @@ func TestLogArchiveKeepsBucketWithLogs(t *testing.T) {
 // bucketSnapshot is one bucket's state in a fakeaws snapshot.
 func bucketSnapshot(t *testing.T, env *fakeawstest.Env, name string) string {
 	t.Helper()
-	var snap struct{ S3 struct{ Buckets map[string]json.RawMessage } }
+	var snap struct {
+		S3 struct{ Buckets map[string]json.RawMessage }
+	}
 	if err := json.Unmarshal(env.Server.Snapshot(), &snap); err != nil {
 		t.Fatal(err)
 	}
