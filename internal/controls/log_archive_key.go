@@ -293,10 +293,16 @@ func (LogArchive) undoPutKeyPolicy(ctx context.Context, env *control.Env, t cont
 		return control.Nothing("the policy of KMS key %s had no prior value to restore", keyID(prior.KeyARN)), nil
 	}
 	k := env.AWS.KMS(t.HomeRegion)
-	cur, err := readKeyPolicy(ctx, k, prior.KeyARN)
-	if awserror.Is(err, "NotFoundException", "KMSInvalidStateException") {
-		return control.Nothing("KMS key %s is gone or pending deletion", keyID(prior.KeyARN)), nil
+	key, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(prior.KeyARN)})
+	switch {
+	case awserror.Is(err, "NotFoundException"):
+		return control.Nothing("KMS key %s no longer exists", keyID(prior.KeyARN)), nil
+	case err != nil:
+		return control.Undo{}, fmt.Errorf("log-archive: describe key %s: %w", keyID(prior.KeyARN), err)
+	case key.KeyMetadata.KeyState == kmstypes.KeyStatePendingDeletion:
+		return control.Nothing("KMS key %s is pending deletion", keyID(prior.KeyARN)), nil
 	}
+	cur, err := readKeyPolicy(ctx, k, prior.KeyARN)
 	if err != nil {
 		return control.Undo{}, fmt.Errorf("log-archive: %w", err)
 	}
