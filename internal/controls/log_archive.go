@@ -75,7 +75,7 @@ func (LogArchive) Info() control.Info {
 		CIS:         []string{"3.5", "3.6"},
 		Destructive: true,
 		ReadActions: []string{"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListKeys", "kms:ListResourceTags",
-			"s3:ListBucket", "s3:GetBucketTagging", "s3:GetBucketPublicAccessBlock", "s3:GetEncryptionConfiguration",
+			"s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketTagging", "s3:GetBucketPublicAccessBlock", "s3:GetEncryptionConfiguration",
 			"s3:GetBucketVersioning", "s3:GetLifecycleConfiguration", "s3:GetBucketPolicy"},
 		WriteActions: []string{"kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:TagResource",
 			"s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",

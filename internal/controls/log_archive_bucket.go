@@ -342,12 +342,15 @@ func (LogArchive) undoCreateBucket(ctx context.Context, env *control.Env, t cont
 	if why := notHardensBucket(tags, s); why != "" {
 		return control.Drift(nil, "bucket %s is not the one harden created (%s): left alone", p.Name, why), nil
 	}
-	objs, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(p.Name), MaxKeys: aws.Int32(1)})
+	// One version or delete marker is enough to keep the bucket: a log
+	// deleted from a versioned bucket is still there as a noncurrent
+	// version.
+	vs, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(p.Name), MaxKeys: aws.Int32(1)})
 	if err != nil && !bucketGone(err) {
-		return control.Undo{}, fmt.Errorf("log-archive: list objects of %s: %w", p.Name, err)
+		return control.Undo{}, fmt.Errorf("log-archive: list object versions of %s: %w", p.Name, err)
 	}
-	if err == nil && aws.ToInt32(objs.KeyCount) > 0 {
-		return control.Kept("bucket %s holds logs (rollback never deletes logs)", p.Name), nil
+	if err == nil && len(vs.Versions)+len(vs.DeleteMarkers) > 0 {
+		return control.Kept("bucket %s holds logs or object versions (rollback never deletes logs)", p.Name), nil
 	}
 	return control.Deleted("delete empty bucket "+p.Name+", which harden created", func(ctx context.Context) error {
 		_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(p.Name)})

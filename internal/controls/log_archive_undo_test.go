@@ -247,6 +247,15 @@ func TestLogArchiveCreateBucketOwnership(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, verdict: control.Keep},
+		{name: "holds only an old version of a deleted log", change: func(t *testing.T, env *fakeawstest.Env) {
+			key := aws.String("AWSLogs/123456789012/CloudTrail/log.json.gz")
+			if _, err := s3c(env).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(defaultBucket), Key: key, Body: strings.NewReader("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s3c(env).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(defaultBucket), Key: key}); err != nil {
+				t.Fatal(err)
+			}
+		}, verdict: control.Keep},
 		{name: "unconfirmed, found by the run tag", edit: func(s *control.Step) { s.Done, s.Result = false, nil }, verdict: control.Delete},
 		{name: "unconfirmed, never happened", change: func(t *testing.T, env *fakeawstest.Env) {
 			if _, err := s3c(env).DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(defaultBucket)}); err != nil {
