@@ -257,8 +257,8 @@ func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Targe
 func (c LogArchive) Steps() control.Steps {
 	return control.Steps{
 		stepCreateKey:           c.undoCreateKey,
-		stepCreateAlias:         undoKeptKeySetting("the alias"),
-		stepEnableKeyRotation:   undoKeptKeySetting("the rotation"),
+		stepCreateAlias:         undoKeptKeySetting("alias " + LogArchiveKeyAlias + " in %s"),
+		stepEnableKeyRotation:   undoKeptKeySetting("rotation of KMS key " + LogArchiveKeyAlias + " in %s"),
 		stepPutKeyPolicy:        c.undoPutKeyPolicy,
 		stepCreateBucket:        c.undoCreateBucket,
 		stepPutBucketTagging:    undoBucketTagging,

@@ -408,8 +408,8 @@ func settingUndo(name string, cur, after, prior settingValue, restore func(conte
 
 // newBucketSetting is the undo of a setting written on a bucket the same
 // apply created: the setting goes with the bucket.
-func newBucketSetting(name, bucket string) control.Undo {
-	return control.Nothing("%s goes with bucket %s, which harden created (see its delete)", name, bucket)
+func newBucketSetting(setting, bucket string) control.Undo {
+	return control.Nothing("the %s harden gave bucket %s at creation goes with the bucket (see its delete)", setting, bucket)
 }
 
 func bucketGoneUndo(bucket string) control.Undo {
@@ -435,9 +435,9 @@ func undoBucketPAB(ctx context.Context, env *control.Env, t control.Target, s co
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return control.Undo{}, err
 	}
-	name := "Block Public Access of bucket " + prior.Bucket
+	setting, name := "Block Public Access", "Block Public Access of bucket "+prior.Bucket
 	if prior.NewBucket {
-		return newBucketSetting(name, prior.Bucket), nil
+		return newBucketSetting(setting, prior.Bucket), nil
 	}
 	ok, err := control.DecodeAfter(s, &after)
 	if err != nil {
@@ -487,9 +487,9 @@ func (LogArchive) undoBucketEncryption(ctx context.Context, env *control.Env, t 
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return control.Undo{}, err
 	}
-	name := "the default encryption of bucket " + prior.Bucket
+	setting, name := "default encryption", "the default encryption of bucket "+prior.Bucket
 	if prior.NewBucket {
-		return newBucketSetting(name, prior.Bucket), nil
+		return newBucketSetting(setting, prior.Bucket), nil
 	}
 	ok, err := control.DecodeAfter(s, &after)
 	if err != nil {
@@ -553,9 +553,9 @@ func undoBucketVersioning(ctx context.Context, env *control.Env, t control.Targe
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return control.Undo{}, err
 	}
-	name := "versioning of bucket " + prior.Bucket
+	setting, name := "versioning", "versioning of bucket "+prior.Bucket
 	if prior.NewBucket {
-		return newBucketSetting(name, prior.Bucket), nil
+		return newBucketSetting(setting, prior.Bucket), nil
 	}
 	ok, err := control.DecodeAfter(s, &after)
 	if err != nil {
@@ -598,9 +598,9 @@ func (LogArchive) undoBucketLifecycle(ctx context.Context, env *control.Env, t c
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return control.Undo{}, err
 	}
-	name := "the lifecycle rules of bucket " + prior.Bucket
+	setting, name := "lifecycle rules", "the lifecycle rules of bucket "+prior.Bucket
 	if prior.NewBucket {
-		return newBucketSetting(name, prior.Bucket), nil
+		return newBucketSetting(setting, prior.Bucket), nil
 	}
 	c := env.AWS.S3(t.HomeRegion)
 	cur, hasRules, err := readLifecycle(ctx, c, prior.Bucket)
@@ -666,9 +666,9 @@ func (LogArchive) undoBucketPolicy(ctx context.Context, env *control.Env, t cont
 	if err := control.DecodePrior(s, &prior); err != nil {
 		return control.Undo{}, err
 	}
-	name := "the policy of bucket " + prior.Bucket
+	setting, name := "policy", "the policy of bucket "+prior.Bucket
 	if prior.NewBucket {
-		return newBucketSetting(name, prior.Bucket), nil
+		return newBucketSetting(setting, prior.Bucket), nil
 	}
 	ok, err := control.DecodeAfter(s, &after)
 	if err != nil {

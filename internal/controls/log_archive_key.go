@@ -268,10 +268,11 @@ func (LogArchive) undoCreateKey(ctx context.Context, env *control.Env, t control
 	return control.Kept("KMS key %s (%s) in %s: %s", strings.Join(ids, ", "), alias, t.HomeRegion, keptKeyReason), nil
 }
 
-// undoKeptKeySetting keeps the alias and the rotation of the kept key.
+// undoKeptKeySetting keeps the alias and the rotation of the kept key;
+// what says which, with %s for the region.
 func undoKeptKeySetting(what string) control.UndoFunc {
 	return func(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
-		return control.Kept("%s of KMS key %s in %s: the key is kept", what, LogArchiveKeyAlias, t.HomeRegion), nil
+		return control.Kept(what+", with the key", t.HomeRegion), nil
 	}
 }
 
