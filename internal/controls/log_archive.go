@@ -165,7 +165,7 @@ func (s archiveState) changes(env *control.Env, t control.Target) []control.Chan
 		add("bucket versioning", versioningName(s.Versioning), "Enabled")
 	}
 	if !hasRetention(s.Lifecycle, days) {
-		add("bucket retention", "none", strconv.Itoa(int(days))+" days for objects under "+logPrefix+" (other rules kept)")
+		add("bucket retention", retentionNow(s.Lifecycle), strconv.Itoa(int(days))+" days for objects under "+logPrefix+" (other rules kept)")
 	}
 	if merged, err := mergedBucketPolicy(s.Policy, s.Bucket, t); err != nil || !samePolicy(s.Policy, merged) {
 		cur := "without harden's statements"

@@ -89,3 +89,45 @@ func TestMergedBucketPolicy(t *testing.T) {
 		t.Error("an unreadable policy was merged")
 	}
 }
+
+func TestWithRetention(t *testing.T) {
+	str := func(s string) *string { return &s }
+	days := func(d int32) *int32 { return &d }
+	user := lifecycleRule{ID: str("user-tmp"), Status: "Enabled", Filter: &lifecycleFilter{Prefix: str("tmp/")}, Expiration: &lifecycleExpiration{Days: days(30)}}
+	legacy := lifecycleRule{ID: str("legacy"), Status: "Enabled", Prefix: str("old/"), Expiration: &lifecycleExpiration{Days: days(30)}}
+	wholeBucket := lifecycleRule{ID: str(retentionRuleID), Status: "Enabled", Filter: &lifecycleFilter{Prefix: str("")},
+		Expiration: &lifecycleExpiration{Days: days(365)}, NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: days(365)}}
+	for _, tc := range []struct {
+		name       string
+		rules      []lifecycleRule
+		want       int
+		basePrefix bool
+	}{
+		{"no rules", nil, 1, false},
+		{"user rule kept", []lifecycleRule{user}, 2, false},
+		{"former whole-bucket rule narrowed", []lifecycleRule{user, wholeBucket}, 2, false},
+		{"legacy rules get a legacy-form rule", []lifecycleRule{legacy}, 2, true},
+	} {
+		got := withRetention(tc.rules, 90)
+		if len(got) != tc.want || !hasRetention(got, 90) || hasRetention(got, 91) {
+			t.Errorf("%s: %s", tc.name, mustJSON(got))
+			continue
+		}
+		mine := got[len(got)-1]
+		prefix := mine.Prefix
+		if mine.Filter != nil {
+			prefix = mine.Filter.Prefix
+		}
+		if (mine.Prefix != nil) != tc.basePrefix || prefix == nil || *prefix != logPrefix {
+			t.Errorf("%s: harden's rule %s", tc.name, mustJSON(mine))
+		}
+		for _, r := range got[:len(got)-1] {
+			if *r.ID == retentionRuleID {
+				t.Errorf("%s: harden's former rule kept", tc.name)
+			}
+		}
+	}
+	if hasRetention([]lifecycleRule{user, wholeBucket}, 365) {
+		t.Error("a whole-bucket rule counts as harden's AWSLogs/ retention")
+	}
+}

@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 
@@ -76,19 +77,38 @@ type abortIncompleteMultipart struct {
 const logPrefix = "AWSLogs/"
 
 // retentionRule is the lifecycle rule harden keeps in the bucket: it
-// expires current and noncurrent versions under AWSLogs/ after days.
-func retentionRule(days int32) lifecycleRule {
-	return lifecycleRule{
+// expires current and noncurrent versions under AWSLogs/ after days. In a
+// configuration whose other rules name their objects by a base-level
+// Prefix (lifecycle V1), harden's rule does too: S3 refuses a
+// configuration that mixes base-level prefixes and filters.
+func retentionRule(days int32, legacy bool) lifecycleRule {
+	r := lifecycleRule{
 		ID:                          aws.String(retentionRuleID),
 		Status:                      string(s3types.ExpirationStatusEnabled),
-		Filter:                      &lifecycleFilter{Prefix: aws.String(logPrefix)},
 		Expiration:                  &lifecycleExpiration{Days: aws.Int32(days)},
 		NoncurrentVersionExpiration: &noncurrentExpiration{NoncurrentDays: aws.Int32(days)},
 	}
+	if legacy {
+		r.Prefix = aws.String(logPrefix)
+	} else {
+		r.Filter = &lifecycleFilter{Prefix: aws.String(logPrefix)}
+	}
+	return r
+}
+
+// othersUseBasePrefix reports whether the rules other than harden's name
+// their objects by a base-level Prefix.
+func othersUseBasePrefix(rules []lifecycleRule) bool {
+	for _, r := range rules {
+		if aws.ToString(r.ID) != retentionRuleID && r.Prefix != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func hasRetention(rules []lifecycleRule, days int32) bool {
-	want := retentionRule(days)
+	want := retentionRule(days, othersUseBasePrefix(rules))
 	for _, r := range rules {
 		if reflect.DeepEqual(r, want) {
 			return true
@@ -106,7 +126,30 @@ func withRetention(rules []lifecycleRule, days int32) []lifecycleRule {
 			out = append(out, r)
 		}
 	}
-	return append(out, retentionRule(days))
+	return append(out, retentionRule(days, othersUseBasePrefix(rules)))
+}
+
+// retentionNow describes harden's rule as it is, for a plan.
+func retentionNow(rules []lifecycleRule) string {
+	for _, r := range rules {
+		if aws.ToString(r.ID) != retentionRuleID {
+			continue
+		}
+		prefix := aws.ToString(r.Prefix)
+		if r.Filter != nil {
+			prefix = aws.ToString(r.Filter.Prefix)
+		}
+		scope := "objects under " + prefix
+		if prefix == "" {
+			scope = "the whole bucket"
+		}
+		days := "no expiration"
+		if r.Expiration != nil && r.Expiration.Days != nil {
+			days = fmt.Sprintf("%d days", *r.Expiration.Days)
+		}
+		return fmt.Sprintf("%s, %s for %s", r.Status, days, scope)
+	}
+	return "none"
 }
 
 func lifecycleRulesFromSDK(in []s3types.LifecycleRule) []lifecycleRule {

@@ -400,3 +400,39 @@ func TestLogArchiveKilledCreateKey(t *testing.T) {
 		t.Fatalf("undo of the unconfirmed CreateKey once adopted: %+v, %v", u, err)
 	}
 }
+
+// A bucket whose rules use the base-level Prefix of lifecycle V1 gets
+// harden's rule in the same form: S3 refuses a mix of the two.
+func TestLogArchiveAdoptsBucketWithLegacyLifecycle(t *testing.T) {
+	env := fakeawstest.Start(t)
+	s3c := env.Clients.S3("us-east-1")
+	b := aws.String("legacy-data")
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b,
+		LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{{ID: aws.String("old-tmp"),
+			Status: s3types.ExpirationStatusEnabled, Prefix: aws.String("tmp/"), Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(7)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := bucketSnapshot(t, env, "legacy-data")
+	cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: "legacy-data"}}
+	c := controls.LogArchive{}
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, target(c, ""), j.For("log-archive", "us-east-1")); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	lc, err := s3c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: b})
+	if err != nil || len(lc.Rules) != 2 || aws.ToString(lc.Rules[1].Prefix) != "AWSLogs/" || lc.Rules[1].Filter != nil {
+		t.Fatalf("rules: %+v, %v", lc, err)
+	}
+	if f, err := c.Check(ctx, cenv, target(c, "")); err != nil || !f.Compliant {
+		t.Fatalf("after apply: %+v, %v", f, err)
+	}
+	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return target(c, "") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := bucketSnapshot(t, env, "legacy-data"); got != before {
+		t.Fatalf("rollback:\nbefore %s\nafter  %s", before, got)
+	}
+}

@@ -576,6 +576,9 @@ func s3PutBucketLifecycle(c *call) (any, error) {
 	if len(in.Rules) == 0 || len(in.Rules) > 1000 {
 		return nil, malformed
 	}
+	if lifecycleMixesVersions(in.Rules) {
+		return nil, s3Err(400, "InvalidRequest", "Base level prefix cannot be used in Lifecycle V2, prefixes are only supported in the Filter.")
+	}
 	ids := map[string]bool{}
 	for i := range in.Rules {
 		r := &in.Rules[i]
@@ -609,6 +612,18 @@ func s3PutBucketLifecycle(c *call) (any, error) {
 	}
 	b.Lifecycle = in.Rules
 	return nil, nil
+}
+
+// lifecycleMixesVersions reports a configuration that mixes rules with a
+// base-level Prefix (lifecycle V1) and rules with a Filter (V2), which S3
+// refuses.
+func lifecycleMixesVersions(rules []lifecycleRule) bool {
+	var v1, v2 bool
+	for _, r := range rules {
+		v1 = v1 || r.Prefix != nil
+		v2 = v2 || r.Filter != nil
+	}
+	return v1 && v2
 }
 
 func s3DeleteBucketLifecycle(c *call) (any, error) {

@@ -64,3 +64,23 @@ func TestS3ObjectVersions(t *testing.T) {
 	}
 	must[*s3.DeleteBucketOutput](t, "delete emptied bucket")(c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}))
 }
+
+// S3 refuses a lifecycle configuration that mixes a base-level Prefix (V1)
+// with a Filter (V2).
+func TestS3LifecycleRefusesMixedPrefixAndFilter(t *testing.T) {
+	env := fakeawstest.Start(t)
+	c := env.Clients.S3("us-east-1")
+	b := aws.String("mixed-rules")
+	must[*s3.CreateBucketOutput](t, "create")(c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b}))
+	v1 := s3types.LifecycleRule{ID: aws.String("v1"), Status: s3types.ExpirationStatusEnabled, Prefix: aws.String("tmp/"),
+		Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)}}
+	v2 := s3types.LifecycleRule{ID: aws.String("v2"), Status: s3types.ExpirationStatusEnabled, Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("logs/")},
+		Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)}}
+	_, err := c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b,
+		LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{v1, v2}}})
+	mustCode(t, "mixed V1 and V2 rules", err, "InvalidRequest")
+	for _, r := range []s3types.LifecycleRule{v1, v2} {
+		must[*s3.PutBucketLifecycleConfigurationOutput](t, "one kind of rule")(c.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: b,
+			LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: []s3types.LifecycleRule{r}}}))
+	}
+}
