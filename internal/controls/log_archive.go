@@ -79,7 +79,7 @@ func (LogArchive) Info() control.Info {
 			"s3:GetBucketVersioning", "s3:GetLifecycleConfiguration", "s3:GetBucketPolicy"},
 		WriteActions: []string{"kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:TagResource",
 			"s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
-			"s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketTagging"},
+			"s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:TagResource"},
 	}
 }
 
@@ -152,7 +152,7 @@ func (s archiveState) changes(env *control.Env, t control.Target) []control.Chan
 		}
 	}
 	if !s.Exists {
-		add("bucket "+s.Bucket, "none", "versioned, SSE-KMS, public access blocked, TLS only, "+strconv.Itoa(int(days))+"-day retention of AWSLogs/")
+		add("bucket "+s.Bucket, "none", "versioned, SSE-KMS, public access blocked, TLS only, "+strconv.Itoa(int(days))+"-day retention")
 		return out
 	}
 	if len(s.PAB.changes()) > 0 {

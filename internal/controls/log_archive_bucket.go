@@ -18,7 +18,8 @@ import (
 
 // The log bucket's writes.
 const (
-	stepCreateBucket        control.StepKind = "CreateBucket"
+	stepCreateBucket control.StepKind = "CreateBucket"
+	// stepPutBucketTagging is only in journals of earlier versions.
 	stepPutBucketTagging    control.StepKind = "PutBucketTagging"
 	stepPutBucketPAB        control.StepKind = "PutBucketPublicAccessBlock"
 	stepPutBucketEncryption control.StepKind = "PutBucketEncryption"
@@ -34,12 +35,9 @@ const (
 // has nothing of its own to restore.
 type (
 	bucketCreated struct {
-		Bucket string `json:"bucket"`
-		Region string `json:"region"`
-	}
-	bucketTagsState struct {
-		Bucket string            `json:"Bucket"`
-		Tags   map[string]string `json:"Tags,omitempty"`
+		Bucket string            `json:"bucket"`
+		Region string            `json:"region"`
+		Tags   map[string]string `json:"tags,omitempty"`
 	}
 	bucketPABPrior struct {
 		Bucket    string   `json:"Bucket"`
@@ -244,15 +242,23 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 	return nil
 }
 
-// createBucket creates the bucket and tags it with harden's tags. The new
-// bucket's settings are then all written explicitly, never taken from S3's
-// defaults for new buckets (an S3-compatible endpoint may lack them).
+// createBucket creates the bucket with harden's tags in the same call, so
+// that no bucket of harden's ever exists without the tags that prove whose
+// it is (a separate tagging write could be cut off by a kill, leaving a
+// bucket rollback may not delete). The new bucket's settings are then all
+// written explicitly, never taken from S3's defaults for new buckets (an
+// S3-compatible endpoint may lack them).
 func createBucket(ctx context.Context, c *s3.Client, t control.Target, j control.Journal, st *archiveState) error {
-	in := &s3.CreateBucketInput{Bucket: aws.String(st.Bucket)}
-	if t.HomeRegion != "us-east-1" {
-		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(t.HomeRegion)}
+	tags := control.Tags(j.RunID())
+	cfg := &s3types.CreateBucketConfiguration{}
+	for _, k := range sortedMapKeys(tags) {
+		cfg.Tags = append(cfg.Tags, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	created := bucketCreated{Bucket: st.Bucket, Region: t.HomeRegion}
+	if t.HomeRegion != "us-east-1" {
+		cfg.LocationConstraint = s3types.BucketLocationConstraint(t.HomeRegion)
+	}
+	in := &s3.CreateBucketInput{Bucket: aws.String(st.Bucket), CreateBucketConfiguration: cfg}
+	created := bucketCreated{Bucket: st.Bucket, Region: t.HomeRegion, Tags: tags}
 	err := j.Write(ctx, stepCreateBucket, createdPrior{Name: st.Bucket}, created, func(ctx context.Context) (any, error) {
 		if _, err := c.CreateBucket(ctx, in); err != nil {
 			return nil, err
@@ -264,18 +270,6 @@ func createBucket(ctx context.Context, c *s3.Client, t control.Target, j control
 	}
 	if err != nil {
 		return fmt.Errorf("log-archive: create bucket %s in %s: %w", st.Bucket, t.HomeRegion, err)
-	}
-	tags := control.Tags(j.RunID())
-	err = j.Write(ctx, stepPutBucketTagging, createdPrior{Name: st.Bucket}, bucketTagsState{Bucket: st.Bucket, Tags: tags}, func(ctx context.Context) (any, error) {
-		var set []s3types.Tag
-		for _, k := range sortedMapKeys(tags) {
-			set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-		}
-		_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(st.Bucket), Tagging: &s3types.Tagging{TagSet: set}})
-		return nil, err
-	})
-	if err != nil {
-		return fmt.Errorf("log-archive: tag bucket %s: %w", st.Bucket, err)
 	}
 	st.Exists, st.Owned = true, true
 	return nil
@@ -381,8 +375,9 @@ func notHardensBucket(tags map[string]string, s control.Step) string {
 	return ""
 }
 
-// undoBucketTagging has nothing to undo: the tags go with the bucket, or
-// stay on a kept bucket to say who made it.
+// undoBucketTagging undoes the separate tagging write of earlier
+// versions (buckets are now tagged as they are created): nothing to undo,
+// the tags go with the bucket, or stay on a kept bucket to say who made it.
 func undoBucketTagging(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var p createdPrior
 	if err := control.DecodePrior(s, &p); err != nil {
