@@ -222,7 +222,7 @@ func TestKilledBetweenBucketAndTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The intent after CreateBucket: the bucket exists by then.
-	waitForJournal(t, cmd, state, `"action":"PutBucketTagging"`, 1)
+	waitForJournal(t, cmd, state, `"action":"PutBucketPublicAccessBlock"`, 1)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	killed := snapshot(t, url)

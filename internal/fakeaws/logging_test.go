@@ -310,6 +310,16 @@ func TestS3BucketDefaultsAndErrors(t *testing.T) {
 		t.Fatalf("BucketNotEmpty status %d", httpStatus(t, err))
 	}
 	must[*s3.DeleteObjectOutput](t, "delete object")(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: list.Contents[0].Key}))
+	// The bucket is versioned: the delete left the version behind a
+	// delete marker, and S3 deletes the bucket only once both are gone.
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b})
+	mustCode(t, "delete bucket holding versions", err, "BucketNotEmpty")
+	vs := must[*s3.ListObjectVersionsOutput](t, "list versions")(c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: b}))
+	if len(vs.Versions) != 1 || len(vs.DeleteMarkers) != 1 {
+		t.Fatalf("versions = %+v, markers = %+v", vs.Versions, vs.DeleteMarkers)
+	}
+	must[*s3.DeleteObjectOutput](t, "delete version")(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: vs.Versions[0].Key, VersionId: vs.Versions[0].VersionId}))
+	must[*s3.DeleteObjectOutput](t, "delete marker")(c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: vs.DeleteMarkers[0].Key, VersionId: vs.DeleteMarkers[0].VersionId}))
 	must[*s3.DeleteBucketOutput](t, "delete bucket")(c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}))
 	buckets := must[*s3.ListBucketsOutput](t, "list buckets")(c.ListBuckets(ctx, &s3.ListBucketsInput{}))
 	if len(buckets.Buckets) != 1 || aws.ToString(buckets.Buckets[0].Name) != "harden-eu-logs" || aws.ToString(buckets.Buckets[0].BucketRegion) != "eu-west-1" {

@@ -2,7 +2,9 @@ package fakeaws
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -39,6 +41,11 @@ type s3Bucket struct {
 	Lifecycle  []lifecycleRule      `json:",omitempty"`
 	Tags       []s3Tag              `json:",omitempty"`
 	Objects    map[string]*s3Object `json:",omitempty"`
+	// Versions are the noncurrent object versions and the delete markers
+	// of a bucket whose versioning was ever enabled, oldest first; the
+	// current version of a key is in Objects, unless a delete marker is
+	// the key's latest entry here.
+	Versions []*s3Object `json:",omitempty"`
 }
 
 type s3Object struct {
@@ -46,6 +53,10 @@ type s3Object struct {
 	Size         int64
 	ETag         string
 	LastModified string
+	// VersionID is "" in a bucket whose versioning was never enabled,
+	// "null" for a version written while versioning was suspended.
+	VersionID    string `json:",omitempty"`
+	DeleteMarker bool   `json:",omitempty"`
 }
 
 type s3Tag struct {
@@ -155,6 +166,7 @@ func s3Service() *service {
 			{name: "PutBucketTagging", write: true, method: put, path: "/{Bucket}?tagging", handle: s3PutBucketTagging},
 			{name: "DeleteBucketTagging", write: true, method: del, path: "/{Bucket}?tagging", handle: s3DeleteBucketTagging},
 			{name: "ListObjectsV2", method: get, path: "/{Bucket}?list-type", handle: s3ListObjectsV2},
+			{name: "ListObjectVersions", method: get, path: "/{Bucket}?versions", handle: s3ListObjectVersions},
 			{name: "PutObject", write: true, method: put, path: "/{Bucket}/{Key+}", handle: s3PutObject},
 			{name: "HeadObject", method: head, path: "/{Bucket}/{Key+}", handle: s3HeadObject},
 			{name: "DeleteObject", write: true, method: del, path: "/{Bucket}/{Key+}", handle: s3DeleteObject},
@@ -312,7 +324,7 @@ func s3DeleteBucket(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b.Objects) > 0 {
+	if len(b.Objects) > 0 || len(b.Versions) > 0 {
 		return nil, s3Err(409, "BucketNotEmpty", "The bucket you tried to delete is not empty")
 	}
 	delete(c.acct.S3.Buckets, b.Name)
@@ -564,6 +576,9 @@ func s3PutBucketLifecycle(c *call) (any, error) {
 	if len(in.Rules) == 0 || len(in.Rules) > 1000 {
 		return nil, malformed
 	}
+	if lifecycleMixesVersions(in.Rules) {
+		return nil, s3Err(400, "InvalidRequest", "Base level prefix cannot be used in Lifecycle V2, prefixes are only supported in the Filter.")
+	}
 	ids := map[string]bool{}
 	for i := range in.Rules {
 		r := &in.Rules[i]
@@ -597,6 +612,18 @@ func s3PutBucketLifecycle(c *call) (any, error) {
 	}
 	b.Lifecycle = in.Rules
 	return nil, nil
+}
+
+// lifecycleMixesVersions reports a configuration that mixes rules with a
+// base-level Prefix (lifecycle V1) and rules with a Filter (V2), which S3
+// refuses.
+func lifecycleMixesVersions(rules []lifecycleRule) bool {
+	var v1, v2 bool
+	for _, r := range rules {
+		v1 = v1 || r.Prefix != nil
+		v2 = v2 || r.Filter != nil
+	}
+	return v1 && v2
 }
 
 func s3DeleteBucketLifecycle(c *call) (any, error) {
@@ -767,8 +794,53 @@ func s3PutObject(c *call) (any, error) {
 	if b.Objects == nil {
 		b.Objects = map[string]*s3Object{}
 	}
-	b.Objects[key] = &s3Object{Key: key, Size: int64(len(c.body)), ETag: `"` + hex.EncodeToString(sum[:]) + `"`, LastModified: s3now()}
+	o := &s3Object{Key: key, Size: int64(len(c.body)), ETag: `"` + hex.EncodeToString(sum[:]) + `"`, LastModified: s3now()}
+	o.VersionID = b.retireCurrent(key)
+	b.Objects[key] = o
 	return nil, nil
+}
+
+// retireCurrent makes room for a new current version of key and returns
+// the new version's id: in a bucket whose versioning was never enabled the
+// current object is simply replaced; with versioning enabled it becomes
+// noncurrent; while suspended the new version is "null" and replaces an
+// earlier "null" version.
+func (b *s3Bucket) retireCurrent(key string) string {
+	cur, ok := b.Objects[key]
+	switch b.Versioning {
+	case "":
+		return ""
+	case "Suspended":
+		b.dropVersion(key, "null")
+		if ok && cur.VersionID != "null" {
+			b.Versions = append(b.Versions, cur)
+		}
+		return "null"
+	}
+	if ok {
+		b.Versions = append(b.Versions, cur)
+	}
+	return newVersionID()
+}
+
+func (b *s3Bucket) dropVersion(key, id string) {
+	kept := b.Versions[:0]
+	for _, v := range b.Versions {
+		if v.Key != key || v.VersionID != id {
+			kept = append(kept, v)
+		}
+	}
+	b.Versions = kept
+	if len(b.Versions) == 0 {
+		b.Versions = nil
+	}
+}
+
+// newVersionID makes an S3-shaped version id: 32 URL-safe characters.
+func newVersionID() string {
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	return strings.NewReplacer("+", ".", "/", "_").Replace(base64.StdEncoding.EncodeToString(raw[:]))
 }
 
 func s3HeadObject(c *call) (any, error) {
@@ -782,13 +854,144 @@ func s3HeadObject(c *call) (any, error) {
 	return nil, nil
 }
 
+// s3DeleteObject deletes an object. In a bucket whose versioning was ever
+// enabled, a delete without versionId keeps the object's versions and
+// adds a delete marker; a delete with versionId removes that version for
+// good.
 func s3DeleteObject(c *call) (any, error) {
 	b, err := c.bucket()
 	if err != nil {
 		return nil, err
 	}
-	delete(b.Objects, c.path["Key"])
+	key := c.path["Key"]
+	if id := c.query.Get("versionId"); id != "" {
+		if cur, ok := b.Objects[key]; ok && cur.VersionID == id {
+			delete(b.Objects, key)
+		} else {
+			b.dropVersion(key, id)
+		}
+		return restStatus(http.StatusNoContent), nil
+	}
+	if b.Versioning == "" {
+		delete(b.Objects, key)
+		return restStatus(http.StatusNoContent), nil
+	}
+	id := b.retireCurrent(key)
+	delete(b.Objects, key)
+	b.Versions = append(b.Versions, &s3Object{Key: key, VersionID: id, DeleteMarker: true, LastModified: s3now()})
 	return restStatus(http.StatusNoContent), nil
+}
+
+func s3ListObjectVersions(c *call) (any, error) {
+	b, err := c.bucket()
+	if err != nil {
+		return nil, err
+	}
+	type owner struct {
+		ID string `xml:"ID"`
+	}
+	type version struct {
+		Key          string `xml:"Key"`
+		VersionID    string `xml:"VersionId"`
+		IsLatest     bool   `xml:"IsLatest"`
+		LastModified string `xml:"LastModified"`
+		ETag         string `xml:"ETag,omitempty"`
+		Size         *int64 `xml:"Size,omitempty"`
+		StorageClass string `xml:"StorageClass,omitempty"`
+		Owner        owner  `xml:"Owner"`
+	}
+	type entry struct {
+		XMLName xml.Name
+		version
+	}
+	prefix := c.query.Get("prefix")
+	maxKeys := 1000
+	if s := c.query.Get("max-keys"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, s3Err(400, "InvalidArgument", "Provided max-keys not an integer or within integer range")
+		}
+		maxKeys = min(n, 1000)
+	}
+	out := struct {
+		XMLName             xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ListVersionsResult"`
+		Name                string   `xml:"Name"`
+		Prefix              string   `xml:"Prefix"`
+		KeyMarker           string   `xml:"KeyMarker"`
+		VersionIDMarker     string   `xml:"VersionIdMarker"`
+		NextKeyMarker       string   `xml:"NextKeyMarker,omitempty"`
+		NextVersionIDMarker string   `xml:"NextVersionIdMarker,omitempty"`
+		MaxKeys             int      `xml:"MaxKeys"`
+		IsTruncated         bool     `xml:"IsTruncated"`
+		Entries             []entry
+	}{Name: b.Name, Prefix: prefix, KeyMarker: c.query.Get("key-marker"), VersionIDMarker: c.query.Get("version-id-marker"), MaxKeys: maxKeys}
+	all := b.versionsNewestFirst()
+	skipping := out.KeyMarker != ""
+	for _, v := range all {
+		if !strings.HasPrefix(v.Key, prefix) {
+			continue
+		}
+		if skipping {
+			if v.Key < out.KeyMarker || (v.Key == out.KeyMarker && out.VersionIDMarker == "") {
+				continue
+			}
+			if v.Key == out.KeyMarker {
+				if v.VersionID == out.VersionIDMarker {
+					skipping = false
+				}
+				continue
+			}
+			skipping = false
+		}
+		if len(out.Entries) >= maxKeys {
+			out.IsTruncated = true
+			last := out.Entries[len(out.Entries)-1]
+			out.NextKeyMarker, out.NextVersionIDMarker = last.Key, last.VersionID
+			break
+		}
+		e := entry{XMLName: xml.Name{Local: "Version"}, version: version{Key: v.Key, VersionID: orNull(v.VersionID), IsLatest: v.latest,
+			LastModified: v.LastModified, Owner: owner{canonicalUserID(c.acct.ID)}}}
+		if v.DeleteMarker {
+			e.XMLName.Local = "DeleteMarker"
+		} else {
+			size := v.Size
+			e.ETag, e.Size, e.StorageClass = v.ETag, &size, "STANDARD"
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return out, nil
+}
+
+type listedVersion struct {
+	*s3Object
+	latest bool
+}
+
+// versionsNewestFirst lists every version and delete marker by key, the
+// newest of each key first.
+func (b *s3Bucket) versionsNewestFirst() []listedVersion {
+	byKey := map[string][]*s3Object{}
+	for _, v := range b.Versions {
+		byKey[v.Key] = append(byKey[v.Key], v)
+	}
+	for k, o := range b.Objects {
+		byKey[k] = append(byKey[k], o)
+	}
+	var out []listedVersion
+	for _, k := range sortedKeys(byKey) {
+		vs := byKey[k]
+		for i := len(vs) - 1; i >= 0; i-- {
+			out = append(out, listedVersion{vs[i], i == len(vs)-1})
+		}
+	}
+	return out
+}
+
+func orNull(id string) string {
+	if id == "" {
+		return "null"
+	}
+	return id
 }
 
 func upperFirst(s string) string {
