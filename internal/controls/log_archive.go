@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/validate"
 )
 
 // LogArchive keeps the account's log archive in the home region: a
@@ -114,7 +114,7 @@ type encryptionState struct {
 
 func (c LogArchive) read(ctx context.Context, env *control.Env, t control.Target) (archiveState, error) {
 	st := archiveState{Bucket: LogBucketName(env, t)}
-	if err := ValidBucketName(st.Bucket); err != nil {
+	if err := validate.BucketName(st.Bucket); err != nil {
 		return st, fmt.Errorf("log-archive: %w: choose another with --log-bucket", err)
 	}
 	if err := c.readKey(ctx, env, t, &st); err != nil {
@@ -221,12 +221,9 @@ func (s archiveState) finding(env *control.Env, t control.Target) control.Findin
 		return f
 	}
 	if adopted {
-		var parts []string
-		for _, c := range ch {
-			parts = append(parts, fmt.Sprintf("%s %s → %s", c.Field, c.Current, c.Desired))
-		}
-		return control.Finding{Action: control.ActionUpdate, Changes: ch,
-			Note: fmt.Sprintf("adopt existing bucket %s: %s; %s; rollback keeps the key and any logs", s.Bucket, strings.Join(parts, "; "), s.adoptionNote())}
+		// The changes list each change; the note says what stays.
+		return control.Finding{Action: control.ActionAdopt, Changes: ch,
+			Note: fmt.Sprintf("adopt existing bucket %s: %s; rollback keeps the key and any logs", s.Bucket, s.adoptionNote())}
 	}
 	f := control.Finding{Action: control.ActionUpdate, Changes: ch, Note: "rollback keeps the key and any logs"}
 	if !s.Exists || s.KeyARN == "" {

@@ -188,7 +188,7 @@ func TestLogArchiveAdoptsExistingBucketSafely(t *testing.T) {
 	bucketBefore, before := bucketSnapshot(t, env, "team-data"), env.Server.Snapshot()
 
 	f, err := c.Check(ctx, cenv, tg)
-	if err != nil || f.Compliant || f.Action != control.ActionUpdate || !strings.HasPrefix(f.Note, "adopt existing bucket team-data: ") {
+	if err != nil || f.Compliant || f.Action != control.ActionAdopt || !strings.HasPrefix(f.Note, "adopt existing bucket team-data: ") {
 		t.Fatalf("plan of an existing bucket should be an adoption: %+v, %v", f, err)
 	}
 	for _, ch := range f.Changes {
@@ -287,7 +287,7 @@ func TestLogArchiveRejectsInvalidBucketNameBeforeAnyCall(t *testing.T) {
 	for _, name := range []string{"MyLogs", "ab", "xn--logs", "a..b", "10.0.0.1"} {
 		cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: name}}
 		env.Server.ResetLog()
-		if _, err := c.Check(ctx, cenv, target(c, "")); err == nil || !strings.Contains(err.Error(), "invalid S3 bucket name") {
+		if _, err := c.Check(ctx, cenv, target(c, "")); err == nil || !strings.Contains(err.Error(), "choose another with --log-bucket") {
 			t.Fatalf("check %q: %v", name, err)
 		}
 		j := &controltest.MemJournal{}
