@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/harden-dev/harden/internal/awsclient"
@@ -80,11 +81,13 @@ type globals struct {
 	endpointURL string
 	stateDir    string
 	concurrency int
-	logBucket   string
-	retention   int
-	timeout     time.Duration
-	exclude     listFlag
-	configPath  string
+	// settingFlags hold the values of the flags that override a
+	// control's setting (see settingFlags).
+	settingFlags map[string]*string
+	flags        *pflag.FlagSet
+	timeout      time.Duration
+	exclude      listFlag
+	configPath   string
 
 	getenv func(string) string
 	// clock is the time exceptions expire against; nil means time.Now.
@@ -185,8 +188,10 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.StringVar(&g.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint (overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)")
 	f.StringVar(&g.stateDir, "state-dir", defaultStateDir, "where apply journals are kept (default: $HARDEN_STATE_DIR, else $XDG_STATE_HOME/harden or ~/.local/state/harden)")
 	f.IntVar(&g.concurrency, "concurrency", 64, "how many control-region targets run at once")
-	f.StringVar(&g.logBucket, "log-bucket", "", "log-archive bucket name (default harden-logs-<account-id>-<home-region>)")
-	f.IntVar(&g.retention, "log-retention-days", 365, "days the log archive keeps log objects and their old versions")
+	g.flags, g.settingFlags = f, map[string]*string{}
+	for _, sf := range settingFlags {
+		g.settingFlags[sf.flag] = f.String(sf.flag, "", sf.usage)
+	}
 	f.DurationVar(&g.timeout, "timeout", awsclient.DefaultTimeouts.Call,
 		fmt.Sprintf("overall deadline of each AWS call, retries included (each attempt: at most %s, connecting: %s)",
 			awsclient.DefaultTimeouts.Attempt, awsclient.DefaultTimeouts.Connect))
@@ -225,19 +230,11 @@ func (g *globals) validate() error {
 	if g.allRegions && len(g.regions) > 0 {
 		return usagef("--regions and --all-regions cannot be used together")
 	}
-	if g.retention < 1 {
-		return usagef("--log-retention-days must be at least 1, got %d", g.retention)
-	}
 	if g.concurrency < 1 {
 		return usagef("--concurrency must be at least 1, got %d", g.concurrency)
 	}
 	if g.timeout <= 0 {
 		return usagef("--timeout must be more than 0, got %s", g.timeout)
-	}
-	if g.logBucket != "" {
-		if err := validate.BucketName(g.logBucket); err != nil {
-			return usagef("--log-bucket: %v", err)
-		}
 	}
 	if _, err := report.ParseFormat(g.output); err != nil {
 		return &usageError{err}
@@ -268,7 +265,6 @@ func (g *globals) options(accountOnly bool) run.Options {
 		EndpointURL:     g.endpointURL,
 		Concurrency:     g.concurrency,
 		Timeouts:        awsclient.Timeouts{Call: g.timeout},
-		Settings:        control.Settings{LogBucket: g.logBucket, LogRetentionDays: g.retention},
 		ControlSettings: cfg.Settings,
 		Exceptions:      cfg,
 		Now:             g.now(),

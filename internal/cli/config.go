@@ -29,8 +29,28 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("%w (--config or HARDEN_CONFIG names it)", err)}
 	}
+	for _, sf := range settingFlags {
+		if g.flags == nil || !g.flags.Changed(sf.flag) {
+			continue
+		}
+		settings, ok := cfg.Settings[sf.control]
+		if !ok {
+			return nil, usagef("--%s: control %s has no setting %s", sf.flag, sf.control, sf.setting)
+		}
+		if err := config.Set(settings, sf.setting, *g.settingFlags[sf.flag]); err != nil {
+			return nil, usagef("--%s: %v", sf.flag, err)
+		}
+	}
 	g.cfg = cfg
 	return cfg, nil
+}
+
+// settingFlags are the flags that override one control's setting from the
+// configuration file: documented shortcuts for the settings people change
+// most. The cli knows their names, never their types.
+var settingFlags = []struct{ flag, control, setting, usage string }{
+	{"log-bucket", "log-archive", "bucket", "log-archive bucket name (default harden-logs-<account-id>-<home-region>; controls.log-archive.bucket)"},
+	{"log-retention-days", "log-archive", "retention_days", "days the log archive keeps log objects under AWSLogs/ and their old versions (default 365; controls.log-archive.retention_days)"},
 }
 
 func (g *globals) now() time.Time {

@@ -207,3 +207,26 @@ func TestConfigInitShowSchema(t *testing.T) {
 		t.Errorf("schema is not JSON Schema: %v", err)
 	}
 }
+
+// The log-archive flags override the file's settings; the file's settings
+// reach the control.
+func TestSettingFlagsOverrideFile(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, "version: 1\ncontrols:\n  log-archive:\n    bucket: team-logs\n    retention_days: 90\n")
+	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "config", "show", "--log-retention-days", "30")
+	expect(t, o, cli.ExitOK, "config show")
+	if !strings.Contains(o.stdout, `bucket: "team-logs"`) || !strings.Contains(o.stdout, "retention_days: 30") {
+		t.Errorf("config show:\n%s", o.stdout)
+	}
+	o = hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "--controls", "log-archive", "-o", "text")
+	if !strings.Contains(o.stdout, "team-logs") || !strings.Contains(o.stdout, "90-day") {
+		t.Errorf("plan does not use the file's settings:\n%s", o.stdout)
+	}
+	env.Server.ResetLog()
+	o = hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "--log-retention-days", "0")
+	expect(t, o, cli.ExitUsage, "bad flag value over a good file")
+	if !strings.Contains(o.stderr, "--log-retention-days: retention_days: must be at least 1") || len(env.Server.Requests()) != 0 {
+		t.Errorf("stderr %q, %d calls", o.stderr, len(env.Server.Requests()))
+	}
+}

@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+
+	"github.com/harden-dev/harden/internal/control"
 )
 
 // field is one setting of a control, read from its settings struct's tags.
@@ -72,4 +75,39 @@ func jsonType(k reflect.Kind) string {
 		return "array"
 	}
 	return "string"
+}
+
+// Set sets the setting named name (its yaml name) of settings from a
+// flag's text value, then validates the whole settings: it is how a
+// command-line flag overrides the file.
+func Set(settings control.ControlSettings, name, value string) error {
+	fs, err := fields(settings)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.Name != name {
+			continue
+		}
+		switch f.Kind {
+		case reflect.String:
+			f.Value.SetString(value)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(value)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not true or false", name, value)
+			}
+			f.Value.SetBool(b)
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a whole number", name, value)
+			}
+			f.Value.SetInt(n)
+		default:
+			return fmt.Errorf("%s: a %s setting cannot be set from a flag", name, f.Kind)
+		}
+		return settings.Validate()
+	}
+	return fmt.Errorf("no setting %q", name)
 }

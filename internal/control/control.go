@@ -67,20 +67,10 @@ type Target struct {
 
 // Env is what a control may use: the AWS clients and the run's settings.
 type Env struct {
-	AWS      *awsclient.Clients
-	Settings Settings
+	AWS *awsclient.Clients
 	// ControlSettings holds each configurable control's settings by
 	// control id (see SettingsOf).
 	ControlSettings map[string]ControlSettings
-}
-
-// Settings are the user's choices that controls read.
-type Settings struct {
-	// LogBucket names the log-archive bucket; empty means
-	// harden-logs-<account-id>-<home-region>.
-	LogBucket string
-	// LogRetentionDays is how long log objects are kept; 0 means 365.
-	LogRetentionDays int
 }
 
 // RetainedError is what an Undo's Do returns when it finds it must keep

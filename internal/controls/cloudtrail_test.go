@@ -514,7 +514,7 @@ func TestCloudTrailWithoutLogArchive(t *testing.T) {
 	})
 	t.Run("key but no bucket", func(t *testing.T) {
 		env, cenv, tg := ctSetup(t)
-		cenv.Settings.LogBucket = "harden-logs-elsewhere"
+		cenv.ControlSettings = archiveSettings("harden-logs-elsewhere", 365)
 		before := env.Server.Snapshot()
 		j := &controltest.MemJournal{}
 		_, err := controls.CloudTrail{}.Apply(ctx, cenv, tg, j.For("cloudtrail", "us-east-1"))

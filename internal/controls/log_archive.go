@@ -41,10 +41,44 @@ const (
 	retentionRuleID         = "harden-retention"
 )
 
+// LogArchiveSettings are the log archive's settings (harden.yaml
+// controls.log-archive; --log-bucket and --log-retention-days override them).
+type LogArchiveSettings struct {
+	Bucket        string `yaml:"bucket" doc:"the log-archive bucket; empty means harden-logs-<account-id>-<home-region> (--log-bucket)"`
+	RetentionDays int    `yaml:"retention_days" doc:"days log objects under AWSLogs/ and their old versions are kept (--log-retention-days)"`
+}
+
+// Validate checks the bucket name against S3's naming rules and the
+// retention.
+func (s *LogArchiveSettings) Validate() error {
+	if s.Bucket != "" {
+		if err := validate.BucketName(s.Bucket); err != nil {
+			return control.FieldErrorf("bucket", "%v", err)
+		}
+	}
+	if s.RetentionDays < 1 {
+		return control.FieldErrorf("retention_days", "must be at least 1, got %d", s.RetentionDays)
+	}
+	return nil
+}
+
+// NewSettings returns the log archive's default settings.
+func (LogArchive) NewSettings() control.ControlSettings {
+	return &LogArchiveSettings{RetentionDays: DefaultLogRetentionDays}
+}
+
+// logArchiveSettings are the run's log-archive settings: other controls
+// that write to the archive read them too.
+func logArchiveSettings(env *control.Env) *LogArchiveSettings {
+	return control.SettingsOf(env, logArchiveID, LogArchive{}.NewSettings().(*LogArchiveSettings))
+}
+
+const logArchiveID = "log-archive"
+
 // LogBucketName is the log-archive bucket's name for a target.
 func LogBucketName(env *control.Env, t control.Target) string {
-	if env.Settings.LogBucket != "" {
-		return env.Settings.LogBucket
+	if b := logArchiveSettings(env).Bucket; b != "" {
+		return b
 	}
 	return fmt.Sprintf("harden-logs-%s-%s", t.AccountID, t.HomeRegion)
 }
@@ -56,8 +90,8 @@ func TrailARN(t control.Target) string {
 }
 
 func retentionDays(env *control.Env) int32 {
-	if env.Settings.LogRetentionDays > 0 {
-		return int32(env.Settings.LogRetentionDays)
+	if d := logArchiveSettings(env).RetentionDays; d > 0 {
+		return int32(d)
 	}
 	return DefaultLogRetentionDays
 }

@@ -21,7 +21,7 @@ import (
 
 func TestLogArchiveLifecycle(t *testing.T) {
 	env := fakeawstest.Start(t)
-	cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogRetentionDays: 90}}
+	cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("", 90)}
 	c := controls.LogArchive{}
 	tg := target(c, "")
 	bucket := controls.LogBucketName(cenv, tg)
@@ -182,7 +182,7 @@ func teamDataBucket(t *testing.T, env *fakeawstest.Env) {
 func TestLogArchiveAdoptsExistingBucketSafely(t *testing.T) {
 	env := fakeawstest.Start(t)
 	teamDataBucket(t, env)
-	cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: "team-data"}}
+	cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("team-data", 365)}
 	c := controls.LogArchive{}
 	tg := target(c, "")
 	bucketBefore, before := bucketSnapshot(t, env, "team-data"), env.Server.Snapshot()
@@ -285,7 +285,7 @@ func TestLogArchiveRejectsInvalidBucketNameBeforeAnyCall(t *testing.T) {
 	env := fakeawstest.Start(t)
 	c := controls.LogArchive{}
 	for _, name := range []string{"MyLogs", "ab", "xn--logs", "a..b", "10.0.0.1"} {
-		cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: name}}
+		cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings(name, 365)}
 		env.Server.ResetLog()
 		if _, err := c.Check(ctx, cenv, target(c, "")); err == nil || !strings.Contains(err.Error(), "choose another with --log-bucket") {
 			t.Fatalf("check %q: %v", name, err)
@@ -416,7 +416,7 @@ func TestLogArchiveAdoptsBucketWithLegacyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := bucketSnapshot(t, env, "legacy-data")
-	cenv := &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: "legacy-data"}}
+	cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("legacy-data", 365)}
 	c := controls.LogArchive{}
 	j := &controltest.MemJournal{}
 	if _, err := c.Apply(ctx, cenv, target(c, ""), j.For("log-archive", "us-east-1")); err != nil {
@@ -435,4 +435,9 @@ func TestLogArchiveAdoptsBucketWithLegacyLifecycle(t *testing.T) {
 	if got := bucketSnapshot(t, env, "legacy-data"); got != before {
 		t.Fatalf("rollback:\nbefore %s\nafter  %s", before, got)
 	}
+}
+
+// archiveSettings are log-archive settings for a test's control.Env.
+func archiveSettings(bucket string, days int) map[string]control.ControlSettings {
+	return map[string]control.ControlSettings{"log-archive": &controls.LogArchiveSettings{Bucket: bucket, RetentionDays: days}}
 }

@@ -365,7 +365,7 @@ func TestLogArchiveFormat1Steps(t *testing.T) {
 
 	// The former policy step wrote harden's whole policy over none.
 	c := controls.LogArchive{}
-	if _, err := c.Apply(ctx, &control.Env{AWS: env.Clients, Settings: control.Settings{LogBucket: "logs"}}, target(c, ""), (&controltest.MemJournal{}).For("log-archive", "us-east-1")); err != nil {
+	if _, err := c.Apply(ctx, &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("logs", 365)}, target(c, ""), (&controltest.MemJournal{}).For("log-archive", "us-east-1")); err != nil {
 		t.Fatal(err)
 	}
 	policy := control.Step{Kind: "PutBucketPolicy", Done: true, Prior: []byte(`{"Bucket":"logs","Policy":""}`)}

@@ -39,8 +39,6 @@ type Options struct {
 	Concurrency int
 	// Timeouts bound every AWS call; zero fields take the defaults.
 	Timeouts awsclient.Timeouts
-	// Settings are passed to the controls.
-	Settings control.Settings
 	// ControlSettings are each configurable control's settings by id.
 	ControlSettings map[string]control.ControlSettings
 	// ExcludeRegions are never covered, even when enabled.
@@ -193,7 +191,7 @@ func Connect(ctx context.Context, opts Options) (*Session, error) {
 		CallerARN:   id.ARN,
 		HomeRegion:  home,
 		Controls:    sel,
-		Env:         &control.Env{AWS: clients, Settings: opts.Settings, ControlSettings: opts.ControlSettings},
+		Env:         &control.Env{AWS: clients, ControlSettings: opts.ControlSettings},
 		Concurrency: opts.Concurrency,
 		CallTimeout: timeouts.Call,
 		Exceptions:  opts.Exceptions,
