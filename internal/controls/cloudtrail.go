@@ -1099,15 +1099,8 @@ func (c CloudTrail) undoSelectors(ctx context.Context, env *control.Env, t contr
 			return control.Undo{}, err
 		}
 	}
-	owner, err := c.ownership(ctx, env, t, p.TrailARN)
-	if err != nil {
-		return control.Undo{}, err
-	}
-	if !owner.Exists {
-		return control.Nothing("trail %s is gone", p.TrailARN), nil
-	}
-	if why := owner.notCreatedBy(""); why != "" {
-		return control.Drift(nil, "trail %s is not harden's: %s; left alone", p.TrailARN, why), nil
+	if u, err := c.unlessOwned(ctx, env, t, p.TrailARN); u != nil || err != nil {
+		return *u, err
 	}
 	cur, err := c.selectors(ctx, env, t, p.TrailARN)
 	if trailGone(err) {
@@ -1137,6 +1130,25 @@ func (c CloudTrail) undoSelectors(ctx context.Context, env *control.Env, t contr
 		cur.describeManagement(), p.Selectors.describeManagement()), restore), nil
 }
 
+// unlessOwned returns the undo decision for a trail that is gone (nothing
+// to do) or not harden's (drift, never touched), or nil when the trail is
+// harden's and the step's own comparison decides.
+func (c CloudTrail) unlessOwned(ctx context.Context, env *control.Env, t control.Target, arn string) (*control.Undo, error) {
+	owner, err := c.ownership(ctx, env, t, arn)
+	if err != nil {
+		return &control.Undo{}, err
+	}
+	if !owner.Exists {
+		u := control.Nothing("trail %s is gone", arn)
+		return &u, nil
+	}
+	if why := owner.notCreatedBy(""); why != "" {
+		u := control.Drift(nil, "trail %s is not harden's: %s; left alone", arn, why)
+		return &u, nil
+	}
+	return nil, nil
+}
+
 // undoLogging stops the logging StartLogging started, while the trail is
 // harden's and logging; a trail someone stopped since needs nothing.
 func (c CloudTrail) undoLogging(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
@@ -1148,15 +1160,8 @@ func (c CloudTrail) undoLogging(ctx context.Context, env *control.Env, t control
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
-	owner, err := c.ownership(ctx, env, t, p.TrailARN)
-	if err != nil {
-		return control.Undo{}, err
-	}
-	if !owner.Exists {
-		return control.Nothing("trail %s is gone", p.TrailARN), nil
-	}
-	if why := owner.notCreatedBy(""); why != "" {
-		return control.Drift(nil, "trail %s is not harden's: %s; left alone", p.TrailARN, why), nil
+	if u, err := c.unlessOwned(ctx, env, t, p.TrailARN); u != nil || err != nil {
+		return *u, err
 	}
 	logging, err := c.isLogging(ctx, env, t, p.TrailARN)
 	if trailGone(err) {
