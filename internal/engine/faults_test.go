@@ -24,6 +24,9 @@ var serviceOf = map[string]string{
 	"config-recorder":                "config",
 	"ebs-default-encryption":         "ec2",
 	"access-analyzer":                "access-analyzer",
+	"guardduty":                      "guardduty",
+	"securityhub":                    "securityhub",
+	"detective":                      "detective",
 }
 
 // TestFaultsPerControl: for every control, access denied in one region

@@ -12,5 +12,6 @@ func allServices() []*service {
 		kmsService(),
 		cloudtrailService(),
 		configService(),
+		guarddutyService(),
 	}
 }

@@ -30,6 +30,7 @@ type regionState struct {
 	AccessAnalyzer analyzerRegion
 	KMS            kmsRegion
 	Config         configRegion
+	GuardDuty      guarddutyRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -75,6 +76,7 @@ func newRegionState(acct, region string) *regionState {
 		EC2:            newEC2Region(acct, region),
 		AccessAnalyzer: analyzerRegion{Analyzers: map[string]*analyzer{}},
 		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
+		GuardDuty:      guarddutyRegion{Detectors: map[string]*gdDetector{}},
 	}
 }
 
