@@ -51,6 +51,9 @@ type Server struct {
 	// absent holds "service/region" for each service marked as not
 	// offered in a region (see SetServiceAbsent).
 	absent map[string]bool
+	// standardsReadyAfter is how many GetEnabledStandards answers show a
+	// new Security Hub standard PENDING (securityhub.go).
+	standardsReadyAfter int
 }
 
 // Request is one entry of the request log.
@@ -77,6 +80,8 @@ func New(opts Options) *Server {
 		latency:  opts.Latency,
 		services: map[string]*service{},
 		absent:   map[string]bool{},
+
+		standardsReadyAfter: 1,
 	}
 	for _, svc := range allServices() {
 		s.services[svc.name] = svc

@@ -13,5 +13,6 @@ func allServices() []*service {
 		cloudtrailService(),
 		configService(),
 		guarddutyService(),
+		securityhubService(),
 	}
 }

@@ -20,6 +20,8 @@ type account struct {
 	S3 s3State
 	// CloudTrail trails by ARN; a multi-region trail shows in every region.
 	CloudTrail cloudtrailState
+	// SecurityHub holds the account's one finding aggregator.
+	SecurityHub securityhubAccount
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
 }
@@ -31,6 +33,7 @@ type regionState struct {
 	KMS            kmsRegion
 	Config         configRegion
 	GuardDuty      guarddutyRegion
+	SecurityHub    securityhubRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -77,6 +80,7 @@ func newRegionState(acct, region string) *regionState {
 		AccessAnalyzer: analyzerRegion{Analyzers: map[string]*analyzer{}},
 		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
 		GuardDuty:      guarddutyRegion{Detectors: map[string]*gdDetector{}},
+		SecurityHub:    securityhubRegion{Subscriptions: map[string]*shSubscription{}},
 	}
 }
 
