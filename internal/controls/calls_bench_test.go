@@ -2,6 +2,7 @@ package controls_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/control/controltest"
@@ -27,6 +28,7 @@ func BenchmarkCalls(b *testing.B) {
 				if err := applyPrerequisites(byID, c, cenv, tg.Region, map[string]bool{}); err != nil {
 					b.Fatal(err)
 				}
+				env.Server.Backdate(72 * time.Hour)
 				env.Server.ResetLog()
 				if _, err := c.Check(ctx, cenv, tg); err != nil {
 					b.Fatal(err)

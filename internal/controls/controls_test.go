@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
@@ -47,6 +48,9 @@ func TestLifecycle(t *testing.T) {
 			if err := applyPrerequisites(byID, c, cenv, tg.Region, map[string]bool{}); err != nil {
 				t.Fatal(err)
 			}
+			// ... and in place for three days, as a later run finds them
+			// (Detective waits 48 hours after GuardDuty).
+			env.Server.Backdate(72 * time.Hour)
 			env.Server.ResetLog()
 
 			f, err := c.Check(ctx, cenv, tg)

@@ -279,13 +279,3 @@ func (s *Server) SetDetectorCreatedAt(region string, at time.Time) error {
 	}
 	return fmt.Errorf("fakeaws: no GuardDuty detector in %s", region)
 }
-
-// detectorCreatedAt returns when the region's detector was created, and
-// whether there is one. s.mu is held.
-func (r *guarddutyRegion) detectorCreatedAt() (time.Time, bool) {
-	for _, d := range r.Detectors {
-		t, err := time.Parse("2006-01-02T15:04:05.000Z", d.CreatedAt)
-		return t, err == nil
-	}
-	return time.Time{}, false
-}

@@ -14,5 +14,6 @@ func allServices() []*service {
 		configService(),
 		guarddutyService(),
 		securityhubService(),
+		detectiveService(),
 	}
 }

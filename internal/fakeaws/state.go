@@ -34,6 +34,7 @@ type regionState struct {
 	Config         configRegion
 	GuardDuty      guarddutyRegion
 	SecurityHub    securityhubRegion
+	Detective      detectiveRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -81,6 +82,7 @@ func newRegionState(acct, region string) *regionState {
 		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
 		GuardDuty:      guarddutyRegion{Detectors: map[string]*gdDetector{}},
 		SecurityHub:    securityhubRegion{Subscriptions: map[string]*shSubscription{}},
+		Detective:      detectiveRegion{Graphs: map[string]*dtGraph{}},
 	}
 }
 
