@@ -135,7 +135,10 @@ type hubState struct {
 	// this one; "" when standalone.
 	Administrator string
 	Offered       []shStandard
-	Subscriptions []shSubscription
+	// StandardsUnknown is true when Security Hub would not list its
+	// standards (not enabled): the plan then names them as the settings do.
+	StandardsUnknown bool
+	Subscriptions    []shSubscription
 	// Aggregator is read in the home region only; nil when none.
 	Aggregator *shAggregator
 }
@@ -185,17 +188,36 @@ func newerVersion(a, b string) bool {
 	return false
 }
 
+// read reads the region's hub in two rounds: the hub and the standards on
+// offer together, then (when enabled) its administrator, standards and,
+// in the home region, the aggregator together.
 func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target) (hubState, error) {
 	client := env.AWS.SecurityHub(t.Region)
 	var st hubState
-	hub, err := client.DescribeHub(ctx, &securityhub.DescribeHubInput{})
-	if awserror.Is(err, shNotEnabledCode) {
-		offered, err := describeStandards(ctx, client, t.Region)
-		st.Offered = offered
+	var hub *securityhub.DescribeHubOutput
+	var first errgroup.Group
+	first.Go(func() (err error) {
+		hub, err = client.DescribeHub(ctx, &securityhub.DescribeHubInput{})
+		if awserror.Is(err, shNotEnabledCode) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("securityhub: describe hub in %s: %w", t.Region, err)
+		}
+		return nil
+	})
+	first.Go(func() (err error) {
+		st.Offered, err = describeStandards(ctx, client, t.Region)
+		if awserror.Is(err, shNotEnabledCode) {
+			// Security Hub may list its standards only to a subscribed
+			// account: apply resolves them once it has enabled the hub.
+			st.StandardsUnknown = true
+			return nil
+		}
+		return err
+	})
+	if err := first.Wait(); err != nil || hub == nil {
 		return st, err
-	}
-	if err != nil {
-		return st, fmt.Errorf("securityhub: describe hub in %s: %w", t.Region, err)
 	}
 	st.Enabled, st.SubscribedAt, st.Generator = true, aws.ToString(hub.SubscribedAt), string(hub.ControlFindingGenerator)
 	var g errgroup.Group
@@ -208,10 +230,6 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 			st.Administrator = aws.ToString(out.Administrator.AccountId)
 		}
 		return nil
-	})
-	g.Go(func() (err error) {
-		st.Offered, err = describeStandards(ctx, client, t.Region)
-		return err
 	})
 	g.Go(func() (err error) {
 		st.Subscriptions, err = enabledStandards(ctx, client, t.Region, nil)
@@ -290,6 +308,12 @@ func (p hubPlan) empty() bool {
 
 func (st hubState) plan(env *control.Env, t control.Target) hubPlan {
 	wanted, missing := resolveStandards(shSettings(env).Standards, st.Offered)
+	if st.StandardsUnknown {
+		wanted, missing = nil, nil
+		for _, name := range shSettings(env).Standards {
+			wanted = append(wanted, shStandard{Name: name})
+		}
+	}
 	p := hubPlan{EnableHub: !st.Enabled, SetGenerator: st.Enabled && st.Generator != shConsolidated, Missing: missing}
 	enabled := map[string]bool{}
 	for _, s := range st.Subscriptions {
@@ -315,7 +339,11 @@ func (p hubPlan) changes() []control.Change {
 		out = append(out, control.Change{Field: "control findings", Current: "one per standard", Desired: "consolidated"})
 	}
 	for _, s := range p.Standards {
-		out = append(out, control.Change{Field: "standard " + s.Name, Current: "not enabled", Desired: "enabled"})
+		name := s.Name
+		if prefix, latest := strings.CutSuffix(name, " "+shLatest); latest {
+			name = prefix + " (newest version offered)"
+		}
+		out = append(out, control.Change{Field: "standard " + name, Current: "not enabled", Desired: "enabled"})
 	}
 	if p.CreateAggregate {
 		out = append(out, control.Change{Field: "finding aggregator", Current: "none", Desired: "all regions, into this one"})
@@ -422,6 +450,11 @@ func (c SecurityHub) Apply(ctx context.Context, env *control.Env, t control.Targ
 			return nil, fmt.Errorf("securityhub: consolidate control findings in %s: %w", t.Region, err)
 		}
 	}
+	if p.EnableHub && st.StandardsUnknown {
+		if p.Standards, err = c.standardsAfterEnable(ctx, env, client, t); err != nil {
+			return nil, err
+		}
+	}
 	if len(p.Standards) > 0 {
 		if err := c.enableStandards(ctx, client, t.Region, p.Standards, j); err != nil {
 			return nil, err
@@ -433,6 +466,17 @@ func (c SecurityHub) Apply(ctx context.Context, env *control.Env, t control.Targ
 		}
 	}
 	return f.Changes, nil
+}
+
+// standardsAfterEnable resolves the wanted standards once the hub is
+// enabled, for a region that lists them to subscribed accounts only.
+func (SecurityHub) standardsAfterEnable(ctx context.Context, env *control.Env, client *securityhub.Client, t control.Target) ([]shStandard, error) {
+	offered, err := describeStandards(ctx, client, t.Region)
+	if err != nil {
+		return nil, err
+	}
+	wanted, _ := resolveStandards(shSettings(env).Standards, offered)
+	return wanted, nil
 }
 
 func (SecurityHub) enableHub(ctx context.Context, client *securityhub.Client, region string, j control.Journal) error {

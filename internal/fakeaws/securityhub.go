@@ -245,7 +245,13 @@ func (r *securityhubRegion) offered(region string) []shStandard {
 	return out
 }
 
+// shDescribeStandards lists the region's standards to a subscribed
+// account; InvalidAccessException is among the operation's modeled errors,
+// so fakeaws answers it before Security Hub is enabled.
 func shDescribeStandards(c *call) (any, error) {
+	if _, err := shEnabled(c); err != nil {
+		return nil, err
+	}
 	type standard struct {
 		StandardsArn     string `json:"StandardsArn"`
 		Name             string `json:"Name"`
