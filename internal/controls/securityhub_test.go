@@ -324,3 +324,31 @@ func TestFakeSecurityHubErrors(t *testing.T) {
 		t.Fatalf("EnableDefaultStandards left out enables FSBP and CIS v1.2.0, as AWS does: %v", arns)
 	}
 }
+
+// Unconfirmed steps: standards enabled now are disabled; an aggregator is
+// never deleted without the ARN that proves it harden's; a control
+// findings step without After (format 1) still restores.
+func TestSecurityHubUnconfirmedAndFormat1Steps(t *testing.T) {
+	_, c, cenv, tg := shSetup(t, "us-east-1")
+	j := appliedJournal(t, c, cenv, tg)
+	standards, aggregator := j.Entries[1].Step, j.Entries[2].Step
+	standards.Done, standards.Result = false, nil
+	if u := undoVerdict(t, c, cenv, tg, standards); u.Verdict != control.Restore || !strings.Contains(u.What, "CIS AWS Foundations Benchmark v5.0.0") {
+		t.Fatalf("unconfirmed standards: %s %q", u.Verdict, u.What)
+	}
+	aggregator.Done, aggregator.Result = false, nil
+	if u := undoVerdict(t, c, cenv, tg, aggregator); u.Verdict != control.Drifted || u.Do != nil {
+		t.Fatalf("unconfirmed aggregator: %s %q", u.Verdict, u.What)
+	}
+
+	env2, c2, cenv2, tg2 := shSetup(t, "eu-west-1")
+	if _, err := env2.Clients.SecurityHub("eu-west-1").EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{
+		EnableDefaultStandards: aws.Bool(false), ControlFindingGenerator: shtypes.ControlFindingGeneratorStandardControl}); err != nil {
+		t.Fatal(err)
+	}
+	j2 := appliedJournal(t, c2, cenv2, tg2)
+	if u := undoVerdict(t, c2, cenv2, tg2, withoutAfter(j2.Entries[0].Step)); u.Verdict != control.Restore ||
+		u.What != "restore Security Hub's control findings in eu-west-1 (ControlFindingGenerator SECURITY_CONTROL → STANDARD_CONTROL)" {
+		t.Fatalf("format-1 config step: %s %q", u.Verdict, u.What)
+	}
+}
