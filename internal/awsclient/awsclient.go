@@ -22,11 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
+	"github.com/aws/aws-sdk-go-v2/service/detective"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/middleware"
@@ -377,6 +380,27 @@ func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
 func (c *Clients) Config(region string) *configservice.Client {
 	return client(c, "config", region, func(cfg aws.Config) *configservice.Client {
 		return configservice.NewFromConfig(cfg, func(o *configservice.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// GuardDuty returns the GuardDuty client of a region.
+func (c *Clients) GuardDuty(region string) *guardduty.Client {
+	return client(c, "guardduty", region, func(cfg aws.Config) *guardduty.Client {
+		return guardduty.NewFromConfig(cfg, func(o *guardduty.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// SecurityHub returns the Security Hub client of a region.
+func (c *Clients) SecurityHub(region string) *securityhub.Client {
+	return client(c, "securityhub", region, func(cfg aws.Config) *securityhub.Client {
+		return securityhub.NewFromConfig(cfg, func(o *securityhub.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// Detective returns the Detective client of a region.
+func (c *Clients) Detective(region string) *detective.Client {
+	return client(c, "detective", region, func(cfg aws.Config) *detective.Client {
+		return detective.NewFromConfig(cfg, func(o *detective.Options) { c.endpointOverride(&o.BaseEndpoint) })
 	})
 }
 

@@ -5,6 +5,7 @@ package awserror
 import (
 	"context"
 	"errors"
+	"net"
 	"regexp"
 	"strings"
 
@@ -63,6 +64,25 @@ func IsAccessDenied(err error) bool {
 func IsCredentialsRejected(err error) bool {
 	return Is(err, "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure",
 		"OptInRequired", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+}
+
+// ServiceNotOfferedCode is the code of an answer that says the service has
+// no endpoint in the region: the name the AWS SDKs give the failure
+// ("UnknownEndpoint: Inaccessible host: … This service may not be
+// available in the … region"), which fakeaws sends for a service marked
+// absent from a region, since it cannot fail a DNS lookup.
+const ServiceNotOfferedCode = "UnknownEndpoint"
+
+// IsServiceNotOffered reports a call to a service that does not exist in
+// the region: its endpoint's name does not resolve (AWS publishes no DNS
+// name for a service in a region where it is not offered), or the answer
+// says so (ServiceNotOfferedCode).
+func IsServiceNotOffered(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return true
+	}
+	return Is(err, ServiceNotOfferedCode)
 }
 
 // IsThrottled reports a throttling answer.

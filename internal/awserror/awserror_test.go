@@ -3,6 +3,8 @@ package awserror
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -43,5 +45,23 @@ func TestKinds(t *testing.T) {
 	}
 	if !IsBlockedByPolicy(apiErr("AccessDenied", "... with an explicit deny in a service control policy")) {
 		t.Error("IsBlockedByPolicy")
+	}
+}
+
+// A service not offered in a region has no endpoint there: the lookup of
+// its name fails (as the SDK wraps it), or fakeaws answers UnknownEndpoint.
+func TestIsServiceNotOffered(t *testing.T) {
+	lookup := &smithy.OperationError{ServiceID: "Detective", OperationName: "ListGraphs",
+		Err: fmt.Errorf("https response error: %w", &url.Error{Op: "Post", URL: "https://api.detective.ap-east-2.amazonaws.com/graphs/list",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "api.detective.ap-east-2.amazonaws.com", IsNotFound: true}}})}
+	answered := &smithy.GenericAPIError{Code: "UnknownEndpoint", Message: "Inaccessible host"}
+	flaky := &net.DNSError{Err: "server misbehaving", Name: "x", IsTemporary: true}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{{lookup, true}, {answered, true}, {flaky, false}, {&smithy.GenericAPIError{Code: "AccessDeniedException"}, false}} {
+		if got := IsServiceNotOffered(tc.err); got != tc.want {
+			t.Errorf("IsServiceNotOffered(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

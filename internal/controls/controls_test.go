@@ -3,7 +3,9 @@ package controls_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
@@ -43,12 +45,12 @@ func TestLifecycle(t *testing.T) {
 			tg := target(c, "eu-west-1")
 			// Prerequisites are applied first, as the engine does; the
 			// account "before" is the account with them in place.
-			for _, dep := range c.Info().DependsOn {
-				d := byID[dep]
-				if _, err := d.Apply(ctx, cenv, target(d, tg.Region), (&controltest.MemJournal{}).For(dep, tg.Region)); err != nil {
-					t.Fatalf("apply prerequisite %s: %v", dep, err)
-				}
+			if err := applyPrerequisites(byID, c, cenv, tg.Region, map[string]bool{}); err != nil {
+				t.Fatal(err)
 			}
+			// ... and in place for three days, as a later run finds them
+			// (Detective waits 48 hours after GuardDuty).
+			env.Server.Backdate(72 * time.Hour)
 			env.Server.ResetLog()
 
 			f, err := c.Check(ctx, cenv, tg)
@@ -130,6 +132,25 @@ func TestLifecycle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// applyPrerequisites applies c's prerequisites and theirs, deepest first,
+// each once, as the engine's order does.
+func applyPrerequisites(byID map[string]control.Control, c control.Control, cenv *control.Env, region string, done map[string]bool) error {
+	for _, dep := range c.Info().DependsOn {
+		if done[dep] {
+			continue
+		}
+		done[dep] = true
+		d := byID[dep]
+		if err := applyPrerequisites(byID, d, cenv, region, done); err != nil {
+			return err
+		}
+		if _, err := d.Apply(ctx, cenv, target(d, region), (&controltest.MemJournal{}).For(dep, region)); err != nil {
+			return fmt.Errorf("apply prerequisite %s: %w", dep, err)
+		}
+	}
+	return nil
 }
 
 func TestPasswordPolicyNeverWeakens(t *testing.T) {
@@ -257,7 +278,8 @@ func TestRegistry(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range controls.All() {
 		i := c.Info()
-		if i.ID == "" || i.Title == "" || i.Desired == "" || len(i.ReadActions) == 0 || len(i.WriteActions) == 0 || len(i.SecurityHub) == 0 {
+		if i.ID == "" || i.Title == "" || i.Desired == "" || len(i.ReadActions) == 0 || len(i.WriteActions) == 0 ||
+			i.Service == "" && len(i.SecurityHub) == 0 {
 			t.Errorf("incomplete metadata: %+v", i)
 		}
 		if i.Scope != control.Account && i.Scope != control.Regional {

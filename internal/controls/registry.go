@@ -23,6 +23,9 @@ func All() []control.Control {
 		ConfigRecorder{},
 		EBSEncryption{},
 		AccessAnalyzer{},
+		GuardDuty{},
+		SecurityHub{},
+		Detective{},
 	}
 }
 

@@ -296,14 +296,19 @@ func (r *Run) find(id string) control.Control {
 	return nil
 }
 
-// failed turns an error into a result. A service control policy denial is
-// not checked; everything else, an invalid-token answer in a region the
+// failed turns an error into a result. A service the region does not
+// offer and a service control policy denial are not checked; everything else, an invalid-token answer in a region the
 // run covers included, is an error with a hint. Region state comes from
 // DescribeRegions before the run, never from an error code.
 func (r *Run) failed(res Result, err error, writing bool) Result {
 	res.Err = cleanError{err}
 	res.Status = Error
 	switch {
+	case awserror.IsServiceNotOffered(err):
+		res.Status = NotChecked
+		res.NotChecked = ServiceNotOffered
+		res.Reason = serviceNotOffered(res)
+		res.Err = nil
 	case awserror.IsBlockedByPolicy(err):
 		res.Status = NotChecked
 		res.NotChecked = DeniedBySCP
@@ -326,6 +331,11 @@ func (r *Run) failed(res Result, err error, writing bool) Result {
 		res.Reason = "AWS did not answer within " + limit + ": check network access to the service's endpoint, or raise --timeout"
 	}
 	return res
+}
+
+// serviceNotOffered says the region lacks the control's service.
+func serviceNotOffered(res Result) string {
+	return "service not offered in " + res.Region
 }
 
 // accessHint names the action AWS says was denied, else every action the

@@ -89,6 +89,42 @@ func (s *Server) SetRegionOptIn(region, status string) error {
 	return nil
 }
 
+// SetServiceAbsent marks service (its fakeaws name: "guardduty",
+// "securityhub", "detective", …) as not offered in region, or offered
+// again when absent is false.
+//
+// In AWS a service not offered in a region has no endpoint there: the
+// SDK's DNS lookup of <service>.<region>.amazonaws.com fails with "no such
+// host" and no request is sent. fakeaws serves every service on one
+// address and cannot fail a lookup, so it answers the way the AWS SDKs
+// report that failure: error code UnknownEndpoint, "Inaccessible host: …
+// This service may not be available in the … region." harden treats both
+// the DNS failure and this answer as "service not offered".
+func (s *Server) SetServiceAbsent(service, region string, absent bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.services[service]; !ok {
+		return fmt.Errorf("fakeaws: unknown service %q", service)
+	}
+	if _, ok := s.acct.OptIn[region]; !ok {
+		return fmt.Errorf("fakeaws: unknown region %q", region)
+	}
+	if absent {
+		s.absent[service+"/"+region] = true
+	} else {
+		delete(s.absent, service+"/"+region)
+	}
+	return nil
+}
+
+// serviceAbsent is the answer to a call to a service marked absent from
+// the call's region.
+func serviceAbsent(c *call) *APIError {
+	return &APIError{Status: http.StatusNotFound, Code: "UnknownEndpoint",
+		Message: fmt.Sprintf("Inaccessible host: `%s.%s.amazonaws.com'. This service may not be available in the `%s' region.",
+			c.svc.signingName, c.region, c.region)}
+}
+
 // injectedError returns the fault or throttle answer for c, if any. s.mu is held.
 func (s *Server) injectedError(c *call) error {
 	for _, f := range s.faults {
@@ -170,6 +206,7 @@ func (b *tokenBucket) take(now time.Time) bool {
 //	POST /_fakeaws/faults         add a Fault (JSON body)
 //	DELETE /_fakeaws/faults       remove all faults and throttles
 //	POST /_fakeaws/regions        {"region": "...", "status": "not-opted-in"}
+//	POST /_fakeaws/services       {"service": "detective", "region": "...", "absent": true}
 const adminPrefix = "/_fakeaws/"
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -201,6 +238,20 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := s.SetRegionOptIn(body.Region, body.Status); err != nil {
+			http.Error(w, fmt.Sprintf(`{"error":%q}`, err.Error()), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case path == "services" && r.Method == http.MethodPost:
+		var body struct {
+			Service, Region string
+			Absent          bool
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, `{"error":"want {\"service\":…,\"region\":…,\"absent\":true}"}`, http.StatusBadRequest)
+			return
+		}
+		if err := s.SetServiceAbsent(body.Service, body.Region, body.Absent); err != nil {
 			http.Error(w, fmt.Sprintf(`{"error":%q}`, err.Error()), http.StatusBadRequest)
 			return
 		}

@@ -48,6 +48,12 @@ type Server struct {
 	services map[string]*service
 	// alias is the account alias (iamaccount.go); "" means none.
 	alias string
+	// absent holds "service/region" for each service marked as not
+	// offered in a region (see SetServiceAbsent).
+	absent map[string]bool
+	// standardsReadyAfter is how many GetEnabledStandards answers show a
+	// new Security Hub standard PENDING (securityhub.go).
+	standardsReadyAfter int
 }
 
 // Request is one entry of the request log.
@@ -73,6 +79,9 @@ func New(opts Options) *Server {
 		buckets:  map[string]*tokenBucket{},
 		latency:  opts.Latency,
 		services: map[string]*service{},
+		absent:   map[string]bool{},
+
+		standardsReadyAfter: 1,
 	}
 	for _, svc := range allServices() {
 		s.services[svc.name] = svc
@@ -193,6 +202,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handle runs one call with s.mu held: faults first, then the operation.
 func (s *Server) handle(c *call) (any, error) {
+	if s.absent[c.svc.name+"/"+c.region] {
+		return nil, serviceAbsent(c)
+	}
 	if err := s.injectedError(c); err != nil {
 		return nil, err
 	}

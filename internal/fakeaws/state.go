@@ -20,6 +20,8 @@ type account struct {
 	S3 s3State
 	// CloudTrail trails by ARN; a multi-region trail shows in every region.
 	CloudTrail cloudtrailState
+	// SecurityHub holds the account's one finding aggregator.
+	SecurityHub securityhubAccount
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
 }
@@ -30,6 +32,9 @@ type regionState struct {
 	AccessAnalyzer analyzerRegion
 	KMS            kmsRegion
 	Config         configRegion
+	GuardDuty      guarddutyRegion
+	SecurityHub    securityhubRegion
+	Detective      detectiveRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -75,6 +80,9 @@ func newRegionState(acct, region string) *regionState {
 		EC2:            newEC2Region(acct, region),
 		AccessAnalyzer: analyzerRegion{Analyzers: map[string]*analyzer{}},
 		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
+		GuardDuty:      guarddutyRegion{Detectors: map[string]*gdDetector{}},
+		SecurityHub:    securityhubRegion{Subscriptions: map[string]*shSubscription{}},
+		Detective:      detectiveRegion{Graphs: map[string]*dtGraph{}},
 	}
 }
 

@@ -29,11 +29,12 @@ func Main(args []string, out io.Writer) error {
 	account := fs.String("account-id", fakeaws.DefaultAccountID, "account id of the fake account")
 	latency := fs.Duration("latency", 0, "delay added to every AWS call, e.g. 50ms")
 	alias := fs.String("account-alias", "", "the account's alias (iam:ListAccountAliases); none by default")
-	var throttles, faults, disabled, enabled listFlag
+	var throttles, faults, disabled, enabled, absent listFlag
 	fs.Var(&throttles, "throttle", "SERVICE[:REGION]=RATE[/BURST]: calls a second over which the service answers its throttling error; without REGION, in each region separately (repeatable)")
 	fs.Var(&faults, "fault", "SERVICE:ACTION:REGION=ERROR[:TIMES]: fail matching calls (empty parts match any; ERROR is access-denied, throttle or an error code) (repeatable)")
 	fs.Var(&disabled, "disable-region", "make a region not enabled for the account (repeatable)")
 	fs.Var(&enabled, "enable-region", "opt the account in to an opt-in region (repeatable)")
+	fs.Var(&absent, "absent-service", "SERVICE:REGION: the service is not offered in the region (calls answer UnknownEndpoint) (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,15 @@ func Main(args []string, out io.Writer) error {
 	}
 	for _, r := range enabled {
 		if err := srv.SetRegionOptIn(r, "opted-in"); err != nil {
+			return err
+		}
+	}
+	for _, a := range absent {
+		service, region, ok := strings.Cut(a, ":")
+		if !ok {
+			return fmt.Errorf("-absent-service %q: want SERVICE:REGION", a)
+		}
+		if err := srv.SetServiceAbsent(service, region, true); err != nil {
 			return err
 		}
 	}
