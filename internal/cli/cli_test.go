@@ -72,13 +72,27 @@ func TestLifecycle(t *testing.T) {
 	fresh := env.Server.Snapshot()
 	targets := fullTargets()
 
-	expect(t, harden(t, env, dir, term{}, "plan"), cli.ExitChanges, "plan on a fresh account")
+	o := harden(t, env, dir, term{}, "plan", "-o", "json")
+	expect(t, o, cli.ExitChanges, "plan on a fresh account")
 	if w := env.Server.Writes(); len(w) != 0 {
 		t.Fatalf("plan wrote: %+v", w)
 	}
-	o := harden(t, env, dir, term{}, "apply", "--yes")
+	var plan struct {
+		Summary struct {
+			NonCompliant int `json:"noncompliant"`
+			Deferred     int `json:"deferred"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	// Detective waits for GuardDuty's first 48 hours: deferred everywhere.
+	if plan.Summary.NonCompliant+plan.Summary.Deferred != targets || plan.Summary.Deferred != len(regionsOf(t, o.stdout)) {
+		t.Fatalf("plan summary %+v for %d targets", plan.Summary, targets)
+	}
+	o = harden(t, env, dir, term{}, "apply", "--yes")
 	expect(t, o, cli.ExitOK, "apply")
-	if !strings.Contains(o.stdout, fmt.Sprintf("Apply: %d changed", targets)) || !strings.Contains(o.stderr, "harden rollback --run ") {
+	if !strings.Contains(o.stdout, fmt.Sprintf("Apply: %d changed", plan.Summary.NonCompliant)) || !strings.Contains(o.stderr, "harden rollback --run ") {
 		t.Fatalf("apply output:\n%s\n%s", o.stdout, o.stderr)
 	}
 	// Every write AWS accepted is in the journal, confirmed.
@@ -338,4 +352,16 @@ func TestRollbackList(t *testing.T) {
 		t.Fatalf("older run should have 2 writes, 0 to undo: %q", lines[2])
 	}
 	expect(t, harden(t, env, dir, term{}, "rollback", "--list", "--yes"), cli.ExitUsage, "--list with --yes")
+}
+
+// regionsOf returns the regions a JSON report covers.
+func regionsOf(t *testing.T, doc string) []string {
+	t.Helper()
+	var r struct {
+		Regions []string `json:"regions"`
+	}
+	if err := json.Unmarshal([]byte(doc), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Regions
 }

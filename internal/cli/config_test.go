@@ -175,6 +175,9 @@ controls:
   cloudtrail: {enabled: false}
   config-recorder: {enabled: false}
   access-analyzer: {enabled: false}
+  guardduty: {enabled: false}
+  securityhub: {enabled: false}
+  detective: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/harden-dev/harden/internal/awsclient"
 )
@@ -121,6 +122,12 @@ type Finding struct {
 	// Resources are the ids of the non-compliant resources, for controls
 	// with several per region (VPCs, trails): an exception can name them.
 	Resources []string
+	// Deferred, when set, says why the change cannot be made yet
+	// (Detective waits for GuardDuty's first 48 hours): the target is
+	// deferred, neither a change nor an error, and a later apply makes it.
+	// DeferredUntil says from when, if that is known.
+	Deferred      string
+	DeferredUntil time.Time
 }
 
 // StepKind names one kind of write a control makes, usually after the AWS

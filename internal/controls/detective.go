@@ -119,8 +119,10 @@ func (Detective) finding(env *control.Env, st detectiveState, now time.Time) con
 	}
 	f := control.Finding{Action: control.ActionCreate, Changes: []control.Change{graphChange}}
 	if until, deferred := deferredUntil(env, st, now); deferred {
-		f.Action = control.ActionNone
-		f.Unmanaged = deferralReason(env, st, until)
+		f.Deferred = deferralReason(env, st, until)
+		if st.GuardDutyOn {
+			f.DeferredUntil = until
+		}
 	}
 	return f
 }
@@ -140,11 +142,10 @@ func deferredUntil(env *control.Env, st detectiveState, now time.Time) (time.Tim
 
 func deferralReason(env *control.Env, st detectiveState, until time.Time) string {
 	hours := control.SettingsOf(env, "detective", DefaultDetectiveSettings()).GuardDutyHours
-	why := fmt.Sprintf("deferred until %s: GuardDuty must have been enabled for %d hours", until.UTC().Format(time.RFC3339), hours)
 	if !st.GuardDutyOn {
-		why += " (it is not enabled yet)"
+		return fmt.Sprintf("deferred: GuardDuty must have been enabled for %d hours (it is not enabled yet; apply enables it, and an apply %d hours later creates the graph)", hours, hours)
 	}
-	return why
+	return fmt.Sprintf("deferred until %s: GuardDuty must have been enabled for %d hours", until.UTC().Format(time.RFC3339), hours)
 }
 
 // The journal's types for CreateGraph.
@@ -166,7 +167,7 @@ func (c Detective) Apply(ctx context.Context, env *control.Env, t control.Target
 		return nil, err
 	}
 	f := c.finding(env, st, time.Now())
-	if f.Compliant || f.Unmanaged != "" {
+	if f.Compliant || f.Deferred != "" {
 		return nil, nil
 	}
 	after := graphAfter{Tags: control.Tags(j.RunID())}

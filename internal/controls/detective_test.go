@@ -53,14 +53,14 @@ func graphARNs(t *testing.T, env *fakeawstest.Env) []string {
 func TestDetectiveBeforeAndAfter48Hours(t *testing.T) {
 	env, c, cenv, tg := dtSetup(t, 10*time.Hour)
 	f, err := c.Check(ctx, cenv, tg)
-	if err != nil || f.Compliant || f.Action != control.ActionNone {
+	if err != nil || f.Compliant || f.DeferredUntil.IsZero() {
 		t.Fatalf("check at 10 hours: %+v %v", f, err)
 	}
-	until, ok := strings.CutPrefix(f.Unmanaged, "deferred until ")
+	until, ok := strings.CutPrefix(f.Deferred, "deferred until ")
 	until, rest, _ := strings.Cut(until, ": ")
 	at, perr := time.Parse(time.RFC3339, until)
 	if !ok || perr != nil || rest != "GuardDuty must have been enabled for 48 hours" {
-		t.Fatalf("deferral: %q", f.Unmanaged)
+		t.Fatalf("deferral: %q", f.Deferred)
 	}
 	if d := time.Until(at); d < 37*time.Hour || d > 39*time.Hour {
 		t.Fatalf("deferred until %s, want 38 hours from now", at)
@@ -76,7 +76,7 @@ func TestDetectiveBeforeAndAfter48Hours(t *testing.T) {
 	env.Server.Backdate(40 * time.Hour)
 	before := env.Server.Snapshot()
 	f, err = c.Check(ctx, cenv, tg)
-	if err != nil || f.Action != control.ActionCreate || f.Unmanaged != "" {
+	if err != nil || f.Action != control.ActionCreate || f.Deferred != "" {
 		t.Fatalf("check at 50 hours: %+v %v", f, err)
 	}
 	j = appliedJournal(t, c, cenv, tg)
@@ -98,7 +98,7 @@ func TestDetectiveWithoutGuardDutyAndSetting(t *testing.T) {
 	cenv := &control.Env{AWS: env.Clients}
 	c := controls.Detective{}
 	f, err := c.Check(ctx, cenv, target(c, dtRegion))
-	if err != nil || !strings.HasSuffix(f.Unmanaged, "(it is not enabled yet)") {
+	if err != nil || !f.DeferredUntil.IsZero() || !strings.Contains(f.Deferred, "(it is not enabled yet") {
 		t.Fatalf("check without GuardDuty: %+v %v", f, err)
 	}
 	_, c, cenv, tg := dtSetup(t, 0)
@@ -195,7 +195,7 @@ func TestDetectiveInOneRunWithGuardDuty(t *testing.T) {
 	if r := res["guardduty@eu-west-1"]; r.Status != engine.Compliant {
 		t.Fatalf("guardduty: %+v", r)
 	}
-	if r := res["detective@eu-west-1"]; r.Status != engine.Unmanaged || !strings.HasPrefix(r.Reason, "deferred until ") {
+	if r := res["detective@eu-west-1"]; r.Status != engine.Deferred || !strings.HasPrefix(r.Reason, "deferred") {
 		t.Fatalf("detective: %+v", r)
 	}
 	if r := res["detective@eu-west-2"]; r.Status != engine.NotChecked || r.NotChecked != engine.ServiceNotOffered {

@@ -37,6 +37,9 @@ const (
 	NotChecked Status = "not-checked"
 	// Blocked: apply did not run because a prerequisite failed.
 	Blocked Status = "blocked"
+	// Deferred: the change cannot be made yet (Until says when; Note says
+	// why). Neither a change nor an error: a later apply makes it.
+	Deferred Status = "deferred"
 	// Accepted: not compliant, and an exception in the configuration
 	// accepts it (Acceptance says who, why and until when). It does not
 	// fail an audit and apply leaves it as it is.
@@ -73,6 +76,9 @@ type Result struct {
 	// Resources are the ids of the target's non-compliant resources, for
 	// controls with several per region.
 	Resources []string
+	// Until is when a Deferred target's change can be made, if known
+	// (Reason says why it waits).
+	Until time.Time
 	// Reason says why a target is not checked, blocked or unmanaged, or
 	// what to do about an error.
 	Reason string
@@ -183,6 +189,9 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 	switch {
 	case f.Compliant:
 		res.Status = Compliant
+	case f.Deferred != "":
+		res.Status, res.Reason, res.Until = Deferred, f.Deferred, f.DeferredUntil
+		res.Changes = f.Changes
 	case f.Unmanaged != "":
 		res.Status, res.Reason = Unmanaged, f.Unmanaged
 		res.Changes = f.Changes

@@ -36,7 +36,7 @@ func fresh(r engine.Result) bool {
 }
 
 func deferred(r engine.Result) bool {
-	return r.Status == engine.Unmanaged && strings.HasPrefix(r.Reason, "deferred until ")
+	return r.Status == engine.Deferred && strings.HasPrefix(r.Reason, "deferred")
 }
 
 func byKey(results []engine.Result) map[string]engine.Result {
@@ -85,7 +85,7 @@ func TestAccessDeniedInOneRegion(t *testing.T) {
 		case k == "ebs-default-encryption@eu-west-1":
 			want = engine.Error
 		case deferred(r):
-			want = engine.Unmanaged
+			want = engine.Deferred
 		}
 		if r.Status != want {
 			t.Fatalf("after apply %s: %s (%v)", k, r.Status, r.Err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/engine"
@@ -116,6 +117,8 @@ type Result struct {
 	// Resources are the non-compliant resources' ids, where a control has
 	// several per region.
 	Resources []string `json:"resources,omitempty"`
+	// DeferredUntil is when a deferred target's change can be made (RFC 3339).
+	DeferredUntil string `json:"deferred_until,omitempty"`
 }
 
 // Summary counts targets by status; Compliant through Blocked add up to
@@ -134,7 +137,9 @@ type Summary struct {
 	NotCheckedUnexpected int `json:"not_checked_unverified"`
 	Blocked              int `json:"blocked"`
 	// Accepted counts findings an exception accepts.
-	Accepted       int `json:"accepted"`
+	Accepted int `json:"accepted"`
+	// Deferred counts changes that cannot be made yet.
+	Deferred       int `json:"deferred"`
 	SkippedRegions int `json:"skipped_regions"`
 	Changed        int `json:"changed"`
 }
@@ -196,6 +201,11 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			r.Summary.Blocked++
 		case engine.Accepted:
 			r.Summary.Accepted++
+		case engine.Deferred:
+			r.Summary.Deferred++
+			if !e.Until.IsZero() {
+				res.DeferredUntil = e.Until.UTC().Format(time.RFC3339)
+			}
 		}
 		r.Results = append(r.Results, res)
 	}

@@ -110,6 +110,9 @@ func targetRow(res Result) row {
 	case engine.Blocked:
 		rw.symbol = "#"
 		detail = res.Reason
+	case engine.Deferred:
+		rw.symbol = ">"
+		detail = join(res.Reason, changes(res.Changes))
 	case engine.Accepted:
 		rw.symbol = "^"
 		if a := res.Accepted; a != nil {
@@ -228,6 +231,14 @@ func nothingToDo(r Report) string {
 	if s.NonCompliant+s.Unmanaged+s.Errors+s.Blocked+s.NotChecked > 0 || len(r.Results) == 0 {
 		return ""
 	}
+	if s.Deferred > 0 && s.Accepted == 0 {
+		switch r.Command {
+		case Plan, Apply, Audit:
+			return fmt.Sprintf("Nothing to change now: %s (a later apply makes it).",
+				plural(s.Deferred, "change is deferred", "changes are deferred"))
+		}
+		return ""
+	}
 	if s.Accepted > 0 {
 		// Not "matches the baseline": it does not, by choice.
 		switch r.Command {
@@ -289,6 +300,9 @@ func summaryLine(r Report) string {
 	}
 	if s.Accepted > 0 {
 		parts = append(parts, fmt.Sprintf("%d accepted", s.Accepted))
+	}
+	if s.Deferred > 0 {
+		parts = append(parts, fmt.Sprintf("%d deferred", s.Deferred))
 	}
 	if s.SkippedRegions > 0 {
 		parts = append(parts, plural(s.SkippedRegions, "region skipped", "regions skipped"))
