@@ -39,11 +39,12 @@ func byKey(results []engine.Result) map[string]engine.Result {
 
 func TestAccessDeniedInOneRegion(t *testing.T) {
 	env := fakeawstest.Start(t)
-	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: fakeaws.AccessDenied})
+	// Only EBS's call is denied: the network controls use EC2 too.
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "GetEbsEncryptionByDefault", Region: "eu-west-1", Error: fakeaws.AccessDenied})
 	run := realRun(env, "eu-west-1", "eu-west-2", "us-east-1")
 	plan := run.Check(ctx)
-	if len(plan) != 4+3*3 {
-		t.Fatalf("want 13 results (4 account-wide, 3 regional x 3), got %d", len(plan))
+	if len(plan) != 4+4*3 {
+		t.Fatalf("want 16 results (4 account-wide, 4 regional x 3), got %d", len(plan))
 	}
 	res := byKey(plan)
 	denied := res["ebs-default-encryption@eu-west-1"]
@@ -72,10 +73,12 @@ func TestAccessDeniedInOneRegion(t *testing.T) {
 	}
 	// password policy 1, public access block 1, log archive 9, trail 2,
 	// Config 4 in the home region (with the service-linked role) and 3 in
-	// each other, EBS 2 (not eu-west-1), analyzers 3. Regions racing to
-	// create the role get "has been taken": journaled as refused, not done.
-	if n := len(j.Reversed()); n != 28 {
-		t.Fatalf("journaled writes that happened = %d, want 28", n)
+	// each other, EBS 2 (not eu-west-1), analyzers 3, default VPCs 21
+	// (gateway detach and delete, a subnet per zone, the VPC: 6 in each
+	// eu region, 9 in us-east-1). Regions racing to create the role get
+	// "has been taken": journaled as refused, not done.
+	if n := len(j.Reversed()); n != 49 {
+		t.Fatalf("journaled writes that happened = %d, want 49", n)
 	}
 }
 
