@@ -330,7 +330,7 @@ func peeringUses(p ec2types.VpcPeeringConnection, vpcID string) bool {
 func interfaceUse(ni ec2types.NetworkInterface) string {
 	id := aws.ToString(ni.NetworkInterfaceId)
 	desc := aws.ToString(ni.Description)
-	kind := strings.ReplaceAll(string(ni.InterfaceType), "_", " ")
+	kind := interfaceKind(string(ni.InterfaceType))
 	switch {
 	case ni.Attachment != nil && aws.ToString(ni.Attachment.InstanceId) != "":
 		return fmt.Sprintf("%s: instance %s", id, aws.ToString(ni.Attachment.InstanceId))
@@ -344,6 +344,25 @@ func interfaceUse(ni ec2types.NetworkInterface) string {
 		return fmt.Sprintf("%s: made by %s", id, aws.ToString(ni.RequesterId))
 	}
 	return fmt.Sprintf("%s: unattached interface", id)
+}
+
+// interfaceKind says an interface type in words: "natGateway" and
+// "vpc_endpoint" (AWS spells them both ways) become "nat gateway" and "vpc
+// endpoint".
+func interfaceKind(t string) string {
+	var b strings.Builder
+	for _, r := range t {
+		switch {
+		case r == '_':
+			b.WriteRune(' ')
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(' ')
+			b.WriteRune(r - 'A' + 'a')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // usesText lists what uses a VPC, at most maxUsesShown of them.

@@ -54,7 +54,7 @@ func TestDefaultVpcInUseIsKept(t *testing.T) {
 		named string // what the finding must say after the id
 	}{
 		{"an instance's interface", fakeaws.Placement{Kind: "network-interface", InstanceID: "i-0123456789abcdef0"}, ": instance i-0123456789abcdef0"},
-		{"a NAT gateway", fakeaws.Placement{Kind: "network-interface", InterfaceType: "nat_gateway", Description: "Interface for NAT Gateway nat-0abc"},
+		{"a NAT gateway", fakeaws.Placement{Kind: "network-interface", InterfaceType: "natGateway", Description: "Interface for NAT Gateway nat-0abc"},
 			": nat gateway (Interface for NAT Gateway nat-0abc)"},
 		{"a Lambda function", fakeaws.Placement{Kind: "network-interface", InterfaceType: "lambda", Description: "AWS Lambda VPC ENI-fn"}, ": lambda (AWS Lambda VPC ENI-fn)"},
 		{"a load balancer", fakeaws.Placement{Kind: "network-interface", Description: "ELB app/web/50dc6c495c0c9188", RequesterID: "amazon-elb"}, ": ELB app/web/50dc6c495c0c9188"},

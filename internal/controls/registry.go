@@ -24,6 +24,7 @@ func All() []control.Control {
 		EBSEncryption{},
 		AccessAnalyzer{},
 		DefaultVPC{},
+		DefaultSecurityGroup{},
 	}
 }
 

@@ -25,6 +25,7 @@ var serviceOf = map[string]string{
 	"ebs-default-encryption":         "ec2",
 	"access-analyzer":                "access-analyzer",
 	"default-vpc":                    "ec2",
+	"default-security-group":         "ec2",
 }
 
 // TestFaultsPerControl: for every control, access denied in one region

@@ -8,7 +8,9 @@ import (
 // account's owner had made it: something that uses a VPC.
 type Placement struct {
 	Region string `json:"region"`
-	// Kind is "network-interface", "vpc-endpoint", "peering-connection",
+	// Kind is "vpc" (a non-default VPC, 10.0.0.0/16, with its default
+	// security group, network ACL and main route table and one subnet),
+	// "network-interface", "vpc-endpoint", "peering-connection",
 	// "transit-gateway-attachment", "vpn-gateway", "security-group",
 	// "network-acl" or "route-table".
 	Kind string `json:"kind"`
@@ -45,6 +47,9 @@ func (s *Server) Place(p Placement) (string, error) {
 	}
 	r := &s.acct.region(p.Region).EC2
 	acct := s.acct.ID
+	if p.Kind == "vpc" {
+		return r.addVpc(acct, p.Region), nil
+	}
 	if p.VpcID == "" {
 		v := r.defaultVpc()
 		if v == nil {
@@ -167,4 +172,23 @@ func (s *Server) DefaultVpc(region string) (vpcID string, subnetIDs []string, ok
 		}
 	}
 	return v.VpcID, subnetIDs, true
+}
+
+// addVpc creates a VPC as CreateVpc and CreateSubnet would: with its
+// default security group (default rules), default network ACL, main route
+// table and one subnet.
+func (r *ec2Region) addVpc(acct, region string) string {
+	generation := "vpc-" + r.newID("gen", acct, region)
+	v := &vpc{VpcID: resourceID("vpc", acct, region, generation), CidrBlock: "10.0.0.0/16", State: "available", OwnerID: acct, Tenancy: "default"}
+	r.Vpcs[v.VpcID] = v
+	acl := &networkACL{NetworkACLID: resourceID("acl", acct, region, generation), VpcID: v.VpcID, IsDefault: true, OwnerID: acct}
+	r.NetworkAcls[acl.NetworkACLID] = acl
+	rtb := &routeTable{RouteTableID: resourceID("rtb", acct, region, generation), VpcID: v.VpcID, Main: true, OwnerID: acct,
+		Routes: []route{{DestinationCidrBlock: v.CidrBlock, GatewayID: "local"}}}
+	r.RouteTables[rtb.RouteTableID] = rtb
+	az := availabilityZones(region)[0]
+	sn := &subnet{SubnetID: resourceID("subnet", acct, region, generation), VpcID: v.VpcID, CidrBlock: "10.0.0.0/24", AZ: az, State: "available", OwnerID: acct}
+	r.Subnets[sn.SubnetID] = sn
+	r.addDefaultSecurityGroup(acct, region, generation, v.VpcID)
+	return v.VpcID
 }

@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -360,6 +361,7 @@ func ec2AuthorizeSecurityGroupRules(egress bool) func(*call) (any, error) {
 			sg.Rules = append(sg.Rules, rule)
 			out.Rules = append(out.Rules, ruleView(sg, rule))
 		}
+		sg.sortRules()
 		out.Return = true
 		return out, nil
 	}
@@ -421,6 +423,19 @@ func ec2RevokeSecurityGroupRules(egress bool) func(*call) (any, error) {
 		sg.Rules = kept
 		return returnResponse{Return: true}, nil
 	}
+}
+
+// sortRules keeps the rules in one order, inbound first, whatever order
+// they were authorized in: AWS's rules have none, so snapshots must not
+// tell them apart by it.
+func (sg *securityGroup) sortRules() {
+	sort.SliceStable(sg.Rules, func(i, j int) bool {
+		a, b := sg.Rules[i], sg.Rules[j]
+		if a.Egress != b.Egress {
+			return !a.Egress
+		}
+		return a.identity() < b.identity()
+	})
 }
 
 func (sg *securityGroup) rule(id string, egress bool) *sgRule {
