@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultSecurityGroup empties the default security group of every VPC in
-// the region (Security Hub EC2.2, CIS 5.5), so that nothing is let in or out
+// the region (Security Hub EC2.2; CIS v3.0 5.4, 5.5 in CIS v4.0 and v5.0), so that nothing is let in or out
 // by a group every new resource may fall back to. A default group that a
 // network interface uses is reported and left alone: removing its rules
 // would cut that resource off.
@@ -208,7 +208,8 @@ func (DefaultSecurityGroup) Info() control.Info {
 		Scope:       control.Regional,
 		Desired:     "the default security group of every VPC in the region has no rules (one in use is reported, not changed)",
 		SecurityHub: []string{"EC2.2"},
-		CIS:         []string{"5.5"},
+		// CIS v3.0, as every control's ids (5.5 in v4.0 and v5.0).
+		CIS:         []string{"5.4"},
 		ReadActions: []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules"},
 		WriteActions: []string{"ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
 			"ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"},

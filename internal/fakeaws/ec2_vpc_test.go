@@ -1,6 +1,9 @@
 package fakeaws_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -170,5 +173,32 @@ func TestSecurityGroupRulesRoundTrip(t *testing.T) {
 	}
 	if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: gid, SecurityGroupRuleIds: ids[:1]}); awserror.Code(err) != "InvalidSecurityGroupRuleId.NotFound" {
 		t.Fatalf("revoke twice: %v", err)
+	}
+}
+
+// The stand-alone binary places network users over the admin endpoint.
+func TestPlaceOverAdminEndpoint(t *testing.T) {
+	env := fakeawstest.Start(t)
+	resp, err := http.Post(env.URL+"/_fakeaws/ec2/place", "application/json",
+		strings.NewReader(`{"region":"eu-west-1","kind":"network-interface","instance_id":"i-0abc"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var placed struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&placed); err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(placed.ID, "eni-") {
+		t.Fatalf("place: %d %+v %v", resp.StatusCode, placed, err)
+	}
+	out, err := env.Clients.EC2("eu-west-1").DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{placed.ID}})
+	if err != nil || aws.ToString(out.NetworkInterfaces[0].Attachment.InstanceId) != "i-0abc" {
+		t.Fatalf("placed interface: %+v, %v", out, err)
+	}
+	bad, err := http.Post(env.URL+"/_fakeaws/ec2/place", "application/json", strings.NewReader(`{"region":"eu-west-1","kind":"castle"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Body.Close()
+	if bad.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown kind: %d", bad.StatusCode)
 	}
 }
