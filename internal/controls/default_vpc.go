@@ -155,7 +155,8 @@ func (DefaultVPC) survey(ctx context.Context, env *control.Env, region string) (
 	s := defaultVpcSurvey{vpc: v}
 	id := aws.ToString(v.VpcId)
 	c := env.AWS.EC2(region)
-	uses := make([][]string, 9)
+	// uses has one slot per kind of user, each filled by one read.
+	uses := make([][]string, 8)
 	var tables []ec2types.RouteTable
 	var gateways []ec2types.InternetGateway
 	g, gctx := errgroup.WithContext(ctx)
