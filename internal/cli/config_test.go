@@ -178,6 +178,8 @@ controls:
   guardduty: {enabled: false}
   securityhub: {enabled: false}
   detective: {enabled: false}
+  default-vpc: {enabled: false}
+  default-security-group: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

@@ -37,6 +37,10 @@ type Info struct {
 	// DependsOn names controls that must be applied first: in the same
 	// region, or in the home region for account-wide prerequisites.
 	DependsOn []string
+	// After names controls this one runs after when both are in a run (in
+	// the same region, or the home region for account-wide ones), without
+	// needing them: it is never held back when they fail.
+	After []string
 	// ReadActions are the IAM actions Check needs; WriteActions the extra
 	// ones Apply and Rollback need.
 	ReadActions  []string

@@ -26,6 +26,8 @@ func All() []control.Control {
 		GuardDuty{},
 		SecurityHub{},
 		Detective{},
+		DefaultVPC{},
+		DefaultSecurityGroup{},
 	}
 }
 

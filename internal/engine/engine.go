@@ -257,16 +257,18 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, wait func(string) (Result, bool), journal JournalFor) (res Result) {
 	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes}
 	defer recoverInto(&res)
+	// Controls this one only runs after (Info.After) are waited for, never
+	// a reason to hold it back.
+	for _, dep := range p.Control.After {
+		wait(dep + "@" + r.depRegion(dep, p.Region))
+	}
 	for _, dep := range p.Control.DependsOn {
-		depRegion := p.Region
-		if c := r.find(dep); c != nil && c.Info().Scope == control.Account {
-			depRegion = r.HomeRegion
-		}
+		depRegion := r.depRegion(dep, p.Region)
 		d, ok := wait(dep + "@" + depRegion)
 		if !ok {
 			continue // prerequisite not part of this run
 		}
-		if d.Status != Compliant {
+		if !settled(d.Status) {
 			res.Status = Blocked
 			res.Reason = fmt.Sprintf("prerequisite %s in %s is %s", dep, depRegion, d.Status)
 			return res
@@ -294,6 +296,24 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	}
 	res.Status, res.Note = Compliant, f.Note
 	return res
+}
+
+// depRegion is where dependency dep of a target in region runs: there, or
+// in the home region for an account-wide control.
+func (r *Run) depRegion(dep, region string) string {
+	if c := r.find(dep); c != nil && c.Info().Scope == control.Account {
+		return r.HomeRegion
+	}
+	return region
+}
+
+// settled reports whether a prerequisite in this status lets its
+// dependents go ahead: it is compliant, or harden leaves it as it is on
+// purpose (unmanaged: someone else's; accepted by an exception; deferred).
+// An error, a block, a target not checked or still not compliant holds
+// them back.
+func settled(s Status) bool {
+	return s == Compliant || s == Unmanaged || s == Accepted || s == Deferred
 }
 
 func (r *Run) find(id string) control.Control {
@@ -395,7 +415,7 @@ func Order(controls []control.Control) ([]control.Control, error) {
 			return fmt.Errorf("control dependency cycle: %s", strings.Join(append(path, id), " -> "))
 		}
 		state[id] = 1
-		deps := append([]string(nil), c.Info().DependsOn...)
+		deps := append(append([]string(nil), c.Info().DependsOn...), c.Info().After...)
 		sort.Slice(deps, func(i, j int) bool { return pos[deps[i]] < pos[deps[j]] })
 		for _, d := range deps {
 			if i, ok := pos[d]; ok {

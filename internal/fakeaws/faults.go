@@ -207,6 +207,7 @@ func (b *tokenBucket) take(now time.Time) bool {
 //	DELETE /_fakeaws/faults       remove all faults and throttles
 //	POST /_fakeaws/regions        {"region": "...", "status": "not-opted-in"}
 //	POST /_fakeaws/services       {"service": "detective", "region": "...", "absent": true}
+//	POST /_fakeaws/ec2/place      a Placement (JSON body): answers {"id": "..."}
 const adminPrefix = "/_fakeaws/"
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -256,6 +257,18 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case path == "ec2/place" && r.Method == http.MethodPost:
+		var p Placement
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, `{"error":"want a JSON placement"}`, http.StatusBadRequest)
+			return
+		}
+		id, err := s.Place(p)
+		if err != nil {
+			http.Error(w, fmt.Sprintf(`{"error":%q}`, err.Error()), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, map[string]string{"id": id})
 	default:
 		http.Error(w, `{"error":"unknown admin endpoint"}`, http.StatusNotFound)
 	}

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"regexp"
+	"sort"
 	"testing"
 	"time"
 
@@ -82,4 +84,62 @@ func WithoutKMS(t testing.TB, snap []byte) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// ec2ID matches the ids fakeaws gives EC2 resources ("vpc-0123456789abcdef0").
+var ec2ID = regexp.MustCompile(`^([a-z]+(?:-[a-z]+)?)-0[0-9a-f]{16}$`)
+
+// WithoutEC2IDs returns a snapshot in which every EC2 resource id is
+// replaced by a placeholder naming its kind ("<vpc>"), and every map keyed
+// by such ids by the sorted list of its values, so that a default VPC that
+// rollback recreated with new ids (CreateDefaultVpc) or security group
+// rules authorized again (new rule ids) compare by shape: same CIDRs,
+// subnets, gateway, routes and rules.
+func WithoutEC2IDs(t testing.TB, snap []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(snap, &v); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	b, err := json.Marshal(withoutEC2IDs(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func withoutEC2IDs(v any) any {
+	switch v := v.(type) {
+	case string:
+		if m := ec2ID.FindStringSubmatch(v); m != nil {
+			return "<" + m[1] + ">"
+		}
+		return v
+	case []any:
+		for i := range v {
+			v[i] = withoutEC2IDs(v[i])
+		}
+		return v
+	case map[string]any:
+		keyedByID := len(v) > 0
+		for k, x := range v {
+			v[k] = withoutEC2IDs(x)
+			keyedByID = keyedByID && ec2ID.MatchString(k)
+		}
+		if !keyedByID {
+			return v
+		}
+		values := make([]string, 0, len(v))
+		for _, x := range v {
+			b, _ := json.Marshal(x)
+			values = append(values, string(b))
+		}
+		sort.Strings(values)
+		out := make([]any, len(values))
+		for i, s := range values {
+			out[i] = json.RawMessage(s)
+		}
+		return out
+	}
+	return v
 }

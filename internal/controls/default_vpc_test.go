@@ -1,0 +1,320 @@
+package controls_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/control/controltest"
+	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+const vpcRegion = "eu-west-1"
+
+func defaultVpcSetup(t *testing.T) (*fakeawstest.Env, controls.DefaultVPC, *control.Env, control.Target) {
+	t.Helper()
+	env := fakeawstest.Start(t)
+	c := controls.DefaultVPC{}
+	return env, c, &control.Env{AWS: env.Clients}, target(c, vpcRegion)
+}
+
+func place(t *testing.T, env *fakeawstest.Env, p fakeaws.Placement) string {
+	t.Helper()
+	if p.Region == "" {
+		p.Region = vpcRegion
+	}
+	id, err := env.Server.Place(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func defaultVpcID(t *testing.T, env *fakeawstest.Env) string {
+	t.Helper()
+	id, _, ok := env.Server.DefaultVpc(vpcRegion)
+	if !ok {
+		t.Fatalf("%s has no default VPC", vpcRegion)
+	}
+	return id
+}
+
+// A default VPC that anything uses is never deleted: the finding is
+// "kept", names the user, and apply writes nothing.
+func TestDefaultVpcInUseIsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		place fakeaws.Placement
+		named string // what the finding must say after the id
+	}{
+		{"an instance's interface", fakeaws.Placement{Kind: "network-interface", InstanceID: "i-0123456789abcdef0"}, ": instance i-0123456789abcdef0"},
+		{"a NAT gateway", fakeaws.Placement{Kind: "network-interface", InterfaceType: "natGateway", Description: "Interface for NAT Gateway nat-0abc"},
+			": nat gateway (Interface for NAT Gateway nat-0abc)"},
+		{"a Lambda function", fakeaws.Placement{Kind: "network-interface", InterfaceType: "lambda", Description: "AWS Lambda VPC ENI-fn"}, ": lambda (AWS Lambda VPC ENI-fn)"},
+		{"a load balancer", fakeaws.Placement{Kind: "network-interface", Description: "ELB app/web/50dc6c495c0c9188", RequesterID: "amazon-elb"}, ": ELB app/web/50dc6c495c0c9188"},
+		{"a gateway endpoint only", fakeaws.Placement{Kind: "vpc-endpoint", ServiceName: "com.amazonaws.eu-west-1.s3"}, ": gateway endpoint for com.amazonaws.eu-west-1.s3"},
+		{"a peering connection", fakeaws.Placement{Kind: "peering-connection"}, ": peering connection"},
+		{"a transit gateway attachment", fakeaws.Placement{Kind: "transit-gateway-attachment"}, ": attachment to transit gateway tgw-"},
+		{"a VPN gateway", fakeaws.Placement{Kind: "vpn-gateway"}, ": VPN gateway"},
+		{"a security group of its own", fakeaws.Placement{Kind: "security-group", Name: "web"}, ": security group web"},
+		{"a network ACL of its own", fakeaws.Placement{Kind: "network-acl"}, ": network ACL"},
+		{"a route table of its own", fakeaws.Placement{Kind: "route-table"}, ": route table"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, c, cenv, tg := defaultVpcSetup(t)
+			id := place(t, env, tc.place)
+			vpc := defaultVpcID(t, env)
+			before := env.Server.Snapshot()
+			f, err := c.Check(ctx, cenv, tg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Compliant || f.Action != control.ActionNone || !strings.HasPrefix(f.Unmanaged, "kept: in use by ") ||
+				!strings.Contains(f.Unmanaged, id+tc.named) || !strings.Contains(f.Note, vpc) {
+				t.Fatalf("finding = %+v, want kept naming %q", f, id+tc.named)
+			}
+			j := &controltest.MemJournal{}
+			changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion))
+			if err != nil || len(changed) != 0 || len(j.Entries) != 0 {
+				t.Fatalf("apply on a VPC in use: %v, %v, %+v", changed, err, j.Entries)
+			}
+			if string(env.Server.Snapshot()) != string(before) {
+				t.Fatal("apply changed a VPC in use")
+			}
+		})
+	}
+}
+
+// Many users are named up to five, then counted.
+func TestDefaultVpcUsersAreCounted(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	for range 7 {
+		place(t, env, fakeaws.Placement{Kind: "network-interface", InstanceID: "i-0aaa"})
+	}
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || strings.Count(f.Unmanaged, "instance i-0aaa") != 5 || !strings.HasSuffix(f.Unmanaged, " and 2 more") {
+		t.Fatalf("finding = %q, %v", f.Unmanaged, err)
+	}
+}
+
+// The plan says, before anyone confirms, that rollback cannot bring back
+// the old ids.
+func TestDefaultVpcPlanWarnsOfNewIDs(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	vpc := defaultVpcID(t, env)
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || f.Action != control.ActionDelete || len(f.Changes) != 1 {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	ch := f.Changes[0]
+	if !strings.Contains(f.Note, vpc) || !strings.Contains(f.Note, "rollback cannot bring back its ids") {
+		t.Errorf("note %q does not warn that rollback gives new ids", f.Note)
+	}
+	if !strings.Contains(ch.Desired, "rollback recreates one with new ids; what referenced the old ids is not restored") {
+		t.Errorf("change %q does not warn that rollback gives new ids", ch.Desired)
+	}
+	if !strings.HasPrefix(ch.Current, vpc+" (172.31.0.0/16, 3 subnets, internet gateway igw-") {
+		t.Errorf("current = %q", ch.Current)
+	}
+}
+
+// Apply deletes the gateway, the subnets and the VPC in that order; the
+// region is then compliant, and rollback recreates a default VPC of the
+// same shape under new ids.
+func TestDefaultVpcDeletedAndRecreated(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	old := defaultVpcID(t, env)
+	before := env.Server.Snapshot()
+	j := appliedJournal(t, c, cenv, tg)
+	var kinds []string
+	for _, e := range j.Entries {
+		kinds = append(kinds, string(e.Step.Kind))
+	}
+	if got := strings.Join(kinds, " "); got != "DetachInternetGateway DeleteInternetGateway DeleteSubnet DeleteSubnet DeleteSubnet DeleteVpc" {
+		t.Fatalf("steps = %s", got)
+	}
+	if _, _, ok := env.Server.DefaultVpc(vpcRegion); ok {
+		t.Fatal("the default VPC is still there")
+	}
+	deleted := env.Server.Snapshot()
+	if fakeawstest.WithoutEC2IDs(t, deleted) == fakeawstest.WithoutEC2IDs(t, before) {
+		t.Fatal("the shape comparison cannot tell a region without its default VPC")
+	}
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || !f.Compliant || f.Note != "no default VPC in "+vpcRegion {
+		t.Fatalf("after apply: %+v, %v", f, err)
+	}
+
+	// The preview: the VPC step recreates everything; the older steps
+	// have nothing of their own to do.
+	reversed := j.Reversed()
+	u := undoVerdict(t, c, cenv, tg, reversed[0].Step)
+	if u.Verdict != control.Restore || !strings.Contains(u.What, "under new ids") || !strings.Contains(u.What, "what referenced "+old) {
+		t.Fatalf("DeleteVpc undo = %s %q", u.Verdict, u.What)
+	}
+	for _, e := range reversed[1:] {
+		if u := undoVerdict(t, c, cenv, tg, e.Step); u.Verdict != control.Already || !strings.Contains(u.What, "comes back with the default VPC") {
+			t.Fatalf("%s undo = %s %q", e.Step.Kind, u.Verdict, u.What)
+		}
+	}
+	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil {
+		t.Fatal(err)
+	}
+	recreated := defaultVpcID(t, env)
+	if recreated == old {
+		t.Fatal("the recreated default VPC has the old id")
+	}
+	if fakeawstest.WithoutEC2IDs(t, env.Server.Snapshot()) != fakeawstest.WithoutEC2IDs(t, before) {
+		t.Fatalf("the recreated default VPC differs in shape:\nbefore %s\nafter  %s", before, env.Server.Snapshot())
+	}
+	// A second rollback finds a default VPC: nothing to do.
+	env.Server.ResetLog()
+	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil || len(env.Server.Writes()) != 0 {
+		t.Fatalf("second rollback: %v, writes %+v", err, env.Server.Writes())
+	}
+}
+
+// A region whose default VPC is already gone is compliant and apply writes
+// nothing there.
+func TestRegionWithoutDefaultVpcIsCompliant(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	appliedJournal(t, c, cenv, tg)
+	env.Server.ResetLog()
+	j := &controltest.MemJournal{}
+	if changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err != nil || len(changed) != 0 || len(j.Entries) != 0 {
+		t.Fatalf("apply: %v, %v", changed, err)
+	}
+	if n := len(env.Server.Requests()); n != 1 {
+		t.Fatalf("a region without a default VPC took %d calls, want 1", n)
+	}
+}
+
+// The user recreated a default VPC between decision and undo: the undo
+// accepts DefaultVpcAlreadyExists. An unconfirmed DeleteVpc whose VPC is
+// still there never happened.
+func TestDefaultVpcAlreadyExists(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	j := appliedJournal(t, c, cenv, tg)
+	vpcStep := j.Reversed()[0].Step
+	u := undoVerdict(t, c, cenv, tg, vpcStep)
+	if _, err := env.Clients.EC2(vpcRegion).CreateDefaultVpc(ctx, &ec2.CreateDefaultVpcInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Do(ctx); err != nil {
+		t.Fatalf("undo after the user recreated the default VPC: %v", err)
+	}
+	if u := undoVerdict(t, c, cenv, tg, vpcStep); u.Verdict != control.Already || !strings.Contains(u.What, "has a default VPC again") {
+		t.Fatalf("undo = %s %q", u.Verdict, u.What)
+	}
+
+	env2, c2, cenv2, tg2 := defaultVpcSetup(t)
+	unconfirmed := control.Step{Kind: "DeleteVpc", Prior: []byte(`{"vpc_id":"` + defaultVpcID(t, env2) + `","cidr_block":"172.31.0.0/16","exists":true}`),
+		RunID: "20260101T000000Z-0000"}
+	if u := undoVerdict(t, c2, cenv2, tg2, unconfirmed); u.Verdict != control.Already || !strings.Contains(u.What, "never deleted") {
+		t.Fatalf("unconfirmed DeleteVpc undo = %s %q", u.Verdict, u.What)
+	}
+}
+
+// Apply stopped at DeleteVpc (something harden did not see): rollback
+// gives the VPC that is still there a gateway, routed as before, and its
+// default subnets back.
+func TestDefaultVpcPartialApplyRollsBack(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	vpc := defaultVpcID(t, env)
+	before := env.Server.Snapshot()
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteVpc", Error: "DependencyViolation", Status: 400,
+		Message: "The vpc '" + vpc + "' has dependencies and cannot be deleted."})
+	j := &controltest.MemJournal{}
+	_, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion))
+	if err == nil || !strings.Contains(err.Error(), "something still uses it") {
+		t.Fatalf("apply = %v", err)
+	}
+	env.Server.ClearFaults()
+	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultVpcID(t, env); got != vpc {
+		t.Fatalf("default VPC = %s, want %s", got, vpc)
+	}
+	ec := env.Clients.EC2(vpcRegion)
+	subnets, _ := ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}}})
+	if len(subnets.Subnets) != 3 {
+		t.Fatalf("subnets: %+v", subnets.Subnets)
+	}
+	tables, _ := ec.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	igws, _ := ec.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{})
+	if len(igws.InternetGateways) != 1 || aws.ToString(igws.InternetGateways[0].Attachments[0].VpcId) != vpc {
+		t.Fatalf("gateways: %+v", igws.InternetGateways)
+	}
+	igw := aws.ToString(igws.InternetGateways[0].InternetGatewayId)
+	r := tables.RouteTables[0].Routes[1]
+	if aws.ToString(r.GatewayId) != igw || r.State != ec2types.RouteStateActive {
+		t.Fatalf("route 0.0.0.0/0 = %+v, want active through %s", r, igw)
+	}
+	if f, err := c.Check(ctx, cenv, tg); err != nil || f.Action != control.ActionDelete {
+		t.Fatalf("after rollback: %+v, %v", f, err)
+	}
+	if fakeawstest.WithoutEC2IDs(t, env.Server.Snapshot()) != fakeawstest.WithoutEC2IDs(t, before) {
+		t.Fatal("the default VPC did not come back in shape")
+	}
+}
+
+// Apply stopped right after the detach: rollback attaches the same
+// gateway again.
+func TestDefaultVpcDetachedGatewayIsAttachedAgain(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	before := env.Server.Snapshot()
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteInternetGateway", Error: "RequestLimitExceeded", Status: 503, Message: "slow down"})
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
+		t.Fatal("apply succeeded through a failing DeleteInternetGateway")
+	}
+	env.Server.ClearFaults()
+	u := undoVerdict(t, c, cenv, tg, j.Reversed()[0].Step)
+	if u.Verdict != control.Restore || !strings.HasPrefix(u.What, "attach internet gateway igw-") {
+		t.Fatalf("detach undo = %s %q", u.Verdict, u.What)
+	}
+	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil {
+		t.Fatal(err)
+	}
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("the gateway was not attached again as it was")
+	}
+}
+
+// A default VPC someone else recreated, without a subnet harden deleted
+// from the old one, is not harden's to fill: drift, never forced.
+func TestDefaultVpcSubnetUndoLeavesAnotherVpc(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	j := appliedJournal(t, c, cenv, tg)
+	ec := env.Clients.EC2(vpcRegion)
+	if _, err := ec.CreateDefaultVpc(ctx, &ec2.CreateDefaultVpcInput{}); err != nil {
+		t.Fatal(err)
+	}
+	_, subnets, _ := env.Server.DefaultVpc(vpcRegion)
+	if _, err := ec.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(subnets[0])}); err != nil {
+		t.Fatal(err)
+	}
+	var drifted int
+	for _, e := range j.Entries {
+		if e.Step.Kind != "DeleteSubnet" {
+			continue
+		}
+		u := undoVerdict(t, c, cenv, tg, e.Step)
+		if u.Verdict == control.Drifted {
+			drifted++
+			if u.Do != nil || !strings.Contains(u.What, "not the VPC harden emptied") {
+				t.Fatalf("drift = %q (force possible: %v)", u.What, u.Do != nil)
+			}
+		}
+	}
+	if drifted != 1 {
+		t.Fatalf("%d subnet undos drifted, want 1", drifted)
+	}
+}
