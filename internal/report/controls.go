@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss/table"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/report/severity"
 )
 
 // ControlsSchema identifies the JSON controls listing.
@@ -55,11 +57,15 @@ func RenderControls(w io.Writer, infos []control.Info, o Options) error {
 		return writeJSON(w, doc)
 	case Table, "":
 		if o.Styled {
-			return controlsTable(w, infos)
+			return controlsTable(w, infos, o.width())
 		}
 		return controlsText(w, infos)
 	case Text:
 		return controlsText(w, infos)
+	case Markdown:
+		return controlsMarkdown(w, infos)
+	case SARIF, JUnit:
+		return fmt.Errorf("harden controls prints table, text, json or markdown, not %s", o.Format)
 	default:
 		_, err := ParseFormat(string(o.Format))
 		return err
@@ -107,27 +113,43 @@ func controlsText(w io.Writer, infos []control.Info) error {
 	return writeSections(w, [][]string{lines})
 }
 
-func controlsTable(w io.Writer, infos []control.Info) error {
+func controlsTable(w io.Writer, infos []control.Info, width int) error {
 	s := newStyles(w)
 	data := make([][]string, len(infos))
 	for i, in := range infos {
 		data[i] = controlCells(in)
+		// Lists wrap at ", " in a narrow column.
+		for c := 3; c <= 5; c++ {
+			data[i][c] = strings.ReplaceAll(data[i][c], ",", ", ")
+		}
 	}
-	t := s.minimalTable().Headers(controlHeaders...).Rows(data...).
-		StyleFunc(func(ri, c int) lipgloss.Style {
-			st := s.plain
-			switch {
-			case ri == table.HeaderRow:
-				st = s.headerRow
-			case c == 2 && ri >= 0 && ri < len(infos) && infos[ri].Destructive:
-				st = s.red
-			case c == 0:
-				st = s.bold
-			}
-			if c < len(controlHeaders)-1 {
-				st = st.PaddingRight(colGap)
-			}
-			return st
-		})
-	return writeSections(w, [][]string{{trimLines(t.String())}})
+	style := func(ri, c int) lipgloss.Style {
+		st := s.plain
+		switch {
+		case ri == table.HeaderRow:
+			st = s.headerRow
+		case c == 2 && ri >= 0 && ri < len(infos) && infos[ri].Destructive:
+			st = s.red
+		case c == 0:
+			st = s.bold
+		}
+		if c < len(controlHeaders)-1 {
+			st = st.PaddingRight(colGap)
+		}
+		return st
+	}
+	return writeSections(w, [][]string{{fitTable(s.minimalTable(), controlHeaders, data, style, width,
+		shrink{3, 10, false}, shrink{4, 12, true}, shrink{5, 8, true}, shrink{6, 20, false})}})
+}
+
+func controlsMarkdown(w io.Writer, infos []control.Info) error {
+	var b strings.Builder
+	b.WriteString("| Control | Scope | Severity | Destructive | Depends on | Security Hub | CIS | Title |\n|---|---|---|---|---|---|---|---|\n")
+	for _, in := range infos {
+		c := controlCells(in)
+		fmt.Fprintf(&b, "| [`%s`](%s) | %s | %s | %s | %s | %s | %s | %s |\n", c[0], DocURL(in.ID), mdEscape(c[1]),
+			orNone(string(severity.Of(in.SecurityHub))), mdEscape(c[2]), mdEscape(c[3]), mdEscape(c[4]), mdEscape(c[5]), mdEscape(c[6]))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
