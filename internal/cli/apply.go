@@ -46,14 +46,15 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 		return err
 	}
 	opts := g.reportOptions(stdio)
-	if !yes && opts.Format == report.JSON {
-		return usagef("apply -o json does not show the plan before asking: pass --yes (or review 'harden plan' first)")
+	if !yes && opts.Format.Machine() {
+		return usagef("apply -o %s does not show the plan before asking: pass --yes (or review 'harden plan' first)", opts.Format)
 	}
 	if !yes && !stdio.StdinTTY {
 		return usagef("refusing to change the account without a terminal to confirm on: pass --yes")
 	}
 	s, err := g.connect(ctx, true)
 	if err != nil {
+		g.reportFailure(stdio, "apply", err)
 		return err
 	}
 	// The account's lock is taken before planning, so that what is shown
@@ -68,9 +69,16 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 		return err
 	}
 	defer lock.Close()
+	p := newProgress(stdio, "checked")
+	s.Progress = p.callback()
 	plan := s.Plan(ctx)
+	p.done()
 	counts := run.Count(plan)
-	if opts.Format != report.JSON || counts.Total() == 0 {
+	if counts.Total() == 0 {
+		if err := g.emit(stdio, s.report("plan", plan)); err != nil {
+			return err
+		}
+	} else if !opts.Format.Machine() {
 		if err := report.Render(stdio.Out, s.report("plan", plan), opts); err != nil {
 			return err
 		}
@@ -79,24 +87,27 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
 	}
 	if counts.Total() == 0 {
-		return checkExit(ctx, "plan", plan)
+		return checkExit(ctx, "plan", plan, "")
 	}
 	if err := confirm(stdio, yes, approvalQuestion(s.Session, counts)); err != nil {
 		return err
 	}
 	// The journal run begins only once the change is approved, so that an
 	// answer other than yes leaves no file.
-	jr, err := lock.Begin(s.HomeRegion, version.Version)
+	jr, err := lock.Begin(s.HomeRegion, version.String())
 	if err != nil {
 		return err
 	}
+	p = newProgress(stdio, "applied")
+	s.Progress = p.callback()
 	results := s.Apply(ctx, plan, jr.For)
+	p.done()
 	outcome := journal.OutcomeCompleted
 	if ctx.Err() != nil {
 		outcome = journal.OutcomeInterrupted
 	}
 	closeErr := errors.Join(jr.Finish(outcome), jr.Close())
-	if err := report.Render(stdio.Out, s.report("apply", results), opts); err != nil {
+	if err := g.emit(stdio, s.report("apply", results)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdio.Err, "Journal: %s\nUndo with: harden rollback --run %s\n", jr.Path(), jr.ID())

@@ -10,6 +10,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/report/severity"
 	"github.com/harden-dev/harden/internal/version"
 )
 
@@ -31,7 +32,7 @@ checked (denied by a service control policy), 64 usage error.`,
 }
 
 func newAuditCmd(g *globals, stdio IO) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Check the account against the baseline for CI (read-only)",
 		Long: `audit checks like plan and is built for CI: '--output json' prints the documented,
@@ -44,18 +45,25 @@ or was not checked (denied by a service control policy) (wins over 2), 64 usage 
 			return checkRun(cmd.Context(), g, stdio, report.Command("audit"))
 		},
 	}
+	cmd.Flags().StringVar(&g.failOn, "fail-on", "low", "exit 2 only for findings of this severity or higher: critical, high, medium or low")
+	return cmd
 }
 
 func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) error {
 	s, err := g.connect(ctx, true)
 	if err != nil {
+		g.reportFailure(stdio, cmd, err)
 		return err
 	}
+	p := newProgress(stdio, "checked")
+	s.Progress = p.callback()
 	results := s.Plan(ctx)
-	if err := report.Render(stdio.Out, s.report(cmd, results), g.reportOptions(stdio)); err != nil {
+	p.done()
+	if err := g.emit(stdio, s.report(cmd, results)); err != nil {
 		return err
 	}
-	return checkExit(ctx, cmd, results)
+	threshold, _ := g.failOnSeverity()
+	return checkExit(ctx, cmd, results, threshold)
 }
 
 // report is the report of results.
@@ -70,7 +78,10 @@ func (s *session) report(cmd report.Command, results []engine.Result) report.Rep
 // checkExit maps check results to an exit code: errors and targets left
 // unverified (not checked for a reason other than a region the account has
 // not enabled or a service not offered there) win, then findings.
-func checkExit(ctx context.Context, cmd report.Command, results []engine.Result) error {
+//
+// For audit, a finding counts only when its severity is threshold or
+// higher (--fail-on); plan counts every change.
+func checkExit(ctx context.Context, cmd report.Command, results []engine.Result, threshold severity.Severity) error {
 	if ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, err: errors.New("interrupted: nothing was changed")}
 	}
@@ -84,9 +95,11 @@ func checkExit(ctx context.Context, cmd report.Command, results []engine.Result)
 				unverified++
 			}
 		case engine.NonCompliant:
-			findings++
+			if cmd != "audit" || severity.Of(r.Control.SecurityHub).AtLeast(threshold) {
+				findings++
+			}
 		case engine.Unmanaged:
-			if cmd == "audit" {
+			if cmd == "audit" && severity.Of(r.Control.SecurityHub).AtLeast(threshold) {
 				findings++
 			}
 		}
@@ -111,6 +124,9 @@ func newControlsCmd(g *globals, stdio IO) *cobra.Command {
 			if err := g.validate(); err != nil {
 				return err
 			}
+			if err := g.onlyListFormats("controls"); err != nil {
+				return err
+			}
 			sel, err := g.selectControls()
 			if err != nil {
 				return err
@@ -124,13 +140,21 @@ func newControlsCmd(g *globals, stdio IO) *cobra.Command {
 	}
 }
 
-func newVersionCmd(stdio IO) *cobra.Command {
+func newVersionCmd(g *globals, stdio IO) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print harden's version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print harden's version",
+		Example: "  harden version\n  harden version -o json",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(stdio.Out, "harden", version.Version)
+			format, err := report.ParseFormat(g.output)
+			if err != nil {
+				return &usageError{err}
+			}
+			if format == report.JSON {
+				return report.WriteJSON(stdio.Out, version.Get())
+			}
+			_, err = fmt.Fprintln(stdio.Out, "harden", version.String())
 			return err
 		},
 	}

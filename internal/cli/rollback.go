@@ -34,6 +34,9 @@ Exit codes: 0 undone (or nothing left to undo), 1 a step drifted, failed or was
 held, or the journal is unusable, 64 usage error, 130 interrupted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.onlyListFormats("rollback"); err != nil {
+				return err
+			}
 			if list {
 				if runID != "" || yes || force {
 					return usagef("--list takes neither --run, --yes nor --force")
