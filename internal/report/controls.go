@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
+	"github.com/charmbracelet/x/cellbuf"
 
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/report/severity"
@@ -138,8 +139,48 @@ func controlsTable(w io.Writer, infos []control.Info, width int) error {
 		}
 		return st
 	}
-	return writeSections(w, [][]string{{fitTable(s.minimalTable(), controlHeaders, data, style, width,
-		shrink{3, 10, false}, shrink{4, 12, true}, shrink{5, 8, true}, shrink{6, 20, false})}})
+	out := fitTable(s.minimalTable(), controlHeaders, data, style, width,
+		shrink{3, 10, 9, false}, shrink{4, 13, 13, true}, shrink{5, 8, 8, true}, shrink{6, 24, 16, false})
+	if lipgloss.Width(out) > width {
+		// Too narrow for the columns: one block per control.
+		return writeSections(w, [][]string{controlBlocks(s, infos, width)})
+	}
+	return writeSections(w, [][]string{{out}})
+}
+
+// controlBlocks lists controls for a narrow terminal: the id and title,
+// then the rest wrapped under them.
+func controlBlocks(s styles, infos []control.Info, width int) []string {
+	var out []string
+	for _, in := range infos {
+		parts := []string{string(in.Scope)}
+		if head := clean(in.ID) + "  " + clean(in.Title); lipgloss.Width(head) <= width {
+			out = append(out, s.bold.Render(clean(in.ID))+"  "+clean(in.Title))
+		} else {
+			out = append(out, s.bold.Render(clean(in.ID)))
+			parts = append([]string{clean(in.Title)}, parts...)
+		}
+		if sev := severity.Of(in.SecurityHub); sev != severity.None {
+			parts = append(parts, "severity "+string(sev))
+		}
+		if len(in.SecurityHub) > 0 {
+			parts = append(parts, "Security Hub "+strings.Join(in.SecurityHub, ", "))
+		}
+		if len(in.CIS) > 0 {
+			parts = append(parts, "CIS "+strings.Join(in.CIS, ", "))
+		}
+		if len(in.DependsOn) > 0 {
+			parts = append(parts, "after "+strings.Join(in.DependsOn, ", "))
+		}
+		if in.Destructive {
+			parts = append(parts, "destructive")
+		}
+		for _, l := range strings.Split(cellbuf.Wrap(clean(strings.Join(parts, " · ")), max(width-2, 20), ""), "\n") {
+			l = strings.Replace(l, "destructive", s.red.Render("destructive"), 1)
+			out = append(out, "  "+l)
+		}
+	}
+	return out
 }
 
 func controlsMarkdown(w io.Writer, infos []control.Info) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/regions"
 )
@@ -633,6 +634,80 @@ func TestWriteError(t *testing.T) {
 		}
 		if err := RenderControls(failWriter{}, infos, f.o); err == nil {
 			t.Errorf("controls %s: write error not returned", f.name)
+		}
+	}
+}
+
+// The real registry's controls and a grouped fresh-account plan fit the
+// usual terminal widths, and no text of a cell is lost.
+func TestFitsTerminalWidths(t *testing.T) {
+	var all []control.Info
+	for _, c := range controls.All() {
+		all = append(all, c.Info())
+	}
+	for _, width := range []int{60, 80, 100, 120, 160} {
+		var b bytes.Buffer
+		if err := RenderControls(&b, all, Options{Format: Table, Styled: true, Width: width}); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(stripANSI(b.String()), "\n") {
+			if lipgloss.Width(l) > width {
+				t.Errorf("controls at %d: line is %d wide: %q", width, lipgloss.Width(l), l)
+			}
+		}
+		for _, in := range all {
+			if words := strings.Join(strings.Fields(stripANSI(b.String())), " "); !strings.Contains(strings.ReplaceAll(words, "- ", "-"), strings.ReplaceAll(in.Title, "- ", "-")) && !strings.Contains(words, strings.Fields(in.Title)[0]) {
+				t.Errorf("controls at %d lost %s's title", width, in.ID)
+			}
+		}
+		out := stripANSI(string(render(t, report(Plan, freshResults()), Options{Format: Table, Styled: true, Width: width})))
+		for _, l := range strings.Split(out, "\n") {
+			// Results fit from 80 columns; the header lines are never wrapped.
+			if width >= 80 && lipgloss.Width(l) > width && !strings.HasPrefix(l, "skipped region") {
+				t.Errorf("plan at %d: line is %d wide: %q", width, lipgloss.Width(l), l)
+			}
+		}
+		// Every change the user approves is there, whole, however wrapped.
+		flat := strings.Join(strings.Fields(out), "")
+		for _, c := range passwordChanges {
+			if want := strings.Join(strings.Fields(c.Field+": "+c.Current+" → "+c.Desired), ""); !strings.Contains(flat, want) {
+				t.Errorf("plan at %d lost %q", width, want)
+			}
+		}
+	}
+}
+
+// A fresh account's plan is one row per distinct change: the same change
+// in every region is one row.
+func TestGrouping(t *testing.T) {
+	rs := rows(report(Plan, freshResults()), false)
+	var got []string
+	for _, rw := range rs {
+		got = append(got, rw.control+"|"+rw.region+"|"+rw.word)
+	}
+	want := []string{
+		"iam-password-policy|us-east-1|update",
+		"ebs-default-encryption|4 regions|update",
+		"access-analyzer|eu-central-1|create",
+		"access-analyzer|2 regions (eu-west-1, eu-west-2)|error",
+		"access-analyzer|us-east-1|compliant",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("grouped rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if d := rows(report(Plan, freshResults()), true); len(d) != 9 {
+		t.Errorf("--detail: %d rows, want one per target that is not compliant plus one compliant row (9)", len(d))
+	}
+	for _, c := range []struct {
+		regs []string
+		want string
+	}{
+		{enabled, "4 regions"},
+		{enabled[:3], "3 regions (all but us-east-1)"},
+		{enabled[1:3], "2 regions (eu-west-1, eu-west-2)"},
+	} {
+		if got := regionSummary(c.regs, enabled); got != c.want {
+			t.Errorf("regionSummary(%v) = %q, want %q", c.regs, got, c.want)
 		}
 	}
 }

@@ -127,20 +127,23 @@ func resultsTable(s styles, rs []row, width int) string {
 		}
 		return st
 	}
-	return fitTable(s.minimalTable(), headers, data, style, width, shrink{2, 14, true}, shrink{4, 16, false})
+	return fitTable(s.minimalTable(), headers, data, style, width, shrink{2, 19, 14, true}, shrink{4, 30, 16, false})
 }
 
 // shrink says how narrow a column may become when a table is wider than
-// the terminal: its cells then wrap at spaces and hyphens.
+// the terminal: its cells then wrap at spaces and hyphens. The region
+// column's minimum holds "17 regions (all but" on one line.
 type shrink struct {
-	col, min int
+	// col narrows to soft first; only when every column is at its soft
+	// minimum and the table is still too wide, down to min.
+	col, soft, min int
 	// spaces wraps the column's cells at spaces only (a region summary:
 	// region names never break at their hyphens).
 	spaces bool
 }
 
 // fitTable renders a table of headers and data no wider than width when
-// it can. When the table is too wide, the columns in shrinkable (the last
+// it can, and reports whether it fits. When the table is too wide, the columns in shrinkable (the last
 // column last among them) narrow, down to their minimum, and their cells
 // are wrapped with the function lipgloss's table draws wrapped cells
 // with (cellbuf.Wrap: at spaces and hyphens, mid-word only for a word
@@ -174,11 +177,21 @@ func fitTable(t *table.Table, headers []string, data [][]string, style table.Sty
 		}
 		return n
 	}
-	// The last shrinkable column gives first, then the others from the
-	// right, each down to its minimum.
-	for i := len(shrinkable) - 1; i >= 0 && total() > width; i-- {
-		sh := shrinkable[i]
-		widths[sh.col] = max(sh.min, widths[sh.col]-(total()-width))
+	// The shrinkable columns give from the left, each down to its
+	// minimum: the last one (the detail, the title) keeps what is left.
+	for pass := 0; pass < 2; pass++ {
+		for _, sh := range shrinkable {
+			if total() <= width {
+				break
+			}
+			floor := sh.soft
+			if pass == 1 {
+				floor = sh.min
+			}
+			if widths[sh.col] > floor {
+				widths[sh.col] = max(floor, widths[sh.col]-(total()-width))
+			}
+		}
 	}
 	wrapped := make([][]string, len(data))
 	for r, cells := range data {
