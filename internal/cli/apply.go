@@ -10,6 +10,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/journal"
+	"github.com/harden-dev/harden/internal/planfile"
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/run"
 	"github.com/harden-dev/harden/internal/version"
@@ -18,7 +19,7 @@ import (
 func newApplyCmd(g *globals, stdio IO) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "apply",
+		Use:   "apply [PLANFILE]",
 		Short: "Change the account to match the baseline",
 		Long: `apply runs a plan, shows it and asks for confirmation on a terminal (without a
 terminal it refuses unless --yes), then makes only the planned changes. Every write
@@ -28,20 +29,45 @@ target is checked again and reported compliant or not.
 With -o json, apply needs --yes: JSON output shows no plan to approve.
 Ctrl-C or Ctrl-D at the prompt ends harden with exit 130 and changes nothing.
 
+With a plan file from 'harden plan -out FILE', apply uses the file's account,
+controls, regions and settings, checks every target again and refuses, changing
+nothing and naming them, when any target no longer matches what the plan saw (a
+stale plan). A matching plan is applied without asking: it was reviewed already.
+
 Exit codes: 0 every planned change applied and compliant (or nothing to do),
 1 any target errored, was blocked, was not checked or is still not compliant
 (a change that could not be made, e.g. its region was disabled meanwhile),
 64 usage error, 130 interrupted (the journal stays consistent: roll back what was done).`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return applyRun(cmd.Context(), g, stdio, yes)
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("apply takes at most one plan file, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return applyRun(cmd.Context(), g, stdio, yes, path)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	return cmd
 }
 
-func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
+func applyRun(ctx context.Context, g *globals, stdio IO, yes bool, planPath string) error {
+	var saved *planfile.File
+	if planPath != "" {
+		f, err := planfile.Read(planPath)
+		if err != nil {
+			return &usageError{err}
+		}
+		if err := g.usePlan(f); err != nil {
+			return err
+		}
+		saved, yes = &f, true
+	}
 	if err := g.validate(); err != nil {
 		return err
 	}
@@ -73,6 +99,11 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes bool) error {
 	s.Progress = p.callback()
 	plan := s.Plan(ctx)
 	p.done()
+	if saved != nil && ctx.Err() == nil {
+		if err := checkPlan(*saved, planPath, s, plan); err != nil {
+			return err
+		}
+	}
 	counts := run.Count(plan)
 	if counts.Total() == 0 {
 		if err := g.emit(stdio, s.report("plan", plan)); err != nil {

@@ -15,7 +15,8 @@ import (
 )
 
 func newPlanCmd(g *globals, stdio IO) *cobra.Command {
-	return &cobra.Command{
+	var out string
+	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what apply would change (read-only)",
 		Long: `plan checks every control in every selected region and shows, for each target,
@@ -26,9 +27,11 @@ Exit codes: 0 no changes, 2 changes pending, 1 any target errored or was not
 checked (denied by a service control policy), 64 usage error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return checkRun(cmd.Context(), g, stdio, report.Command("plan"))
+			return checkRun(cmd.Context(), g, stdio, report.Command("plan"), out)
 		},
 	}
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to this file for 'harden apply FILE' (also -out FILE)")
+	return cmd
 }
 
 func newAuditCmd(g *globals, stdio IO) *cobra.Command {
@@ -42,14 +45,14 @@ Exit codes: 0 every target checked and compliant, 2 findings, 1 any target error
 or was not checked (denied by a service control policy) (wins over 2), 64 usage error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return checkRun(cmd.Context(), g, stdio, report.Command("audit"))
+			return checkRun(cmd.Context(), g, stdio, report.Command("audit"), "")
 		},
 	}
 	cmd.Flags().StringVar(&g.failOn, "fail-on", "low", "exit 2 only for findings of this severity or higher: critical, high, medium or low")
 	return cmd
 }
 
-func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) error {
+func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command, planOut string) error {
 	s, err := g.connect(ctx, true)
 	if err != nil {
 		g.reportFailure(stdio, cmd, err)
@@ -61,6 +64,12 @@ func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command) err
 	p.done()
 	if err := g.emit(stdio, s.report(cmd, results)); err != nil {
 		return err
+	}
+	if planOut != "" && ctx.Err() == nil {
+		if err := g.savePlan(s, results, planOut); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdio.Err, "Saved the plan to %s. Apply exactly this plan with: harden apply %s\n", planOut, planOut)
 	}
 	threshold, _ := g.failOnSeverity()
 	return checkExit(ctx, cmd, results, threshold)

@@ -123,7 +123,7 @@ func (l *listFlag) Set(v string) error {
 func Main(ctx context.Context, args []string, stdio IO) int {
 	stdio.ctx = ctx
 	root := newRoot(stdio)
-	root.SetArgs(args)
+	root.SetArgs(terraformStyle(args))
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
 	if ctx.Err() != nil && code != ExitOK {
@@ -146,6 +146,19 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 		}
 	}
 	return code
+}
+
+// terraformStyle accepts Terraform's single-dash "-out FILE" for --out:
+// pflag would read it as -o with the value "ut".
+func terraformStyle(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "-out" || strings.HasPrefix(a, "-out=") {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // oneLine makes s one line without tabs.

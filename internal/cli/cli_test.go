@@ -449,3 +449,53 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version -o json: %v %q", err, o.stdout)
 	}
 }
+
+// plan -out saves the plan; apply FILE applies exactly it, and refuses a
+// stale plan with 0 writes, naming the targets that changed.
+func TestPlanFile(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	planPath := filepath.Join(t.TempDir(), "plan.json")
+	sel := []string{"--regions", "eu-west-1,eu-west-2", "--controls", "ebs-default-encryption,iam-password-policy"}
+	o := harden(t, env, dir, term{}, append([]string{"plan", "-out", planPath}, sel...)...)
+	expect(t, o, cli.ExitChanges, "plan -out")
+	b, err := os.ReadFile(planPath)
+	if err != nil || !strings.Contains(string(b), `"schema": "harden.plan/v1"`) || !strings.Contains(o.stderr, "harden apply "+planPath) {
+		t.Fatalf("plan file: %v\n%s\nstderr: %s", err, b, o.stderr)
+	}
+
+	// Someone changes one target after the plan: the plan is stale.
+	expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--regions", "eu-west-2", "--controls", "ebs-default-encryption"), cli.ExitOK, "change behind the plan's back")
+	env.Server.ResetLog()
+	o = harden(t, env, dir, term{}, "apply", planPath)
+	expect(t, o, cli.ExitError, "stale plan")
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("a stale plan wrote: %+v", w)
+	}
+	if !strings.Contains(o.stderr, "stale plan") || !strings.Contains(o.stderr, "ebs-default-encryption in eu-west-2: was noncompliant, now compliant") ||
+		strings.Contains(o.stderr, "eu-west-1:") {
+		t.Fatalf("stale plan stderr: %q", o.stderr)
+	}
+
+	// A fresh plan applies, without asking, exactly what it lists.
+	expect(t, harden(t, env, dir, term{}, append([]string{"plan", "-out", planPath}, sel...)...), cli.ExitChanges, "plan again")
+	expect(t, harden(t, env, dir, term{}, "apply", planPath, "--controls", "access-analyzer"), cli.ExitUsage, "flags that fight the plan")
+	env.Server.ResetLog()
+	o = harden(t, env, dir, term{}, "apply", planPath)
+	expect(t, o, cli.ExitOK, "apply the plan")
+	got := map[string]bool{}
+	for _, w := range env.Server.Writes() {
+		got[w.Action+"@"+w.Region] = true
+	}
+	if !got["EnableEbsEncryptionByDefault@eu-west-1"] || got["EnableEbsEncryptionByDefault@eu-west-2"] || !got["UpdateAccountPasswordPolicy@us-east-1"] {
+		t.Fatalf("writes: %v", got)
+	}
+	// An errored plan is not saved.
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: fakeaws.AccessDenied})
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	o = harden(t, env, dir, term{}, "plan", "--out", bad, "--regions", "eu-west-1", "--controls", "ebs-default-encryption")
+	expect(t, o, cli.ExitError, "plan with an error")
+	if _, err := os.Stat(bad); err == nil || !strings.Contains(o.stderr, "not saved") {
+		t.Fatalf("errored plan saved (%v): %s", err, o.stderr)
+	}
+}
