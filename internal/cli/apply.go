@@ -19,8 +19,9 @@ import (
 func newApplyCmd(g *globals, stdio IO) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "apply [PLANFILE]",
-		Short: "Change the account to match the baseline",
+		Use:     "apply [PLANFILE]",
+		Example: applyExample,
+		Short:   "Change the account to match the baseline",
 		Long: `apply runs a plan, shows it and asks for confirmation on a terminal (without a
 terminal it refuses unless --yes), then makes only the planned changes. Every write
 is journaled before it is made, so 'harden rollback' can undo it. Each changed

@@ -17,8 +17,9 @@ import (
 func newPlanCmd(g *globals, stdio IO) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "plan",
-		Short: "Show what apply would change (read-only)",
+		Use:     "plan",
+		Example: planExample,
+		Short:   "Show what apply would change (read-only)",
 		Long: `plan checks every control in every selected region and shows, for each target,
 whether it is compliant, what apply would change (current -> desired), or why it
 was not checked or failed. It makes no change.
@@ -36,10 +37,15 @@ checked (denied by a service control policy), 64 usage error.`,
 
 func newAuditCmd(g *globals, stdio IO) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Check the account against the baseline for CI (read-only)",
+		Use:     "audit",
+		Example: auditExample,
+		Short:   "Check the account against the baseline for CI (read-only)",
 		Long: `audit checks like plan and is built for CI: '--output json' prints the documented,
-stable harden.report/v2 schema (see docs/report-schema.md).
+stable harden.report/v3 schema (see docs/report-schema.md); -o sarif, junit and
+markdown print the same report for code scanning, test reports and a pull-request
+summary, and --report FORMAT=PATH writes them beside the table. Every finding has
+the Security Hub severity of its control; --fail-on SEVERITY exits 2 only for
+findings of that severity or higher.
 
 Exit codes: 0 every target checked and compliant, 2 findings, 1 any target errored
 or was not checked (denied by a service control policy) (wins over 2), 64 usage error.`,
@@ -49,6 +55,7 @@ or was not checked (denied by a service control policy) (wins over 2), 64 usage 
 		},
 	}
 	cmd.Flags().StringVar(&g.failOn, "fail-on", "low", "exit 2 only for findings of this severity or higher: critical, high, medium or low")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", completeWords(severityNames))
 	return cmd
 }
 
@@ -126,9 +133,10 @@ func checkExit(ctx context.Context, cmd report.Command, results []engine.Result,
 
 func newControlsCmd(g *globals, stdio IO) *cobra.Command {
 	return &cobra.Command{
-		Use:   "controls",
-		Short: "List the controls harden knows",
-		Args:  noArgs,
+		Use:     "controls",
+		Example: controlsExample,
+		Short:   "List the controls harden knows",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.validate(); err != nil {
 				return err

@@ -196,6 +196,9 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	root.SetErr(stdio.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.SetVersionTemplate("harden {{.Version}}\n")
+	root.SetUsageTemplate(usageTemplate)
+	root.SetHelpTemplate(helpTemplate)
+	root.Example = rootExample
 
 	f := root.PersistentFlags()
 	defaultStateDir := stdio.Getenv("HARDEN_STATE_DIR")
@@ -222,6 +225,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		fmt.Sprintf("overall deadline of each AWS call, retries included (each attempt: at most %s, connecting: %s)",
 			awsclient.DefaultTimeouts.Attempt, awsclient.DefaultTimeouts.Connect))
 
+	registerCompletions(root, g)
 	root.AddCommand(
 		newPlanCmd(g, stdio),
 		newAuditCmd(g, stdio),

@@ -499,3 +499,41 @@ func TestPlanFile(t *testing.T) {
 		t.Fatalf("errored plan saved (%v): %s", err, o.stderr)
 	}
 }
+
+// Every command's help fits 80 columns and shows examples.
+func TestHelpFits80Columns(t *testing.T) {
+	env := fakeawstest.Start(t)
+	var walk func(path []string)
+	seen := 0
+	walk = func(path []string) {
+		o := harden(t, env, t.TempDir(), term{}, append(path, "--help")...)
+		expect(t, o, cli.ExitOK, strings.Join(path, " ")+" --help")
+		seen++
+		for _, l := range strings.Split(o.stdout, "\n") {
+			if len([]rune(l)) > 80 {
+				t.Errorf("harden %s --help: line of %d columns: %q", strings.Join(path, " "), len([]rune(l)), l)
+			}
+		}
+		if !strings.Contains(o.stdout, "Examples:") && (len(path) == 0 || path[0] != "completion" && path[0] != "help") {
+			t.Errorf("harden %s --help has no examples", strings.Join(path, " "))
+		}
+		// Subcommands: the lines under "Available Commands:".
+		_, after, ok := strings.Cut(o.stdout, "Available Commands:\n")
+		if !ok {
+			return
+		}
+		for _, l := range strings.Split(after, "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 || !strings.HasPrefix(l, "  ") {
+				break
+			}
+			if f[0] != "help" {
+				walk(append(append([]string(nil), path...), f[0]))
+			}
+		}
+	}
+	walk(nil)
+	if seen < 9 {
+		t.Fatalf("walked %d commands", seen)
+	}
+}
