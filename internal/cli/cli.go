@@ -232,6 +232,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		newApplyCmd(g, stdio),
 		newRollbackCmd(g, stdio),
 		newControlsCmd(g, stdio),
+		newIAMPolicyCmd(g, stdio),
 		newConfigCmd(g, stdio),
 		newVersionCmd(g, stdio),
 	)

@@ -537,3 +537,26 @@ func TestHelpFits80Columns(t *testing.T) {
 		t.Fatalf("walked %d commands", seen)
 	}
 }
+
+func TestIAMPolicy(t *testing.T) {
+	env := fakeawstest.Start(t)
+	o := harden(t, env, t.TempDir(), term{}, "iam-policy", "--for", "apply", "--controls", "ebs-default-encryption")
+	expect(t, o, cli.ExitOK, "iam-policy")
+	var doc struct {
+		Version   string
+		Statement []struct {
+			Sid    string
+			Action []string
+		}
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil || doc.Version != "2012-10-17" || len(doc.Statement) != 2 {
+		t.Fatalf("policy: %v\n%s", err, o.stdout)
+	}
+	if got := strings.Join(doc.Statement[1].Action, ","); !strings.Contains(got, "ec2:EnableEbsEncryptionByDefault") || !strings.Contains(got, "ec2:GetEbsEncryptionByDefault") {
+		t.Fatalf("ebs statement: %s", got)
+	}
+	if len(env.Server.Requests()) != 0 {
+		t.Fatal("iam-policy called AWS")
+	}
+	expect(t, harden(t, env, t.TempDir(), term{}, "iam-policy", "--for", "everything"), cli.ExitUsage, "bad --for")
+}
