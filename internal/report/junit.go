@@ -87,6 +87,17 @@ func writeJUnit(w io.Writer, r Report) error {
 			s.Cases = append(s.Cases, junitTestCase(res, s))
 			s.Tests++
 		}
+		if len(r.StaleExceptions) > 0 {
+			// A warning, not a failure: skipped cases that say so.
+			st := junitSuite{Name: "harden.yaml exceptions"}
+			for _, e := range r.StaleExceptions {
+				st.Cases = append(st.Cases, junitCase{Name: "exception at " + e.Source, ClassName: "harden.exceptions",
+					Skipped: &junitSkipped{Message: clean(fmt.Sprintf("matches no finding (%s, expires %s): remove it, or fix what it names", e.Owner, e.Expires))}})
+				st.Tests++
+				st.Skipped++
+			}
+			doc.Suites = append(doc.Suites, st)
+		}
 	}
 	for _, s := range doc.Suites {
 		doc.Tests += s.Tests

@@ -42,6 +42,11 @@ func writeSARIF(w io.Writer, r Report, o Options) error {
 		inv.AddToolExecutionNotification(sarif.NewNotification().WithLevel(sarif.LevelError).
 			WithMessage(sarif.NewTextMessage(clean(r.Error))))
 	}
+	for _, e := range r.StaleExceptions {
+		inv.AddToolConfigurationNotification(sarif.NewNotification().WithLevel(sarif.LevelWarning).
+			WithMessage(sarif.NewTextMessage(clean(fmt.Sprintf("the exception at %s (%s, expires %s) matches no finding: remove it, or fix what it names",
+				e.Source, e.Owner, e.Expires)))))
+	}
 	run.AddInvocation(inv)
 	for _, res := range r.Results {
 		if sr := sarifResult(r, res, run); sr != nil {
@@ -141,6 +146,9 @@ func sarifResult(r Report, res Result, run *sarif.Run) *sarif.Result {
 		what, level = "not checked: "+res.Reason, sarif.LevelWarning
 	default:
 		return nil
+	}
+	if e := res.ExpiredException; e != nil {
+		what += fmt.Sprintf(" (the exception at %s, owner %s, expired on %s)", e.Source, e.Owner, e.Expires)
 	}
 	msg := fmt.Sprintf("%s in %s (account %s) is %s. %s", res.Title, res.Region, r.AccountID, what, res.Remediation)
 	fqn := strings.Join([]string{r.AccountID, res.Region, res.Control}, "/")
