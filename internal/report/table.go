@@ -87,22 +87,34 @@ const colGap = 2
 // renderStyled writes the report as a coloured table for a terminal.
 func renderStyled(w io.Writer, r Report, o Options) error {
 	s := newStyles(w)
+	width := o.width()
+	// Lines outside the table wrap at spaces too, continuing indented.
+	fit := func(st lipgloss.Style, l string) string {
+		first, rest, _ := strings.Cut(wrapAtSpaces(l, width), "\n")
+		lines := []string{st.Render(first)}
+		if rest != "" {
+			for _, c := range strings.Split(wrapAtSpaces(strings.ReplaceAll(rest, "\n", " "), width-2), "\n") {
+				lines = append(lines, "  "+st.Render(c))
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
 	var sections [][]string
-	sections = append(sections, []string{s.bold.Render(header(r))})
+	sections = append(sections, []string{fit(s.bold, header(r))})
 	if rs := rows(r, o.Detail); len(rs) > 0 {
-		sections = append(sections, []string{resultsTable(s, rs, o.width())})
+		sections = append(sections, []string{resultsTable(s, rs, width)})
 	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {
 		for i, l := range sk {
-			sk[i] = s.faint.Render(l)
+			sk[i] = fit(s.faint, l)
 		}
 		sections = append(sections, sk)
 	}
 	var last []string
 	if l := nothingToDo(r); l != "" {
-		last = append(last, s.green.Render(l))
+		last = append(last, fit(s.green, l))
 	}
-	sections = append(sections, append(last, s.summaryStyle(r).Render(summaryLine(r))))
+	sections = append(sections, append(last, fit(s.summaryStyle(r), summaryLine(r))))
 	return writeSections(w, sections)
 }
 
