@@ -32,6 +32,9 @@ type controlJSON struct {
 	DependsOn    []string `json:"depends_on"`
 	ReadActions  []string `json:"read_actions"`
 	WriteActions []string `json:"write_actions"`
+	// Severity and DocURL were added within v1.
+	Severity severity.Severity `json:"severity"`
+	DocURL   string            `json:"doc_url"`
 }
 
 var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "DEPENDS ON", "SECURITY HUB", "CIS", "TITLE"}
@@ -53,6 +56,8 @@ func RenderControls(w io.Writer, infos []control.Info, o Options) error {
 				DependsOn:    append([]string{}, in.DependsOn...),
 				ReadActions:  append([]string{}, in.ReadActions...),
 				WriteActions: append([]string{}, in.WriteActions...),
+				Severity:     severity.Of(in.SecurityHub),
+				DocURL:       DocURL(in.ID),
 			}
 		}
 		return writeJSON(w, doc)
