@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -54,13 +53,10 @@ func writeSARIF(w io.Writer, r Report, o Options) error {
 		}
 	}
 	doc.AddRun(run)
-	var b bytes.Buffer
-	if err := doc.PrettyWrite(&b); err != nil {
-		return fmt.Errorf("report: encode sarif: %w", err)
-	}
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
-	return err
+	// harden's own JSON writer rather than doc.PrettyWrite: the same
+	// indentation, without escaping <, > and & ("->" stays readable). The
+	// run has no artifacts, so PrettyWrite's de-duplication has nothing to do.
+	return writeJSON(w, doc)
 }
 
 func sarifRule(in control.Info) *sarif.ReportingDescriptor {
