@@ -695,6 +695,17 @@ func TestGrouping(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("grouped rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// Blocked in every region by the home region's prerequisite: the same
+	// text everywhere, us-east-1 included, is one row that keeps the name.
+	var blocked []engine.Result
+	for _, reg := range enabled {
+		b := res(recorder, reg, engine.Blocked)
+		b.Reason = "prerequisite log-archive in us-east-1 is error"
+		blocked = append(blocked, b)
+	}
+	if b := rows(report(Apply, blocked), false); len(b) != 1 || b[0].region != "4 regions" || !strings.Contains(b[0].detail, "in us-east-1") {
+		t.Errorf("blocked rows: %+v", b)
+	}
 	if d := rows(report(Plan, freshResults()), true); len(d) != 9 {
 		t.Errorf("--detail: %d rows, want one per target that is not compliant plus one compliant row (9)", len(d))
 	}

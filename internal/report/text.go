@@ -42,10 +42,13 @@ type row struct {
 // up ("17 regions (all but us-east-1)").
 func rows(r Report, detail bool) []row {
 	type group struct {
-		rows      []row
-		regions   [][]string
-		keys      map[string]int
-		compliant []string
+		rows    []row
+		regions [][]string
+		// normalized marks rows whose details differ only by their own
+		// region's name: the shared row says "each region" instead.
+		normalized []bool
+		keys       map[string]int
+		compliant  []string
 	}
 	var order []string
 	groups := map[string]*group{}
@@ -62,15 +65,22 @@ func rows(r Report, detail bool) []row {
 		}
 		rw := targetRow(res)
 		if !detail {
-			key := rw.kind + "\x00" + rw.symbol + "\x00" + rw.word + "\x00" + withoutRegion(rw.detail, res.Region)
-			if i, ok := g.keys[key]; ok {
+			head := rw.kind + "\x00" + rw.symbol + "\x00" + rw.word + "\x00"
+			raw, norm := head+"raw\x00"+rw.detail, head+"norm\x00"+withoutRegion(rw.detail, res.Region)
+			if i, ok := g.keys[raw]; ok {
 				g.regions[i] = append(g.regions[i], res.Region)
 				continue
 			}
-			g.keys[key] = len(g.rows)
+			if i, ok := g.keys[norm]; ok {
+				g.regions[i] = append(g.regions[i], res.Region)
+				g.normalized[i] = true
+				continue
+			}
+			g.keys[raw], g.keys[norm] = len(g.rows), len(g.rows)
 		}
 		g.rows = append(g.rows, rw)
 		g.regions = append(g.regions, []string{res.Region})
+		g.normalized = append(g.normalized, false)
 	}
 	var out []row
 	for _, id := range order {
@@ -78,7 +88,9 @@ func rows(r Report, detail bool) []row {
 		for i, rw := range g.rows {
 			if regs := g.regions[i]; len(regs) > 1 {
 				rw.region = clean(regionSummary(regs, r.Regions))
-				rw.detail = withoutRegion(rw.detail, regs[0])
+				if g.normalized[i] {
+					rw.detail = withoutRegion(rw.detail, regs[0])
+				}
 				rw.count = len(regs)
 			}
 			out = append(out, rw)
