@@ -24,6 +24,7 @@ import (
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/run"
 	"github.com/harden-dev/harden/internal/validate"
+	"github.com/harden-dev/harden/internal/version"
 )
 
 // IO is where a command reads and writes, and what it knows of the
@@ -33,6 +34,8 @@ type IO struct {
 	Out, Err  io.Writer
 	StdinTTY  bool
 	StdoutTTY bool
+	// StderrTTY shows progress on stderr.
+	StderrTTY bool
 	Width     int
 	Getenv    func(string) string
 	// Now is the clock exceptions expire against; nil means time.Now.
@@ -63,6 +66,7 @@ func SystemIO() IO {
 		Err:       os.Stderr,
 		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		Width:     width,
 		Getenv:    os.Getenv,
 	}
@@ -88,6 +92,11 @@ type globals struct {
 	timeout      time.Duration
 	exclude      listFlag
 	configPath   string
+	// reports are the --report FORMAT=PATH flags; detail shows every
+	// target on its own row; failOn is audit's --fail-on.
+	reports []string
+	detail  bool
+	failOn  string
 
 	getenv func(string) string
 	// clock is the time exceptions expire against; nil means time.Now.
@@ -114,7 +123,7 @@ func (l *listFlag) Set(v string) error {
 func Main(ctx context.Context, args []string, stdio IO) int {
 	stdio.ctx = ctx
 	root := newRoot(stdio)
-	root.SetArgs(args)
+	root.SetArgs(terraformStyle(args))
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
 	if ctx.Err() != nil && code != ExitOK {
@@ -139,6 +148,19 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	return code
 }
 
+// terraformStyle accepts Terraform's single-dash "-out FILE" for --out:
+// pflag would read it as -o with the value "ut".
+func terraformStyle(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "-out" || strings.HasPrefix(a, "-out=") {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
+}
+
 // oneLine makes s one line without tabs.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.TrimSpace(s)), " ")
@@ -160,6 +182,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 1 an error or a target not checked (wins over 2), 64 usage error, 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 		Args:          cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -172,6 +195,10 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetVersionTemplate("harden {{.Version}}\n")
+	root.SetUsageTemplate(usageTemplate)
+	root.SetHelpTemplate(helpTemplate)
+	root.Example = rootExample
 
 	f := root.PersistentFlags()
 	defaultStateDir := stdio.Getenv("HARDEN_STATE_DIR")
@@ -183,8 +210,10 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.BoolVar(&g.allRegions, "all-regions", false, "cover every region enabled for the account (the default; exclusive with --regions)")
 	f.Var(&g.only, "controls", "run only these controls, comma-separated (see 'harden controls')")
 	f.Var(&g.skip, "skip", "skip these controls, comma-separated")
-	f.StringVarP(&g.output, "output", "o", "table", "output format: table, text or json (table is plain text when not on a terminal)")
-	f.BoolVar(&g.noColor, "no-color", false, "no colour or styling (also when NO_COLOR or CI is set)")
+	f.StringVarP(&g.output, "output", "o", "table", "output format: table, text, json, sarif, junit or markdown (table is plain text when piped)")
+	f.StringArrayVar(&g.reports, "report", nil, "also write a report, FORMAT=PATH (repeatable): --report sarif=harden.sarif")
+	f.BoolVar(&g.detail, "detail", false, "one row per target: do not group regions with the same result")
+	f.BoolVar(&g.noColor, "no-color", false, "no colour or styling (also when NO_COLOR is set or TERM=dumb)")
 	f.StringVar(&g.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint (overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)")
 	f.StringVar(&g.stateDir, "state-dir", defaultStateDir, "where apply journals are kept (default: $HARDEN_STATE_DIR, else $XDG_STATE_HOME/harden or ~/.local/state/harden)")
 	f.IntVar(&g.concurrency, "concurrency", 64, "how many control-region targets run at once")
@@ -196,14 +225,16 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		fmt.Sprintf("overall deadline of each AWS call, retries included (each attempt: at most %s, connecting: %s)",
 			awsclient.DefaultTimeouts.Attempt, awsclient.DefaultTimeouts.Connect))
 
+	registerCompletions(root, g)
 	root.AddCommand(
 		newPlanCmd(g, stdio),
 		newAuditCmd(g, stdio),
 		newApplyCmd(g, stdio),
 		newRollbackCmd(g, stdio),
 		newControlsCmd(g, stdio),
+		newIAMPolicyCmd(g, stdio),
 		newConfigCmd(g, stdio),
-		newVersionCmd(stdio),
+		newVersionCmd(g, stdio),
 	)
 	return root
 }
@@ -238,6 +269,12 @@ func (g *globals) validate() error {
 	}
 	if _, err := report.ParseFormat(g.output); err != nil {
 		return &usageError{err}
+	}
+	if _, err := parseReports(g.reports); err != nil {
+		return err
+	}
+	if _, err := g.failOnSeverity(); err != nil {
+		return err
 	}
 	if _, err := g.loadConfig(); err != nil {
 		return err
@@ -289,9 +326,8 @@ func (g *globals) selectControls() ([]control.Control, error) {
 
 func (g *globals) reportOptions(stdio IO) report.Options {
 	format, _ := report.ParseFormat(g.output)
-	styled := stdio.StdoutTTY && !g.noColor && stdio.Getenv("NO_COLOR") == "" &&
-		stdio.Getenv("CI") == "" && stdio.Getenv("TERM") != "dumb"
-	return report.Options{Format: format, Styled: styled, Width: stdio.Width}
+	return report.Options{Format: format, Styled: colour(stdio, g.noColor), Width: stdio.Width,
+		Detail: g.detail, Version: version.String()}
 }
 
 // session is a connected run.Session, as the commands use it.

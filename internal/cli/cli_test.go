@@ -25,6 +25,10 @@ type term struct {
 	stdin string
 	tty   bool
 	env   map[string]string
+	// width is the terminal's width; 0 means 120.
+	width int
+	// stderrTTY shows progress on stderr.
+	stderrTTY bool
 }
 
 type outcome struct {
@@ -38,9 +42,13 @@ func harden(t testing.TB, env *fakeawstest.Env, stateDir string, tm term, args .
 	var out, errb bytes.Buffer
 	getenv := func(k string) string { return tm.env[k] }
 	full := append([]string{"--endpoint-url", env.URL, "--state-dir", stateDir}, args...)
+	width := tm.width
+	if width == 0 {
+		width = 120
+	}
 	code := cli.Main(context.Background(), full, cli.IO{
 		In: strings.NewReader(tm.stdin), Out: &out, Err: &errb,
-		StdinTTY: tm.tty, StdoutTTY: tm.tty, Width: 120, Getenv: getenv,
+		StdinTTY: tm.tty, StdoutTTY: tm.tty, StderrTTY: tm.stderrTTY, Width: width, Getenv: getenv,
 	})
 	return outcome{code, out.String(), errb.String()}
 }
@@ -318,8 +326,13 @@ func TestGolden(t *testing.T) {
 		args []string
 	}{
 		{"tty", term{tty: true}, nil},
+		{"tty80", term{tty: true, width: 80}, nil},
+		{"detail", term{tty: true}, []string{"--detail"}},
 		{"piped", term{}, nil},
 		{"json", term{}, []string{"-o", "json"}},
+		{"sarif", term{}, []string{"-o", "sarif"}},
+		{"junit", term{}, []string{"-o", "junit"}},
+		{"markdown", term{}, []string{"-o", "markdown"}},
 	}
 	for _, cmd := range []string{"plan", "audit"} {
 		for _, f := range forms {
@@ -329,9 +342,24 @@ func TestGolden(t *testing.T) {
 			golden(t, cmd+"_"+f.name+".golden", o.stdout)
 		}
 	}
-	o := harden(t, env, dir, term{tty: true, env: map[string]string{"CI": "true"}}, "plan", "--regions", regions)
-	if strings.Contains(o.stdout, "\x1b[") {
-		t.Fatal("CI=true output has escape codes")
+	// Colour: CI alone decides nothing; NO_COLOR and TERM=dumb turn it
+	// off; FORCE_COLOR and CLICOLOR_FORCE turn it on when piped.
+	for _, c := range []struct {
+		tm     term
+		styled bool
+	}{
+		{term{tty: true, env: map[string]string{"CI": "true"}}, true},
+		{term{tty: true, env: map[string]string{"NO_COLOR": "1"}}, false},
+		{term{tty: true, env: map[string]string{"NO_COLOR": "", "TERM": "dumb"}}, false},
+		{term{env: map[string]string{"FORCE_COLOR": "1"}}, true},
+		{term{env: map[string]string{"CLICOLOR_FORCE": "1", "CI": "true"}}, true},
+		{term{env: map[string]string{"CLICOLOR_FORCE": "1", "NO_COLOR": "yes"}}, false},
+		{term{env: map[string]string{"CI": "true"}}, false},
+	} {
+		o := harden(t, env, dir, c.tm, "plan", "--regions", regions)
+		if got := strings.Contains(o.stdout, "\x1b["); got != c.styled {
+			t.Errorf("tty %v, env %v: styled %v, want %v", c.tm.tty, c.tm.env, got, c.styled)
+		}
 	}
 }
 
@@ -391,4 +419,197 @@ func regionsOf(t *testing.T, doc string) []string {
 		t.Fatal(err)
 	}
 	return r.Regions
+}
+
+// --report writes more formats in the same run while stdout shows the
+// table; --fail-on sets the severity that fails an audit.
+func TestReportsAndFailOn(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	out := t.TempDir()
+	o := harden(t, env, dir, term{}, "audit", "--regions", "eu-west-1,us-east-1",
+		"--report", "sarif="+filepath.Join(out, "h.sarif"), "--report", "junit="+filepath.Join(out, "h.xml"),
+		"--report", "markdown="+filepath.Join(out, "h.md"), "--report", "json="+filepath.Join(out, "h.json"))
+	expect(t, o, cli.ExitChanges, "audit with reports")
+	if !strings.Contains(o.stdout, "Audit: ") || strings.HasPrefix(o.stdout, "{") {
+		t.Fatalf("stdout should be the table:\n%s", o.stdout)
+	}
+	for name, want := range map[string]string{"h.sarif": `"version": "2.1.0"`, "h.xml": "<testsuites", "h.md": "| Control |", "h.json": `"schema": "harden.report/v3"`} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %v, lacks %q:\n%.300s", name, err, want, b)
+		}
+	}
+	// EBS encryption by default is EC2.7, medium.
+	args := []string{"audit", "--regions", "eu-west-1", "--controls", "ebs-default-encryption"}
+	expect(t, harden(t, env, dir, term{}, append(args, "--fail-on", "high")...), cli.ExitOK, "medium finding, --fail-on high")
+	expect(t, harden(t, env, dir, term{}, append(args, "--fail-on", "medium")...), cli.ExitChanges, "medium finding, --fail-on medium")
+	expect(t, harden(t, env, dir, term{}, append(args, "--fail-on", "urgent")...), cli.ExitUsage, "unknown severity")
+	expect(t, harden(t, env, dir, term{}, "audit", "--report", "sarif"), cli.ExitUsage, "--report without a path")
+	expect(t, harden(t, env, dir, term{}, "rollback", "-o", "sarif", "--yes"), cli.ExitUsage, "rollback -o sarif")
+}
+
+// A run that fails before it can report still prints a valid document.
+func TestNoCredentialsDocument(t *testing.T) {
+	env := fakeawstest.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	sarifPath := filepath.Join(t.TempDir(), "h.sarif")
+	o := harden(t, env, t.TempDir(), term{}, "audit", "-o", "json", "--report", "sarif="+sarifPath)
+	expect(t, o, cli.ExitError, "no credentials, -o json")
+	var doc struct {
+		Schema  string `json:"schema"`
+		Error   string `json:"error"`
+		Results []any  `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil || doc.Schema != "harden.report/v3" ||
+		!strings.Contains(doc.Error, "no AWS credentials found") || doc.Results == nil {
+		t.Fatalf("stdout is not a failed report (%v):\n%s", err, o.stdout)
+	}
+	if !strings.Contains(o.stderr, "no AWS credentials found") {
+		t.Fatalf("stderr: %q", o.stderr)
+	}
+	if b, err := os.ReadFile(sarifPath); err != nil || !strings.Contains(string(b), `"executionSuccessful": false`) {
+		t.Fatalf("sarif report of a failed run: %v\n%s", err, b)
+	}
+}
+
+// On a terminal, plan shows checked/total on stderr, and clears it.
+func TestProgress(t *testing.T) {
+	env := fakeawstest.Start(t)
+	o := harden(t, env, t.TempDir(), term{stderrTTY: true}, "plan", "--regions", "eu-west-1", "--controls", "ebs-default-encryption,access-analyzer")
+	expect(t, o, cli.ExitChanges, "plan")
+	if !strings.Contains(o.stderr, "checked 2/2 targets") || !strings.HasSuffix(o.stderr, "\r\x1b[K") {
+		t.Fatalf("stderr: %q", o.stderr)
+	}
+	o = harden(t, env, t.TempDir(), term{}, "plan", "--regions", "eu-west-1", "--controls", "ebs-default-encryption")
+	if o.stderr != "" {
+		t.Fatalf("progress without a terminal: %q", o.stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	env := fakeawstest.Start(t)
+	o := harden(t, env, t.TempDir(), term{}, "--version")
+	expect(t, o, cli.ExitOK, "--version")
+	if !strings.HasPrefix(o.stdout, "harden ") {
+		t.Fatalf("--version: %q", o.stdout)
+	}
+	o = harden(t, env, t.TempDir(), term{}, "version", "-o", "json")
+	expect(t, o, cli.ExitOK, "version -o json")
+	var v struct{ Schema, Version, Go string }
+	if err := json.Unmarshal([]byte(o.stdout), &v); err != nil || v.Schema != "harden.version/v1" || v.Version == "" || v.Go == "" {
+		t.Fatalf("version -o json: %v %q", err, o.stdout)
+	}
+}
+
+// plan -out saves the plan; apply FILE applies exactly it, and refuses a
+// stale plan with 0 writes, naming the targets that changed.
+func TestPlanFile(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	planPath := filepath.Join(t.TempDir(), "plan.json")
+	sel := []string{"--regions", "eu-west-1,eu-west-2", "--controls", "ebs-default-encryption,iam-password-policy"}
+	o := harden(t, env, dir, term{}, append([]string{"plan", "-out", planPath}, sel...)...)
+	expect(t, o, cli.ExitChanges, "plan -out")
+	b, err := os.ReadFile(planPath)
+	if err != nil || !strings.Contains(string(b), `"schema": "harden.plan/v1"`) || !strings.Contains(o.stderr, "harden apply "+planPath) {
+		t.Fatalf("plan file: %v\n%s\nstderr: %s", err, b, o.stderr)
+	}
+
+	// Someone changes one target after the plan: the plan is stale.
+	expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--regions", "eu-west-2", "--controls", "ebs-default-encryption"), cli.ExitOK, "change behind the plan's back")
+	env.Server.ResetLog()
+	o = harden(t, env, dir, term{}, "apply", planPath)
+	expect(t, o, cli.ExitError, "stale plan")
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("a stale plan wrote: %+v", w)
+	}
+	if !strings.Contains(o.stderr, "stale plan") || !strings.Contains(o.stderr, "ebs-default-encryption in eu-west-2: was noncompliant, now compliant") ||
+		strings.Contains(o.stderr, "eu-west-1:") {
+		t.Fatalf("stale plan stderr: %q", o.stderr)
+	}
+
+	// A fresh plan applies, without asking, exactly what it lists.
+	expect(t, harden(t, env, dir, term{}, append([]string{"plan", "-out", planPath}, sel...)...), cli.ExitChanges, "plan again")
+	expect(t, harden(t, env, dir, term{}, "apply", planPath, "--controls", "access-analyzer"), cli.ExitUsage, "flags that fight the plan")
+	env.Server.ResetLog()
+	o = harden(t, env, dir, term{}, "apply", planPath)
+	expect(t, o, cli.ExitOK, "apply the plan")
+	got := map[string]bool{}
+	for _, w := range env.Server.Writes() {
+		got[w.Action+"@"+w.Region] = true
+	}
+	if !got["EnableEbsEncryptionByDefault@eu-west-1"] || got["EnableEbsEncryptionByDefault@eu-west-2"] || !got["UpdateAccountPasswordPolicy@us-east-1"] {
+		t.Fatalf("writes: %v", got)
+	}
+	// An errored plan is not saved.
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Region: "eu-west-1", Error: fakeaws.AccessDenied})
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	o = harden(t, env, dir, term{}, "plan", "--out", bad, "--regions", "eu-west-1", "--controls", "ebs-default-encryption")
+	expect(t, o, cli.ExitError, "plan with an error")
+	if _, err := os.Stat(bad); err == nil || !strings.Contains(o.stderr, "not saved") {
+		t.Fatalf("errored plan saved (%v): %s", err, o.stderr)
+	}
+}
+
+// Every command's help fits 80 columns and shows examples.
+func TestHelpFits80Columns(t *testing.T) {
+	env := fakeawstest.Start(t)
+	var walk func(path []string)
+	seen := 0
+	walk = func(path []string) {
+		o := harden(t, env, t.TempDir(), term{}, append(path, "--help")...)
+		expect(t, o, cli.ExitOK, strings.Join(path, " ")+" --help")
+		seen++
+		for _, l := range strings.Split(o.stdout, "\n") {
+			if len([]rune(l)) > 80 {
+				t.Errorf("harden %s --help: line of %d columns: %q", strings.Join(path, " "), len([]rune(l)), l)
+			}
+		}
+		if !strings.Contains(o.stdout, "Examples:") && (len(path) == 0 || path[0] != "completion" && path[0] != "help") {
+			t.Errorf("harden %s --help has no examples", strings.Join(path, " "))
+		}
+		// Subcommands: the lines under "Available Commands:".
+		_, after, ok := strings.Cut(o.stdout, "Available Commands:\n")
+		if !ok {
+			return
+		}
+		for _, l := range strings.Split(after, "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 || !strings.HasPrefix(l, "  ") {
+				break
+			}
+			if f[0] != "help" {
+				walk(append(append([]string(nil), path...), f[0]))
+			}
+		}
+	}
+	walk(nil)
+	if seen < 9 {
+		t.Fatalf("walked %d commands", seen)
+	}
+}
+
+func TestIAMPolicy(t *testing.T) {
+	env := fakeawstest.Start(t)
+	o := harden(t, env, t.TempDir(), term{}, "iam-policy", "--for", "apply", "--controls", "ebs-default-encryption")
+	expect(t, o, cli.ExitOK, "iam-policy")
+	var doc struct {
+		Version   string
+		Statement []struct {
+			Sid    string
+			Action []string
+		}
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil || doc.Version != "2012-10-17" || len(doc.Statement) != 2 {
+		t.Fatalf("policy: %v\n%s", err, o.stdout)
+	}
+	if got := strings.Join(doc.Statement[1].Action, ","); !strings.Contains(got, "ec2:EnableEbsEncryptionByDefault") || !strings.Contains(got, "ec2:GetEbsEncryptionByDefault") {
+		t.Fatalf("ebs statement: %s", got)
+	}
+	if len(env.Server.Requests()) != 0 {
+		t.Fatal("iam-policy called AWS")
+	}
+	expect(t, harden(t, env, t.TempDir(), term{}, "iam-policy", "--for", "everything"), cli.ExitUsage, "bad --for")
 }

@@ -49,7 +49,7 @@ func (g *globals) loadConfig() (*config.Config, error) {
 // configuration file: documented shortcuts for the settings people change
 // most. The cli knows their names, never their types.
 var settingFlags = []struct{ flag, control, setting, usage string }{
-	{"log-bucket", "log-archive", "bucket", "log-archive bucket name (default harden-logs-<account-id>-<home-region>; controls.log-archive.bucket)"},
+	{"log-bucket", "log-archive", "bucket", "log-archive bucket name (default harden-logs-<account>-<home-region>) (controls.log-archive.bucket)"},
 	{"log-retention-days", "log-archive", "retention_days", "days the log archive keeps log objects under AWSLogs/ and their old versions (default 365; controls.log-archive.retention_days)"},
 }
 
@@ -114,8 +114,9 @@ func contains(list []string, s string) bool {
 
 func newConfigCmd(g *globals, stdio IO) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Write, show or describe harden.yaml",
+		Use:     "config",
+		Short:   "Write, show or describe harden.yaml",
+		Example: configExample,
 		Long: `harden reads its configuration from --config PATH, else HARDEN_CONFIG, else
 ./harden.yaml when it exists. Flags override the file; the file overrides the defaults.`,
 		Args: noArgs,
@@ -123,7 +124,7 @@ func newConfigCmd(g *globals, stdio IO) *cobra.Command {
 	var force bool
 	initCmd := &cobra.Command{
 		Use:   "init [PATH]",
-		Short: "Write a commented starter harden.yaml with every control's settings and defaults",
+		Short: "Write a commented starter harden.yaml with every setting",
 		Example: `  harden config init              # writes ./harden.yaml
   harden config init - > h.yaml    # to stdout`,
 		Args: cobra.MaximumNArgs(1),
@@ -160,9 +161,10 @@ func newConfigCmd(g *globals, stdio IO) *cobra.Command {
 	}
 	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing file")
 	showCmd := &cobra.Command{
-		Use:   "show",
-		Short: "Print the effective configuration (file, environment and flags) as YAML",
-		Args:  noArgs,
+		Use:     "show",
+		Short:   "Print the configuration in effect (file, environment, flags)",
+		Example: "  harden config show\n  harden config show --config prod.yaml --log-retention-days 400",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := g.validate(); err != nil {
 				return err
@@ -180,9 +182,10 @@ func newConfigCmd(g *globals, stdio IO) *cobra.Command {
 		},
 	}
 	schemaCmd := &cobra.Command{
-		Use:   "schema",
-		Short: "Print the JSON Schema of harden.yaml (for editors)",
-		Args:  noArgs,
+		Use:     "schema",
+		Short:   "Print the JSON Schema of harden.yaml (for editors)",
+		Example: "  harden config schema > harden.schema.json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return config.WriteSchema(stdio.Out, controls.All())
 		},

@@ -17,8 +17,9 @@ func newRollbackCmd(g *globals, stdio IO) *cobra.Command {
 	var yes, list, force bool
 	var runID string
 	cmd := &cobra.Command{
-		Use:   "rollback",
-		Short: "Undo what harden applied: every pending run, or --run ID",
+		Use:     "rollback",
+		Example: rollbackExample,
+		Short:   "Undo what harden applied: every pending run, or --run ID",
 		Long: `rollback undoes what apply changed, newest change first, across every apply run
 that still has changes to undo (or only --run ID). It first reads the current state
 of everything it would touch: a change is undone only while it is still as harden
@@ -34,6 +35,9 @@ Exit codes: 0 undone (or nothing left to undo), 1 a step drifted, failed or was
 held, or the journal is unusable, 64 usage error, 130 interrupted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.onlyListFormats("rollback"); err != nil {
+				return err
+			}
 			if list {
 				if runID != "" || yes || force {
 					return usagef("--list takes neither --run, --yes nor --force")
@@ -47,6 +51,7 @@ held, or the journal is unusable, 64 usage error, 130 interrupted.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "roll back without asking")
 	cmd.Flags().BoolVar(&force, "force", false, "undo drifted changes anyway, overwriting newer changes (never deletes what harden does not own)")
 	cmd.Flags().StringVar(&runID, "run", "", "undo only this apply run (default: every run with changes left, newest first)")
+	_ = cmd.RegisterFlagCompletionFunc("run", completeWords(g.runIDs))
 	return cmd
 }
 

@@ -122,6 +122,36 @@ type Run struct {
 	Concurrency int
 	// CallTimeout is every AWS call's overall deadline, for hints.
 	CallTimeout time.Duration
+	// Progress, when set, is called after each target is done (checked,
+	// or applied and checked again), from any goroutine.
+	Progress ProgressFunc
+}
+
+// ProgressFunc receives how many of a run's targets are done.
+type ProgressFunc func(done, total int)
+
+// tracker counts finished targets for Run.Progress.
+type tracker struct {
+	mu          sync.Mutex
+	done, total int
+	report      ProgressFunc
+}
+
+func (r *Run) tracker(total int) *tracker {
+	if r.Progress == nil {
+		return nil
+	}
+	return &tracker{total: total, report: r.Progress}
+}
+
+func (t *tracker) finish() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.done++
+	t.report(t.done, t.total)
 }
 
 type target struct {
@@ -161,11 +191,13 @@ func (r *Run) limit() int {
 func (r *Run) Check(ctx context.Context) []Result {
 	ts := r.targets()
 	results := make([]Result, len(ts))
+	progress := r.tracker(len(ts))
 	var g errgroup.Group
 	g.SetLimit(r.limit())
 	for i, t := range ts {
 		g.Go(func() error {
 			results[i] = r.check(ctx, t)
+			progress.finish()
 			return nil
 		})
 	}
@@ -219,6 +251,13 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(r.limit())
+	pending := 0
+	for _, p := range plan {
+		if p.Status == NonCompliant {
+			pending++
+		}
+	}
+	progress := r.tracker(pending)
 	// Plan order puts prerequisites first, so every goroutine that waits
 	// below waits on one that was started before it: no deadlock under
 	// the limit.
@@ -230,6 +269,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		}
 		g.Go(func() error {
 			defer close(done[p.Key()])
+			defer progress.finish()
 			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], func(key string) (Result, bool) {
 				ch, ok := done[key]
 				if !ok {

@@ -1,13 +1,16 @@
 package report
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
+	"github.com/charmbracelet/x/cellbuf"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/report/severity"
 )
 
 // ControlsSchema identifies the JSON controls listing.
@@ -29,6 +32,9 @@ type controlJSON struct {
 	DependsOn    []string `json:"depends_on"`
 	ReadActions  []string `json:"read_actions"`
 	WriteActions []string `json:"write_actions"`
+	// Severity and DocURL were added within v1.
+	Severity severity.Severity `json:"severity"`
+	DocURL   string            `json:"doc_url"`
 }
 
 var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "DEPENDS ON", "SECURITY HUB", "CIS", "TITLE"}
@@ -50,16 +56,22 @@ func RenderControls(w io.Writer, infos []control.Info, o Options) error {
 				DependsOn:    append([]string{}, in.DependsOn...),
 				ReadActions:  append([]string{}, in.ReadActions...),
 				WriteActions: append([]string{}, in.WriteActions...),
+				Severity:     severity.OfControl(in.ID, in.SecurityHub),
+				DocURL:       DocURL(in.ID),
 			}
 		}
 		return writeJSON(w, doc)
 	case Table, "":
 		if o.Styled {
-			return controlsTable(w, infos)
+			return controlsTable(w, infos, o.width())
 		}
 		return controlsText(w, infos)
 	case Text:
 		return controlsText(w, infos)
+	case Markdown:
+		return controlsMarkdown(w, infos)
+	case SARIF, JUnit:
+		return fmt.Errorf("harden controls prints table, text, json or markdown, not %s", o.Format)
 	default:
 		_, err := ParseFormat(string(o.Format))
 		return err
@@ -107,27 +119,83 @@ func controlsText(w io.Writer, infos []control.Info) error {
 	return writeSections(w, [][]string{lines})
 }
 
-func controlsTable(w io.Writer, infos []control.Info) error {
+func controlsTable(w io.Writer, infos []control.Info, width int) error {
 	s := newStyles(w)
 	data := make([][]string, len(infos))
 	for i, in := range infos {
 		data[i] = controlCells(in)
+		// Lists wrap at ", " in a narrow column.
+		for c := 3; c <= 5; c++ {
+			data[i][c] = strings.ReplaceAll(data[i][c], ",", ", ")
+		}
 	}
-	t := s.minimalTable().Headers(controlHeaders...).Rows(data...).
-		StyleFunc(func(ri, c int) lipgloss.Style {
-			st := s.plain
-			switch {
-			case ri == table.HeaderRow:
-				st = s.headerRow
-			case c == 2 && ri >= 0 && ri < len(infos) && infos[ri].Destructive:
-				st = s.red
-			case c == 0:
-				st = s.bold
-			}
-			if c < len(controlHeaders)-1 {
-				st = st.PaddingRight(colGap)
-			}
-			return st
-		})
-	return writeSections(w, [][]string{{trimLines(t.String())}})
+	style := func(ri, c int) lipgloss.Style {
+		st := s.plain
+		switch {
+		case ri == table.HeaderRow:
+			st = s.headerRow
+		case c == 2 && ri >= 0 && ri < len(infos) && infos[ri].Destructive:
+			st = s.red
+		case c == 0:
+			st = s.bold
+		}
+		if c < len(controlHeaders)-1 {
+			st = st.PaddingRight(colGap)
+		}
+		return st
+	}
+	out := fitTable(s.minimalTable(), controlHeaders, data, style, width,
+		shrink{3, 10, 9, false}, shrink{4, 13, 13, true}, shrink{5, 8, 8, true}, shrink{6, 24, 16, false})
+	if lipgloss.Width(out) > width {
+		// Too narrow for the columns: one block per control.
+		return writeSections(w, [][]string{controlBlocks(s, infos, width)})
+	}
+	return writeSections(w, [][]string{{out}})
+}
+
+// controlBlocks lists controls for a narrow terminal: the id and title,
+// then the rest wrapped under them.
+func controlBlocks(s styles, infos []control.Info, width int) []string {
+	var out []string
+	for _, in := range infos {
+		parts := []string{string(in.Scope)}
+		if head := clean(in.ID) + "  " + clean(in.Title); lipgloss.Width(head) <= width {
+			out = append(out, s.bold.Render(clean(in.ID))+"  "+clean(in.Title))
+		} else {
+			out = append(out, s.bold.Render(clean(in.ID)))
+			parts = append([]string{clean(in.Title)}, parts...)
+		}
+		if sev := severity.OfControl(in.ID, in.SecurityHub); sev != severity.None {
+			parts = append(parts, "severity "+string(sev))
+		}
+		if len(in.SecurityHub) > 0 {
+			parts = append(parts, "Security Hub "+strings.Join(in.SecurityHub, ", "))
+		}
+		if len(in.CIS) > 0 {
+			parts = append(parts, "CIS "+strings.Join(in.CIS, ", "))
+		}
+		if len(in.DependsOn) > 0 {
+			parts = append(parts, "after "+strings.Join(in.DependsOn, ", "))
+		}
+		if in.Destructive {
+			parts = append(parts, "destructive")
+		}
+		for _, l := range strings.Split(cellbuf.Wrap(clean(strings.Join(parts, " · ")), max(width-2, 20), ""), "\n") {
+			l = strings.Replace(l, "destructive", s.red.Render("destructive"), 1)
+			out = append(out, "  "+l)
+		}
+	}
+	return out
+}
+
+func controlsMarkdown(w io.Writer, infos []control.Info) error {
+	var b strings.Builder
+	b.WriteString("| Control | Scope | Severity | Destructive | Depends on | Security Hub | CIS | Title |\n|---|---|---|---|---|---|---|---|\n")
+	for _, in := range infos {
+		c := controlCells(in)
+		fmt.Fprintf(&b, "| [`%s`](%s) | %s | %s | %s | %s | %s | %s | %s |\n", c[0], DocURL(in.ID), mdEscape(c[1]),
+			orNone(string(severity.OfControl(in.ID, in.SecurityHub))), mdEscape(c[2]), mdEscape(c[3]), mdEscape(c[4]), mdEscape(c[5]), mdEscape(c[6]))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/regions"
+	"github.com/harden-dev/harden/internal/report/severity"
 )
 
 // Format is an output format.
@@ -26,10 +27,22 @@ const (
 	Text Format = "text"
 	// JSON is the Report as indented JSON.
 	JSON Format = "json"
+	// SARIF is SARIF 2.1.0 for GitHub code scanning (see docs/sarif.md).
+	SARIF Format = "sarif"
+	// JUnit is JUnit XML for CI test reports: a suite per control, a case
+	// per target.
+	JUnit Format = "junit"
+	// Markdown is a summary for a pull-request comment or
+	// $GITHUB_STEP_SUMMARY.
+	Markdown Format = "markdown"
 )
 
 // Formats lists the valid formats, in the order help text shows them.
-var Formats = []Format{Table, Text, JSON}
+var Formats = []Format{Table, Text, JSON, SARIF, JUnit, Markdown}
+
+// Machine reports whether f is a document for a program (JSON, SARIF,
+// JUnit), which a run that fails before it can report still writes.
+func (f Format) Machine() bool { return f == JSON || f == SARIF || f == JUnit }
 
 // ParseFormat parses a --output value.
 func ParseFormat(s string) (Format, error) {
@@ -56,6 +69,12 @@ type Options struct {
 	Styled bool
 	// Width is the terminal width; 0 means 100.
 	Width int
+	// Detail shows every target on its own row; without it, targets of a
+	// control with the same status, action and changes share one row that
+	// names their regions ("17 regions (all but us-east-1)").
+	Detail bool
+	// Version is harden's version, for the SARIF tool driver.
+	Version string
 }
 
 func (o Options) width() int {
@@ -75,7 +94,12 @@ const (
 )
 
 // Schema identifies the JSON report format.
-const Schema = "harden.report/v2"
+const Schema = "harden.report/v3"
+
+// DocURL is the address of a control's documentation page.
+func DocURL(id string) string {
+	return "https://github.com/harden-dev/harden/blob/main/docs/controls/" + id + ".md"
+}
 
 // Report is the machine-readable view of a run; JSON renders exactly this.
 type Report struct {
@@ -89,6 +113,13 @@ type Report struct {
 	Summary        Summary        `json:"summary"`
 	// StaleExceptions accept nothing in this run (a warning).
 	StaleExceptions []engine.Acceptance `json:"stale_exceptions"`
+	// Error is why the run failed before it could check anything (no
+	// credentials, say); Results are then empty.
+	Error string `json:"error,omitempty"`
+
+	// controls are the run's controls, in order, for the formats that
+	// describe them (SARIF rules, JUnit suites).
+	controls []control.Info
 }
 
 // Result is one target's outcome.
@@ -119,6 +150,13 @@ type Result struct {
 	Resources []string `json:"resources,omitempty"`
 	// DeferredUntil is when a deferred target's change can be made (RFC 3339).
 	DeferredUntil string `json:"deferred_until,omitempty"`
+	// Severity is the control's Security Hub (FSBP) severity: critical,
+	// high, medium or low.
+	Severity severity.Severity `json:"severity"`
+	// Remediation says in one sentence what to do about a target that is
+	// not compliant; DocURL is the control's documentation.
+	Remediation string `json:"remediation,omitempty"`
+	DocURL      string `json:"doc_url"`
 }
 
 // Summary counts targets by status; Compliant through Blocked add up to
@@ -157,7 +195,12 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 		StaleExceptions: []engine.Acceptance{},
 	}
 	r.Summary.SkippedRegions = len(skipped)
+	seen := map[string]bool{}
 	for _, e := range results {
+		if !seen[e.Control.ID] {
+			seen[e.Control.ID] = true
+			r.controls = append(r.controls, e.Control)
+		}
 		res := Result{
 			Control:     e.Control.ID,
 			Title:       e.Control.Title,
@@ -175,6 +218,9 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			DependsOn:   append([]string(nil), e.Control.DependsOn...),
 			Accepted:    e.Accepted,
 			Resources:   append([]string(nil), e.Resources...),
+			Severity:    severity.OfControl(e.Control.ID, e.Control.SecurityHub),
+			Remediation: remediation(e),
+			DocURL:      DocURL(e.Control.ID),
 		}
 		res.ExpiredException = e.Expired
 		if e.Err != nil {
@@ -212,6 +258,45 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 	return r
 }
 
+// Failed is the report of a run that failed before it could check
+// anything: a valid document that says why.
+func Failed(cmd Command, err error) Report {
+	return Report{
+		Schema: Schema, Command: cmd, Regions: []string{}, SkippedRegions: []regions.Skip{},
+		Results: []Result{}, StaleExceptions: []engine.Acceptance{}, Error: err.Error(),
+	}
+}
+
+// remediation says what to do about a target that is not compliant, in
+// one sentence; "" for a compliant one.
+func remediation(e engine.Result) string {
+	apply := "run 'harden apply --controls " + e.Control.ID
+	if e.Control.Scope == control.Regional && e.Region != "" {
+		apply += " --regions " + e.Region
+	}
+	apply += "'"
+	desired := strings.TrimSuffix(e.Control.Desired, ".")
+	switch e.Status {
+	case engine.Compliant:
+		return ""
+	case engine.Unmanaged, engine.Error, engine.NotChecked, engine.Blocked:
+		if e.Reason != "" {
+			return upperFirst(strings.TrimSuffix(e.Reason, ".")) + "."
+		}
+	}
+	if desired == "" {
+		return upperFirst(apply) + "."
+	}
+	return upperFirst(apply) + " to reach the desired state: " + desired + "."
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func cloneChanges(cs []control.Change) []control.Change {
 	if len(cs) == 0 {
 		return nil
@@ -221,6 +306,10 @@ func cloneChanges(cs []control.Change) []control.Change {
 
 // Render writes r in the format o asks for.
 func Render(w io.Writer, r Report, o Options) error {
+	if r.Error != "" && !o.Format.Machine() && o.Format != Markdown {
+		_, err := fmt.Fprintf(w, "harden %s failed before it could check the account: %s\n", clean(string(r.Command)), clean(r.Error))
+		return err
+	}
 	switch o.Format {
 	case JSON:
 		return writeJSON(w, r)
@@ -231,11 +320,20 @@ func Render(w io.Writer, r Report, o Options) error {
 		return renderText(w, r)
 	case Text:
 		return renderText(w, r)
+	case SARIF:
+		return writeSARIF(w, r, o)
+	case JUnit:
+		return writeJUnit(w, r)
+	case Markdown:
+		return writeMarkdown(w, r)
 	default:
 		_, err := ParseFormat(string(o.Format))
 		return err
 	}
 }
+
+// WriteJSON writes v as harden writes every JSON document (see writeJSON).
+func WriteJSON(w io.Writer, v any) error { return writeJSON(w, v) }
 
 // writeJSON writes v as json.MarshalIndent(v, "", "  ") does, with a final
 // newline, and without escaping <, > and & (a desired state such as

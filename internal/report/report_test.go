@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/regions"
 )
@@ -138,6 +139,45 @@ func applyResults() []engine.Result {
 	return r
 }
 
+// freshResults is a fresh account: the same change in every region, an
+// error that is the same in two regions, and one region already compliant.
+func freshResults() []engine.Result {
+	var r []engine.Result
+	r = append(r, res(iamPolicy, "us-east-1", engine.NonCompliant))
+	r[0].Action, r[0].Changes = control.ActionUpdate, passwordChanges
+	for _, reg := range enabled {
+		e := res(ebs, reg, engine.NonCompliant)
+		e.Action, e.Changes = control.ActionUpdate, ebsChange
+		r = append(r, e)
+	}
+	for _, reg := range enabled {
+		a := res(analyzer, reg, engine.NonCompliant)
+		a.Action, a.Changes = control.ActionCreate, analyzerChange
+		switch reg {
+		case "us-east-1":
+			a = res(analyzer, reg, engine.Compliant)
+		case "eu-west-1", "eu-west-2":
+			a = res(analyzer, reg, engine.Error)
+			a.Err = errors.New("access-analyzer: list analyzers in " + reg + ": AccessDeniedException")
+			a.Reason = "access denied: allow access-analyzer:ListAnalyzers for this identity in " + reg
+		}
+		r = append(r, a)
+	}
+	return r
+}
+
+// acceptedReport has an accepted finding, an expired exception and a
+// stale one.
+func acceptedReport() Report {
+	r := planResults()
+	exc := &engine.Acceptance{Reason: "legacy app needs 8-character passwords", Owner: "alice@example.com", Expires: "2027-01-31", Source: "harden.yaml:12"}
+	r[0].Status, r[0].Accepted = engine.Accepted, exc
+	r[7].Expired = &engine.Acceptance{Reason: "pilot", Owner: "bob", Expires: "2026-01-01", Source: "harden.yaml:20"}
+	rep := report(Audit, r)
+	rep.StaleExceptions = []engine.Acceptance{{Reason: "old", Owner: "carol", Expires: "2027-06-30", Source: "harden.yaml:28"}}
+	return rep
+}
+
 func report(cmd Command, results []engine.Result) Report {
 	return New(cmd, account, "us-east-1", enabled, skipped, results)
 }
@@ -175,7 +215,13 @@ var formats = []struct {
 }{
 	{"text", Options{Format: Text}},
 	{"table", Options{Format: Table, Styled: true, Width: 100}},
+	{"table80", Options{Format: Table, Styled: true, Width: 80}},
+	{"table120", Options{Format: Table, Styled: true, Width: 120}},
+	{"detail", Options{Format: Table, Styled: true, Width: 120, Detail: true}},
 	{"json", Options{Format: JSON}},
+	{"sarif", Options{Format: SARIF, Version: "v1.2.3"}},
+	{"junit", Options{Format: JUnit}},
+	{"markdown", Options{Format: Markdown}},
 }
 
 func reports() map[string]Report {
@@ -188,6 +234,9 @@ func reports() map[string]Report {
 		"audit":          report(Audit, planResults()),
 		"apply":          report(Apply, applyResults()),
 		"plan_nochanges": New(Plan, account, "us-east-1", enabled, nil, allCompliant),
+		"plan_fresh":     report(Plan, freshResults()),
+		"audit_accepted": acceptedReport(),
+		"audit_failed":   Failed(Audit, errors.New("no AWS credentials found: set AWS_PROFILE or run 'aws sso login'")),
 	}
 }
 
@@ -203,6 +252,9 @@ func TestGolden(t *testing.T) {
 
 func TestControlsGolden(t *testing.T) {
 	for _, f := range formats {
+		if f.o.Format == SARIF || f.o.Format == JUnit {
+			continue // not a listing of results: refused
+		}
 		t.Run(f.name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := RenderControls(&b, infos, f.o); err != nil {
@@ -294,8 +346,8 @@ func TestStyledTableFitsWidth(t *testing.T) {
 				t.Errorf("width %d: line is %d wide: %q", width, lipgloss.Width(l), l)
 			}
 		}
-		if !strings.Contains(out, "…") {
-			t.Errorf("width %d: long detail not truncated:\n%s", width, out)
+		if strings.Contains(out, "…") || !strings.Contains(strings.Join(strings.Fields(out), " "), strings.TrimSpace(strings.Repeat("a long error message that goes on ", 20))) {
+			t.Errorf("width %d: long detail cut:\n%s", width, out)
 		}
 	}
 }
@@ -359,6 +411,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(out, &back); err != nil {
 		t.Fatal(err)
 	}
+	back.controls = r.controls // not in the JSON: the SARIF and JUnit writers' rules
 	if !reflect.DeepEqual(back, r) {
 		t.Errorf("json round trip changed the report:\n%+v\n%+v", back, r)
 	}
@@ -585,20 +638,87 @@ func TestWriteError(t *testing.T) {
 	}
 }
 
-func TestWrap(t *testing.T) {
-	cases := []struct {
-		in    string
-		width int
-		want  string
-	}{
-		{"short", 20, "short"},
-		{"one two three four", 9, "one two\nthree\nfour"},
-		{"harden-access-analyzer x", 10, "harden-acc\ness-analyz\ner x"},
-		{strings.Repeat("word ", 40), 10, strings.Repeat("word word\n", maxDetailLines-1) + "word word…"},
+// The real registry's controls and a grouped fresh-account plan fit the
+// usual terminal widths, and no text of a cell is lost.
+func TestFitsTerminalWidths(t *testing.T) {
+	var all []control.Info
+	for _, c := range controls.All() {
+		all = append(all, c.Info())
 	}
-	for _, c := range cases {
-		if got := wrap(c.in, c.width); got != c.want {
-			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
+	for _, width := range []int{60, 80, 100, 120, 160} {
+		var b bytes.Buffer
+		if err := RenderControls(&b, all, Options{Format: Table, Styled: true, Width: width}); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(stripANSI(b.String()), "\n") {
+			if lipgloss.Width(l) > width {
+				t.Errorf("controls at %d: line is %d wide: %q", width, lipgloss.Width(l), l)
+			}
+		}
+		for _, in := range all {
+			if words := strings.Join(strings.Fields(stripANSI(b.String())), " "); !strings.Contains(strings.ReplaceAll(words, "- ", "-"), strings.ReplaceAll(in.Title, "- ", "-")) && !strings.Contains(words, strings.Fields(in.Title)[0]) {
+				t.Errorf("controls at %d lost %s's title", width, in.ID)
+			}
+		}
+		out := stripANSI(string(render(t, report(Plan, freshResults()), Options{Format: Table, Styled: true, Width: width})))
+		for _, l := range strings.Split(out, "\n") {
+			// Results fit from 80 columns; the header lines are never wrapped.
+			if width >= 80 && lipgloss.Width(l) > width {
+				t.Errorf("plan at %d: line is %d wide: %q", width, lipgloss.Width(l), l)
+			}
+		}
+		// Every change the user approves is there, whole, however wrapped.
+		flat := strings.Join(strings.Fields(out), "")
+		for _, c := range passwordChanges {
+			if want := strings.Join(strings.Fields(c.Field+": "+c.Current+" → "+c.Desired), ""); !strings.Contains(flat, want) {
+				t.Errorf("plan at %d lost %q", width, want)
+			}
+		}
+	}
+}
+
+// A fresh account's plan is one row per distinct change: the same change
+// in every region is one row.
+func TestGrouping(t *testing.T) {
+	rs := rows(report(Plan, freshResults()), false)
+	var got []string
+	for _, rw := range rs {
+		got = append(got, rw.control+"|"+rw.region+"|"+rw.word)
+	}
+	want := []string{
+		"iam-password-policy|us-east-1|update",
+		"ebs-default-encryption|4 regions|update",
+		"access-analyzer|eu-central-1|create",
+		"access-analyzer|2 regions (eu-west-1, eu-west-2)|error",
+		"access-analyzer|us-east-1|compliant",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("grouped rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Blocked in every region by the home region's prerequisite: the same
+	// text everywhere, us-east-1 included, is one row that keeps the name.
+	var blocked []engine.Result
+	for _, reg := range enabled {
+		b := res(recorder, reg, engine.Blocked)
+		b.Reason = "prerequisite log-archive in us-east-1 is error"
+		blocked = append(blocked, b)
+	}
+	if b := rows(report(Apply, blocked), false); len(b) != 1 || b[0].region != "4 regions" || !strings.Contains(b[0].detail, "in us-east-1") {
+		t.Errorf("blocked rows: %+v", b)
+	}
+	if d := rows(report(Plan, freshResults()), true); len(d) != 9 {
+		t.Errorf("--detail: %d rows, want one per target that is not compliant plus one compliant row (9)", len(d))
+	}
+	for _, c := range []struct {
+		regs []string
+		want string
+	}{
+		{enabled, "4 regions"},
+		{enabled[:3], "3 regions (all but us-east-1)"},
+		{enabled[1:3], "2 regions (eu-west-1, eu-west-2)"},
+	} {
+		if got := regionSummary(c.regs, enabled); got != c.want {
+			t.Errorf("regionSummary(%v) = %q, want %q", c.regs, got, c.want)
 		}
 	}
 }

@@ -6,14 +6,11 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
+	"github.com/charmbracelet/x/cellbuf"
 	"github.com/muesli/termenv"
 
 	"github.com/harden-dev/harden/internal/engine"
 )
-
-// maxDetailLines caps a wrapped DETAIL cell; the rest is cut with "…"
-// (the text and JSON formats keep everything).
-const maxDetailLines = 10
 
 // styles are the styles of the table format, bound to one renderer.
 type styles struct {
@@ -90,113 +87,157 @@ const colGap = 2
 // renderStyled writes the report as a coloured table for a terminal.
 func renderStyled(w io.Writer, r Report, o Options) error {
 	s := newStyles(w)
+	width := o.width()
+	// Lines outside the table wrap at spaces too, continuing indented.
+	fit := func(st lipgloss.Style, l string) string {
+		first, rest, _ := strings.Cut(wrapAtSpaces(l, width), "\n")
+		lines := []string{st.Render(first)}
+		if rest != "" {
+			for _, c := range strings.Split(wrapAtSpaces(strings.ReplaceAll(rest, "\n", " "), width-2), "\n") {
+				lines = append(lines, "  "+st.Render(c))
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
 	var sections [][]string
-	sections = append(sections, []string{s.bold.Render(header(r))})
-	if rs := rows(r); len(rs) > 0 {
-		sections = append(sections, []string{resultsTable(s, rs, o.width())})
+	sections = append(sections, []string{fit(s.bold, header(r))})
+	if rs := rows(r, o.Detail); len(rs) > 0 {
+		sections = append(sections, []string{resultsTable(s, rs, width)})
 	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {
 		for i, l := range sk {
-			sk[i] = s.faint.Render(l)
+			sk[i] = fit(s.faint, l)
 		}
 		sections = append(sections, sk)
 	}
 	var last []string
 	if l := nothingToDo(r); l != "" {
-		last = append(last, s.green.Render(l))
+		last = append(last, fit(s.green, l))
 	}
-	sections = append(sections, append(last, s.summaryStyle(r).Render(summaryLine(r))))
+	sections = append(sections, append(last, fit(s.summaryStyle(r), summaryLine(r))))
 	return writeSections(w, sections)
 }
 
 func resultsTable(s styles, rs []row, width int) string {
 	headers := []string{"", "CONTROL", "REGION", "STATUS", "DETAIL"}
-	// The first four columns are as wide as their widest cell; DETAIL gets
-	// the rest of the width and wraps.
-	used := 0
-	for c := 0; c < 4; c++ {
-		cw := lipgloss.Width(headers[c])
-		for _, rw := range rs {
-			cw = max(cw, lipgloss.Width(cell(rw, c)))
-		}
-		used += cw + colGap
-	}
-	detailWidth := max(width-used, 16)
 	data := make([][]string, len(rs))
 	for i, rw := range rs {
-		data[i] = []string{cell(rw, 0), cell(rw, 1), cell(rw, 2), cell(rw, 3), wrap(rw.detail, detailWidth)}
+		// An arrow, not "->": a wrapped cell never breaks it after its
+		// hyphen; and each change or part of the detail on its own line.
+		detail := strings.ReplaceAll(strings.ReplaceAll(rw.detail, " -> ", " → "), "; ", "\n")
+		data[i] = []string{rw.symbol, rw.control, rw.region, rw.word, detail}
 	}
-	t := s.minimalTable().Headers(headers...).Rows(data...).
-		StyleFunc(func(ri, c int) lipgloss.Style {
-			st := s.plain
-			if ri == table.HeaderRow {
-				st = s.headerRow
-			} else if ri >= 0 && ri < len(rs) && (c == 0 || c == 3) {
-				st = s.kindStyle(rs[ri].kind)
-			}
-			if c < len(headers)-1 {
-				st = st.PaddingRight(colGap)
-			}
-			return st
-		})
-	return trimLines(t.String())
+	style := func(ri, c int) lipgloss.Style {
+		st := s.plain
+		if ri == table.HeaderRow {
+			st = s.headerRow
+		} else if ri >= 0 && ri < len(rs) && (c == 0 || c == 3) {
+			st = s.kindStyle(rs[ri].kind)
+		}
+		if c < len(headers)-1 {
+			st = st.PaddingRight(colGap)
+		}
+		return st
+	}
+	return fitTable(s.minimalTable(), headers, data, style, width, shrink{2, 19, 14, true}, shrink{4, 30, 16, false})
 }
 
-func cell(rw row, c int) string {
-	switch c {
-	case 0:
-		return rw.symbol
-	case 1:
-		return rw.control
-	case 2:
-		return rw.region
-	case 3:
-		return rw.word
-	}
-	return rw.detail
+// shrink says how narrow a column may become when a table is wider than
+// the terminal: its cells then wrap at spaces and hyphens. The region
+// column's minimum holds "17 regions (all but" on one line.
+type shrink struct {
+	// col narrows to soft first; only when every column is at its soft
+	// minimum and the table is still too wide, down to min.
+	col, soft, min int
+	// spaces wraps the column's cells at spaces only (a region summary:
+	// region names never break at their hyphens).
+	spaces bool
 }
 
-// wrap wraps s at spaces to lines of at most width cells, breaking words
-// longer than a line, and keeps at most maxDetailLines lines.
-func wrap(s string, width int) string {
-	if lipgloss.Width(s) <= width {
-		return s
+// fitTable renders a table of headers and data no wider than width when
+// it can, and reports whether it fits. When the table is too wide, the columns in shrinkable (the last
+// column last among them) narrow, down to their minimum, and their cells
+// are wrapped with the function lipgloss's table draws wrapped cells
+// with (cellbuf.Wrap: at spaces and hyphens, mid-word only for a word
+// longer than the column). The cells are wrapped before lipgloss sees
+// them because lipgloss v1.1's table measures a wrapped row's height with
+// another function (ansi.Wrap) than it draws it with, and cuts the lines
+// that do not fit the row it measured: no cell's text is ever cut here.
+func fitTable(t *table.Table, headers []string, data [][]string, style table.StyleFunc, width int, shrinkable ...shrink) string {
+	out := trimLines(t.Headers(headers...).Rows(data...).StyleFunc(style).String())
+	if lipgloss.Width(out) <= width || len(shrinkable) == 0 {
+		return out
 	}
+	cols := len(headers)
+	widths := make([]int, cols)
+	for c := range headers {
+		widths[c] = lipgloss.Width(headers[c])
+		for _, cells := range data {
+			widths[c] = max(widths[c], lipgloss.Width(cells[c]))
+		}
+	}
+	gap := func(c int) int {
+		if c < cols-1 {
+			return colGap
+		}
+		return 0
+	}
+	total := func() int {
+		n := 0
+		for c, w := range widths {
+			n += w + gap(c)
+		}
+		return n
+	}
+	// The shrinkable columns give from the left, each down to its
+	// minimum: the last one (the detail, the title) keeps what is left.
+	for pass := 0; pass < 2; pass++ {
+		for _, sh := range shrinkable {
+			if total() <= width {
+				break
+			}
+			floor := sh.soft
+			if pass == 1 {
+				floor = sh.min
+			}
+			if widths[sh.col] > floor {
+				widths[sh.col] = max(floor, widths[sh.col]-(total()-width))
+			}
+		}
+	}
+	wrapped := make([][]string, len(data))
+	for r, cells := range data {
+		wrapped[r] = append([]string(nil), cells...)
+		for _, sh := range shrinkable {
+			switch {
+			case lipgloss.Width(cells[sh.col]) <= widths[sh.col]:
+			case sh.spaces:
+				wrapped[r][sh.col] = wrapAtSpaces(cells[sh.col], widths[sh.col])
+			default:
+				wrapped[r][sh.col] = cellbuf.Wrap(cells[sh.col], widths[sh.col], "")
+			}
+		}
+	}
+	return trimLines(t.Rows().ClearRows().Rows(wrapped...).String())
+}
+
+// wrapAtSpaces puts s's words on lines of at most width cells; a word
+// longer than width has a line of its own.
+func wrapAtSpaces(s string, width int) string {
 	var lines []string
-	var line []rune
-	lineWidth := 0
-	flush := func() {
-		lines = append(lines, string(line))
-		line, lineWidth = line[:0:0], 0
-	}
-	for _, word := range strings.Fields(s) {
-		ww := lipgloss.Width(word)
-		if lineWidth > 0 && lineWidth+1+ww > width {
-			flush()
-		}
-		if lineWidth > 0 {
-			line, lineWidth = append(line, ' '), lineWidth+1
-		}
-		for _, c := range word {
-			cw := lipgloss.Width(string(c))
-			if lineWidth+cw > width {
-				flush()
-			}
-			line, lineWidth = append(line, c), lineWidth+cw
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case lipgloss.Width(line)+1+lipgloss.Width(w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
 		}
 	}
-	if lineWidth > 0 {
-		flush()
-	}
-	if len(lines) > maxDetailLines {
-		lines = lines[:maxDetailLines]
-		last := []rune(lines[maxDetailLines-1])
-		for len(last) > 0 && lipgloss.Width(string(last))+1 > width {
-			last = last[:len(last)-1]
-		}
-		lines[maxDetailLines-1] = strings.TrimRight(string(last), " ") + "…"
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(append(lines, line), "\n")
 }
 
 // trimLines drops the padding a table leaves at the end of each line.

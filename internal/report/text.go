@@ -36,19 +36,26 @@ type row struct {
 
 // rows builds the listing: per control, in order of first appearance, one
 // row per target that is not compliant (and per target apply changed), in
-// result order, then one row for the control's compliant targets.
-func rows(r Report) []row {
+// result order, then one row for the control's compliant targets. Unless
+// detail is set, targets of a control with the same status, action and
+// detail (their region aside) share one row whose region column sums them
+// up ("17 regions (all but us-east-1)").
+func rows(r Report, detail bool) []row {
 	type group struct {
-		rows      []row
-		compliant []string
-		scope     string
+		rows    []row
+		regions [][]string
+		// normalized marks rows whose details differ only by their own
+		// region's name: the shared row says "each region" instead.
+		normalized []bool
+		keys       map[string]int
+		compliant  []string
 	}
 	var order []string
 	groups := map[string]*group{}
 	for _, res := range r.Results {
 		g := groups[res.Control]
 		if g == nil {
-			g = &group{scope: res.Scope}
+			g = &group{keys: map[string]int{}}
 			groups[res.Control] = g
 			order = append(order, res.Control)
 		}
@@ -56,12 +63,38 @@ func rows(r Report) []row {
 			g.compliant = append(g.compliant, res.Region)
 			continue
 		}
-		g.rows = append(g.rows, targetRow(res))
+		rw := targetRow(res)
+		if !detail {
+			head := rw.kind + "\x00" + rw.symbol + "\x00" + rw.word + "\x00"
+			raw, norm := head+"raw\x00"+rw.detail, head+"norm\x00"+withoutRegion(rw.detail, res.Region)
+			if i, ok := g.keys[raw]; ok {
+				g.regions[i] = append(g.regions[i], res.Region)
+				continue
+			}
+			if i, ok := g.keys[norm]; ok {
+				g.regions[i] = append(g.regions[i], res.Region)
+				g.normalized[i] = true
+				continue
+			}
+			g.keys[raw], g.keys[norm] = len(g.rows), len(g.rows)
+		}
+		g.rows = append(g.rows, rw)
+		g.regions = append(g.regions, []string{res.Region})
+		g.normalized = append(g.normalized, false)
 	}
 	var out []row
 	for _, id := range order {
 		g := groups[id]
-		out = append(out, g.rows...)
+		for i, rw := range g.rows {
+			if regs := g.regions[i]; len(regs) > 1 {
+				rw.region = clean(regionSummary(regs, r.Regions))
+				if g.normalized[i] {
+					rw.detail = withoutRegion(rw.detail, regs[0])
+				}
+				rw.count = len(regs)
+			}
+			out = append(out, rw)
+		}
 		if n := len(g.compliant); n > 0 {
 			region := g.compliant[0]
 			if n > 1 {
@@ -75,6 +108,41 @@ func rows(r Report) []row {
 		}
 	}
 	return out
+}
+
+// withoutRegion replaces the region's name in a detail shared by several
+// regions ("allow X for this identity in eu-west-1") by "each region".
+func withoutRegion(detail, region string) string {
+	if region == "" {
+		return detail
+	}
+	return strings.ReplaceAll(detail, region, "each region")
+}
+
+// regionSummary names the regions a grouped row stands for, against all
+// the run covers: "18 regions", "17 regions (all but us-east-1)",
+// "2 regions (eu-west-1, us-east-1)".
+func regionSummary(regs, all []string) string {
+	n := len(regs)
+	in := map[string]bool{}
+	for _, r := range regs {
+		in[r] = true
+	}
+	var missing []string
+	for _, r := range all {
+		if !in[r] {
+			missing = append(missing, r)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return fmt.Sprintf("%d regions", n)
+	case len(missing) <= 3 && len(missing) < n:
+		return fmt.Sprintf("%d regions (all but %s)", n, strings.Join(missing, ", "))
+	case n <= 3:
+		return fmt.Sprintf("%d regions (%s)", n, strings.Join(regs, ", "))
+	}
+	return fmt.Sprintf("%d regions", n)
 }
 
 func targetRow(res Result) row {
@@ -322,7 +390,7 @@ func plural(n int, one, many string) string {
 func renderText(w io.Writer, r Report) error {
 	var sections [][]string
 	sections = append(sections, []string{header(r)})
-	if rs := rows(r); len(rs) > 0 {
+	if rs := rows(r, true); len(rs) > 0 {
 		sections = append(sections, textRows(rs))
 	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {

@@ -155,6 +155,9 @@ type Session struct {
 	// Exceptions accept findings (nil: none); Now is when they are judged.
 	Exceptions *config.Config
 	Now        time.Time
+	// Progress, when set, hears how many targets are done (see
+	// engine.Run.Progress).
+	Progress engine.ProgressFunc
 }
 
 // Connect validates opts, loads credentials, asks AWS who is calling and,
@@ -324,6 +327,7 @@ func (s *Session) Engine() *engine.Run {
 		Regions:     s.Regions.Enabled,
 		Concurrency: s.Concurrency,
 		CallTimeout: s.CallTimeout,
+		Progress:    s.Progress,
 	}
 }
 

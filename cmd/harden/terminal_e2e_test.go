@@ -1,0 +1,61 @@
+package main_test
+
+import (
+	"bytes"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/creack/pty"
+)
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
+
+// On a real terminal of 80 and 120 columns, a fresh account's plan is one
+// row per distinct change (8, not one per region: 58), every line fits the
+// terminal, and progress is cleared from the screen.
+func TestPlanOnATerminal(t *testing.T) {
+	url := startFakeAWS(t)
+	for _, cols := range []uint16{80, 120} {
+		cmd := hardenCmd(url, t.TempDir(), "plan")
+		tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: cols, Rows: 60})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var screen bytes.Buffer
+		io.Copy(&screen, tty) // until harden exits (EIO on Linux)
+		cmd.Wait()
+		tty.Close()
+		if code := cmd.ProcessState.ExitCode(); code != 2 {
+			t.Fatalf("%d columns: exit %d\n%s", cols, code, screen.String())
+		}
+		out := strings.ReplaceAll(screen.String(), "\r\n", "\n")
+		// The progress line is drawn and erased with \r and "erase line".
+		if !strings.Contains(out, "checked ") {
+			t.Errorf("%d columns: no progress shown", cols)
+		}
+		if i := strings.LastIndex(out, "\r"); i >= 0 {
+			out = out[i+1:]
+		}
+		plain := ansi.ReplaceAllString(out, "")
+		rows := 0
+		for _, l := range strings.Split(plain, "\n") {
+			if utf8.RuneCountInString(l) > int(cols) {
+				t.Errorf("%d columns: line of %d: %q", cols, utf8.RuneCountInString(l), l)
+			}
+			// The default VPC controls name each region's own VPC, so
+			// their rows differ by region; every other control groups.
+			if len(l) > 3 && strings.ContainsAny(l[:1], "+~-!?*#=^>") && l[1:3] == "  " && !strings.HasPrefix(strings.TrimSpace(l[1:]), "default-") {
+				rows++
+			}
+		}
+		if rows != 12 || !strings.Contains(plain, "17 regions") || !strings.Contains(plain, "Plan: 130 to change") {
+			t.Errorf("%d columns: %d rows, want 12:\n%s", cols, rows, plain)
+		}
+		if !strings.Contains(out, "\x1b[") {
+			t.Errorf("%d columns: no colour on a terminal", cols)
+		}
+	}
+}
