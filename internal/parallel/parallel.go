@@ -12,19 +12,39 @@ import (
 // Do runs every fn at once and waits for all of them. Each gets a context
 // that ends when ctx does or when another fn fails, so a failed read
 // stops its siblings early. It returns nil when every fn succeeded, else
-// the errors in fn order, joined; an error that only reports the early
-// stop caused by a sibling's failure is left out. Each fn wraps its own
+// the first real failure; an error that only reports the early stop
+// caused by a sibling's failure is never it. Each fn wraps its own
 // error with what it was doing. A panic in a fn is raised again in the
 // caller's goroutine, where the engine reports it as a bug.
+//
+// Only the first failure, in fn order, is returned, as calls made one
+// after another would have: a target's error is one line, and the first
+// names what was denied or missing.
 func Do(ctx context.Context, fns ...func(context.Context) error) error {
+	return run(ctx, true, fns)
+}
+
+// All runs every fn at once and waits for all of them, each to its end
+// whatever the others do: for writes, where stopping one halfway would
+// leave its outcome unknown. It returns the first failure in fn order.
+func All(ctx context.Context, fns ...func(context.Context) error) error {
+	return run(ctx, false, fns)
+}
+
+func run(ctx context.Context, stopOnFailure bool, fns []func(context.Context) error) error {
 	switch len(fns) {
 	case 0:
 		return nil
 	case 1:
 		return fns[0](ctx)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	cancel := func(cause error) {
+		if stopOnFailure {
+			cancelCause(cause)
+		}
+	}
 	errs := make([]error, len(fns))
 	panics := make([]any, len(fns))
 	var wg sync.WaitGroup
@@ -49,30 +69,22 @@ func Do(ctx context.Context, fns ...func(context.Context) error) error {
 			panic(v)
 		}
 	}
-	return joinFailures(ctx, errs)
+	return firstFailure(ctx, errs)
 }
 
 // errSibling is the cause of the early stop after one fn failed.
 var errSibling = errors.New("stopped: another call failed")
 
-// joinFailures joins errs, leaving out those that only report the early
-// stop (their context ended because of a sibling, not of the caller).
-func joinFailures(ctx context.Context, errs []error) error {
+// firstFailure returns the first error of errs that is not only the
+// early stop (its context ended because of a sibling, not of the caller).
+func firstFailure(ctx context.Context, errs []error) error {
 	stoppedEarly := errors.Is(context.Cause(ctx), errSibling)
-	var kept []error
 	for _, err := range errs {
-		if err == nil || (stoppedEarly && errors.Is(err, context.Canceled)) {
-			continue
+		if err != nil && !(stoppedEarly && errors.Is(err, context.Canceled)) {
+			return err
 		}
-		kept = append(kept, err)
 	}
-	switch len(kept) {
-	case 0:
-		return firstError(errs)
-	case 1:
-		return kept[0]
-	}
-	return errors.Join(kept...)
+	return firstError(errs)
 }
 
 func firstError(errs []error) error {
