@@ -70,4 +70,3 @@ func TestSharedPrerequisiteFails(t *testing.T) {
 		}
 	}
 }
-
