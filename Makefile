@@ -18,6 +18,8 @@ lint:
 	$(GO) vet ./...
 
 bench:
+	$(GO) test -run '^$$' -bench Phases -benchtime 1x ./internal/cli/
+	$(GO) test -run '^$$' -bench ThrottledApply -benchtime 1x -timeout 20m ./internal/cli/
 	$(GO) test -run '^$$' -bench Audit -benchtime 5x ./internal/cli/
 	$(GO) test -run '^$$' -bench Rollback -benchtime 1x ./internal/cli/
 	$(GO) test -run '^$$' -bench Calls -benchtime 1x ./internal/controls/

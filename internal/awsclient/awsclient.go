@@ -33,6 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/harden-dev/harden/internal/awserror"
 )
 
 // DefaultHomeRegion is the home region when neither --region nor the AWS
@@ -139,10 +141,21 @@ func callDeadline(d time.Duration) func(*middleware.Stack) error {
 
 type lastAttemptKey struct{}
 
-// lastAttempt holds the error of a call's latest attempt.
+// lastAttempt holds the error of a call's latest attempt, and how many of
+// its attempts were throttled.
 type lastAttempt struct {
-	mu  sync.Mutex
-	err error
+	mu        sync.Mutex
+	err       error
+	throttles int
+}
+
+// throttledAgain counts one more throttled attempt and reports whether an
+// earlier one was throttled too.
+func (l *lastAttempt) throttledAgain() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.throttles++
+	return l.throttles > 1
 }
 
 func (l *lastAttempt) set(err error) {
@@ -209,20 +222,31 @@ func Load(ctx context.Context, opts Options) (*Clients, error) {
 		attempts = 8
 	}
 	timeouts := opts.Timeouts.withDefaults()
+	pace := newPacer()
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient(timeouts)),
-		config.WithAPIOptions([]func(*middleware.Stack) error{callDeadline(timeouts.Call)}),
+		config.WithAPIOptions([]func(*middleware.Stack) error{callDeadline(timeouts.Call), pace.middleware}),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				// The retry quota is meant for one busy client, not a fan-out
 				// over every region: without it a throttled burst in one region
-				// fails calls elsewhere with "retry quota exceeded".
+				// fails calls elsewhere with "retry quota exceeded". Throttling
+				// is paced instead (see pacing.go).
 				o.RateLimiter = ratelimit.None
 				o.MaxAttempts = attempts
 				if opts.MaxBackoff > 0 {
 					o.MaxBackoff = opts.MaxBackoff
-					o.Backoff = retry.NewExponentialJitterBackoff(opts.MaxBackoff)
 				}
+				o.Backoff = pacedBackoff{next: retry.NewExponentialJitterBackoff(o.MaxBackoff)}
+				// S3 answers OperationAborted ("a conflicting conditional
+				// operation is in progress, try again") to configuration
+				// writes that meet another on the same bucket.
+				o.Retryables = append(o.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if awserror.Is(err, "OperationAborted") {
+						return aws.TrueTernary
+					}
+					return aws.UnknownTernary
+				}))
 			})
 		}),
 	}

@@ -283,6 +283,17 @@ type Control interface {
 	Steps() Steps
 }
 
+// Prerequisites is implemented by a regional control that needs an
+// account-wide resource before any region is applied (the Config
+// service-linked role). The engine runs it once per apply, in the home
+// region, before the control's first regional Apply, journaled under the
+// control and the home region, so that regions never race to create it.
+// It reads first and writes only what is missing; its steps are in Steps
+// (their undo usually AfterAllRegions).
+type Prerequisites interface {
+	Prerequisites(ctx context.Context, env *Env, t Target, j Journal) error
+}
+
 // DecodePrior decodes a step's prior state into v.
 func DecodePrior(s Step, v any) error {
 	if len(s.Prior) == 0 {

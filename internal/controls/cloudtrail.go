@@ -13,6 +13,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // CloudTrail keeps one multi-region trail that logs all management events,
@@ -165,6 +166,9 @@ type trailState struct {
 	OwnLogging   bool
 	OwnSelectors ctSelectors
 	KeyARN       string
+	// KeyErr is why the key could not be read, when harden has no trail
+	// (a check that finds another trail counting does not need the key).
+	KeyErr error
 	// Counting is a foreign trail that counts, when Own is nil; Note
 	// says why it counts.
 	Counting *ctTrail
@@ -425,41 +429,86 @@ func trailUnreadable(err error) bool {
 	return awserror.Is(err, "TrailNotFoundException", "CloudTrailARNInvalidException") || awserror.IsAccessDenied(err)
 }
 
+// trailReads are one trail's status and selectors, read together.
+type trailReads struct {
+	logging      bool
+	loggingErr   error
+	selectors    ctSelectors
+	selectorsErr error
+}
+
+func (c CloudTrail) readTrail(ctx context.Context, env *control.Env, t control.Target, arn string) *trailReads {
+	r := &trailReads{}
+	_ = parallel.Do(ctx,
+		func(ctx context.Context) error { r.logging, r.loggingErr = c.isLogging(ctx, env, t, arn); return nil },
+		func(ctx context.Context) error {
+			r.selectors, r.selectorsErr = c.selectors(ctx, env, t, arn)
+			return nil
+		})
+	return r
+}
+
+// read reads every trail and the log-archive key at once, then, when
+// harden's trail is among them, its tags, status and selectors at once.
 func (c CloudTrail) read(ctx context.Context, env *control.Env, t control.Target) (trailState, error) {
 	var st trailState
-	trails, err := c.describe(ctx, env, t)
+	var trails []ctTrail
+	var keyErr error // matters only for harden's trail: its own or the one apply creates
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) { trails, err = c.describe(ctx, env, t); return err },
+		func(ctx context.Context) error { st.KeyARN, keyErr = c.keyARN(ctx, env, t); return nil })
 	if err != nil {
 		return st, err
 	}
+	st.KeyErr = keyErr
 	for i := range trails {
 		if trails[i].ARN != TrailARN(t) {
 			continue
 		}
-		owner, err := c.ownership(ctx, env, t, trails[i].ARN)
+		var owner trailOwnership
+		var own *trailReads
+		err := parallel.Do(ctx,
+			func(ctx context.Context) (err error) {
+				owner, err = c.ownership(ctx, env, t, trails[i].ARN)
+				return err
+			},
+			func(ctx context.Context) error { own = c.readTrail(ctx, env, t, trails[i].ARN); return nil })
 		if err != nil {
 			return st, err
 		}
 		found := trails[i]
-		if owner.Harden {
-			st.Own = &found
-		} else {
+		if !owner.Harden {
 			st.Taken = &found
+			continue
 		}
+		if own.loggingErr != nil {
+			return st, fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", TrailName, t.HomeRegion, own.loggingErr)
+		}
+		if own.selectorsErr != nil {
+			return st, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, own.selectorsErr)
+		}
+		st.Own, st.OwnLogging, st.OwnSelectors = &found, own.logging, own.selectors
 	}
 	if st.Own != nil {
-		arn := st.Own.ARN
-		if st.OwnLogging, err = c.isLogging(ctx, env, t, arn); err != nil {
-			return st, fmt.Errorf("cloudtrail: get status of trail %s in %s: %w", TrailName, t.HomeRegion, err)
-		}
-		if st.OwnSelectors, err = c.selectors(ctx, env, t, arn); err != nil {
-			return st, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
-		}
-		st.KeyARN, err = c.keyARN(ctx, env, t)
-		return st, err
+		return st, keyErr
 	}
+	return st, c.findCounting(ctx, env, t, trails, &st)
+}
 
-	// No trail of harden's: does another one count? A verified one is
-	// preferred to an organization trail that cannot be read from here.
+// findCounting looks, when harden has no trail, for another one that
+// counts; a verified one is preferred to an organization trail that
+// cannot be read from here. Every multi-region trail is read at once.
+func (c CloudTrail) findCounting(ctx context.Context, env *control.Env, t control.Target, trails []ctTrail, st *trailState) error {
+	reads := make([]*trailReads, len(trails))
+	var fns []func(context.Context) error
+	for i := range trails {
+		if trails[i].Fields.IsMultiRegionTrail {
+			fns = append(fns, func(ctx context.Context) error { reads[i] = c.readTrail(ctx, env, t, trails[i].ARN); return nil })
+		}
+	}
+	if err := parallel.Do(ctx, fns...); err != nil {
+		return err
+	}
 	var unverified *ctTrail
 	for i := range trails {
 		tr := &trails[i]
@@ -467,22 +516,22 @@ func (c CloudTrail) read(ctx context.Context, env *control.Env, t control.Target
 			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (single-region)", tr.Name))
 			continue
 		}
-		logging, err := c.isLogging(ctx, env, t, tr.ARN)
-		if err == nil && !logging {
+		r := reads[i]
+		err := r.loggingErr
+		if err == nil && !r.logging {
 			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (not logging)", tr.Name))
 			continue
 		}
-		var sel ctSelectors
 		if err == nil {
-			sel, err = c.selectors(ctx, env, t, tr.ARN)
+			err = r.selectorsErr
 		}
 		switch {
-		case err == nil && sel.logsManagement(false):
+		case err == nil && r.selectors.logsManagement(false):
 			st.Counting = tr
 			st.Note = fmt.Sprintf("existing trail %q counts (not managed by harden)", tr.Name)
-			return st, nil
+			return nil
 		case err == nil:
-			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (management events: %s)", tr.Name, sel.describeManagement()))
+			st.Rejected = append(st.Rejected, fmt.Sprintf("trail %q does not count (management events: %s)", tr.Name, r.selectors.describeManagement()))
 		case tr.Organization && trailUnreadable(err):
 			if unverified == nil {
 				unverified = tr
@@ -490,14 +539,14 @@ func (c CloudTrail) read(ctx context.Context, env *control.Env, t control.Target
 		case awserror.Is(err, "TrailNotFoundException"):
 			// deleted since DescribeTrails
 		default:
-			return st, fmt.Errorf("cloudtrail: read trail %s from %s: %w", tr.ARN, t.HomeRegion, err)
+			return fmt.Errorf("cloudtrail: read trail %s from %s: %w", tr.ARN, t.HomeRegion, err)
 		}
 	}
 	if unverified != nil {
 		st.Counting = unverified
 		st.Note = fmt.Sprintf("organization trail %q counts (not managed by harden); its status cannot be verified from this account", unverified.Name)
 	}
-	return st, nil
+	return nil
 }
 
 // want is harden's trail as it should be.
@@ -604,7 +653,10 @@ func (c CloudTrail) Apply(ctx context.Context, env *control.Env, t control.Targe
 	case st.Counting != nil, st.Taken != nil:
 		return nil, nil
 	}
-	return c.create(ctx, env, t, j)
+	if st.KeyErr != nil {
+		return nil, st.KeyErr
+	}
+	return c.create(ctx, env, t, j, st.KeyARN)
 }
 
 // takenReason says why harden cannot add its trail: the name is taken by a
@@ -634,13 +686,10 @@ func ctTags(runID string) []cttypes.Tag {
 	return out
 }
 
-// create makes harden's trail, gives it all management events if AWS did
-// not, and starts logging: CreateTrail alone does not.
-func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	keyARN, err := c.keyARN(ctx, env, t)
-	if err != nil {
-		return nil, err
-	}
+// create makes harden's trail with the log-archive key keyARN, then at
+// once starts logging (CreateTrail alone does not) and gives it all
+// management events if AWS did not.
+func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Target, j control.Journal, keyARN string) ([]control.Change, error) {
 	if keyARN == "" {
 		return nil, trailKeyMissing(t)
 	}
@@ -650,7 +699,7 @@ func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Targ
 	fields := trailFields{S3BucketName: bucket, IsMultiRegionTrail: true, IncludeGlobalServiceEvents: true,
 		LogFileValidationEnabled: true, KmsKeyID: keyARN}
 	after := trailCreatedAfter{TrailARN: arn, Name: TrailName, Fields: fields}
-	err = j.Write(ctx, stepCreateTrail, trailCreatedPrior{TrailARN: arn, Name: TrailName}, after, func(ctx context.Context) (any, error) {
+	err := j.Write(ctx, stepCreateTrail, trailCreatedPrior{TrailARN: arn, Name: TrailName}, after, func(ctx context.Context) (any, error) {
 		out, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{
 			Name:                       aws.String(TrailName),
 			S3BucketName:               aws.String(fields.S3BucketName),
@@ -677,14 +726,16 @@ func (c CloudTrail) create(ctx context.Context, env *control.Env, t control.Targ
 	if err != nil {
 		return nil, fmt.Errorf("cloudtrail: create trail %s in %s: %w", TrailName, t.HomeRegion, err)
 	}
-	sel, err := c.selectors(ctx, env, t, arn)
+	err = parallel.All(ctx,
+		func(ctx context.Context) error { return c.startLogging(ctx, env, t, j, arn) },
+		func(ctx context.Context) error {
+			sel, err := c.selectors(ctx, env, t, arn)
+			if err != nil {
+				return fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
+			}
+			return c.putManagement(ctx, env, t, j, arn, sel)
+		})
 	if err != nil {
-		return nil, fmt.Errorf("cloudtrail: get event selectors of trail %s in %s: %w", TrailName, t.HomeRegion, err)
-	}
-	if err := c.putManagement(ctx, env, t, j, arn, sel); err != nil {
-		return nil, err
-	}
-	if err := c.startLogging(ctx, env, t, j, arn); err != nil {
 		return nil, err
 	}
 	return []control.Change{trailCreateChange}, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // ConfigRecorder keeps AWS Config recording in every region: a customer
@@ -256,13 +257,19 @@ func (s *configChannelSpec) input() *cstypes.DeliveryChannel {
 // (service-linked recorders) are not the customer managed one.
 func (c ConfigRecorder) read(ctx context.Context, env *control.Env, region string) (configState, error) {
 	var st configState
-	var err error
-	if st.Recorder, err = c.readRecorder(ctx, env, region); err != nil {
-		return st, err
-	}
-	status, err := env.AWS.Config(region).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
+	var status *configservice.DescribeConfigurationRecorderStatusOutput
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) { st.Recorder, err = c.readRecorder(ctx, env, region); return err },
+		func(ctx context.Context) (err error) {
+			status, err = env.AWS.Config(region).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
+			if err != nil {
+				return fmt.Errorf("config-recorder: describe configuration recorder status in %s: %w", region, err)
+			}
+			return nil
+		},
+		func(ctx context.Context) (err error) { st.Channel, err = c.readChannel(ctx, env, region); return err })
 	if err != nil {
-		return st, fmt.Errorf("config-recorder: describe configuration recorder status in %s: %w", region, err)
+		return st, err
 	}
 	for _, s := range status.ConfigurationRecordersStatus {
 		if st.Recorder != nil && aws.ToString(s.Name) == st.Recorder.Name {
@@ -270,8 +277,7 @@ func (c ConfigRecorder) read(ctx context.Context, env *control.Env, region strin
 			st.LastError = strings.TrimSpace(aws.ToString(s.LastErrorCode) + " " + aws.ToString(s.LastErrorMessage))
 		}
 	}
-	st.Channel, err = c.readChannel(ctx, env, region)
-	return st, err
+	return st, nil
 }
 
 // managedBy names who manages the region's recording, or "".
@@ -460,20 +466,38 @@ func (ConfigRecorder) logArchiveKey(ctx context.Context, env *control.Env, t con
 	return aws.ToString(key.KeyMetadata.Arn), nil
 }
 
-// ensureRole makes sure the Config service-linked role exists. Regions run
-// concurrently and IAM is global: a create that AWS refuses because the
-// name "has been taken" means another region made it.
-func (ConfigRecorder) ensureRole(ctx context.Context, env *control.Env, j control.Journal) error {
+// Prerequisites makes sure the Config service-linked role exists. IAM is
+// global and every region's recorder uses the one role: the engine runs
+// this once per apply, in the home region, before any region's Apply, so
+// that regions do not race to create it.
+func (c ConfigRecorder) Prerequisites(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
+	exists, err := c.roleExists(ctx, env)
+	if err != nil || exists {
+		return err
+	}
+	return c.createRole(ctx, env, j)
+}
+
+// roleExists says whether the Config service-linked role exists.
+func (ConfigRecorder) roleExists(ctx context.Context, env *control.Env) (bool, error) {
+	_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ConfigRoleName)})
+	switch {
+	case err == nil:
+		return true, nil
+	case awserror.Is(err, "NoSuchEntity"):
+		return false, nil
+	}
+	return false, fmt.Errorf("config-recorder: get role %s: %w", ConfigRoleName, err)
+}
+
+// createRole creates the Config service-linked role. When Apply runs
+// without the engine's Prerequisites (regions applied concurrently by
+// another caller), a create that AWS refuses because the name "has been
+// taken" means another region made it.
+func (ConfigRecorder) createRole(ctx context.Context, env *control.Env, j control.Journal) error {
 	c := env.AWS.IAM()
-	_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ConfigRoleName)})
-	if err == nil {
-		return nil
-	}
-	if !awserror.Is(err, "NoSuchEntity") {
-		return fmt.Errorf("config-recorder: get role %s: %w", ConfigRoleName, err)
-	}
 	prior := configSLRPrior{RoleName: ConfigRoleName}
-	err = j.Write(ctx, stepCreateConfigRole, prior, prior, func(ctx context.Context) (any, error) {
+	err := j.Write(ctx, stepCreateConfigRole, prior, prior, func(ctx context.Context) (any, error) {
 		out, err := c.CreateServiceLinkedRole(ctx, &iam.CreateServiceLinkedRoleInput{AWSServiceName: aws.String(configService)})
 		if err != nil {
 			return nil, err
@@ -495,8 +519,20 @@ func managedError(what, region string, err error) error {
 	return fmt.Errorf("config-recorder: %s in %s: %w", what, region, err)
 }
 
+// Apply reads at once the region's state, whether the service-linked role
+// exists and the log archive's key (so that nothing is written when the
+// log archive is missing); then puts the recorder, the delivery channel
+// (AWS wants a recorder first) and starts recording (AWS wants a channel
+// first).
 func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	st, err := c.read(ctx, env, t.Region)
+	var st configState
+	var roleExists bool
+	var keyARN string
+	var keyErr error
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) { st, err = c.read(ctx, env, t.Region); return err },
+		func(ctx context.Context) (err error) { roleExists, err = c.roleExists(ctx, env); return err },
+		func(ctx context.Context) error { keyARN, keyErr = c.logArchiveKey(ctx, env, t); return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -504,39 +540,19 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 	if len(ch) == 0 || st.managedBy() != "" {
 		return nil, nil
 	}
-	cfg := env.AWS.Config(t.Region)
 	bucket := LogBucketName(env, t)
 	putChannel := !st.channelOK(bucket)
-	var keyARN string
-	if putChannel {
-		if keyARN, err = c.logArchiveKey(ctx, env, t); err != nil {
-			return nil, err
-		}
+	if putChannel && keyErr != nil {
+		return nil, keyErr
 	}
-
 	name := configDefaultName
 	if st.Recorder != nil {
 		name = st.Recorder.Name
 	}
-	if !st.recorderOK(t) {
-		if st.Recorder == nil || st.Recorder.RoleARN != ConfigRoleARN(t) {
-			if err := c.ensureRole(ctx, env, j); err != nil {
-				return nil, err
-			}
-		}
-		want := &configRecorderSpec{Name: name, RoleARN: ConfigRoleARN(t), RecordingGroup: desiredGroup(t)}
-		if st.Recorder != nil {
-			want.RecordingMode = st.Recorder.RecordingMode
-		}
-		err := j.Write(ctx, stepPutRecorder, configRecorderPrior{Name: name, Recorder: st.Recorder}, want, func(ctx context.Context) (any, error) {
-			_, err := cfg.PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: want.input()})
-			return nil, err
-		})
-		if err != nil {
-			return nil, managedError(fmt.Sprintf("put configuration recorder %q", name), t.Region, err)
-		}
+	if err := c.putRecorder(ctx, env, t, j, st, name, roleExists); err != nil {
+		return nil, err
 	}
-
+	cfg := env.AWS.Config(t.Region)
 	if putChannel {
 		want := &configChannelSpec{Name: configDefaultName, S3BucketName: bucket}
 		if st.Channel != nil {
@@ -566,6 +582,32 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 		}
 	}
 	return ch, nil
+}
+
+// putRecorder puts the recorder named name as harden wants it, unless it
+// is; first the service-linked role, if the recorder will use it and the
+// engine's Prerequisites did not make it.
+func (c ConfigRecorder) putRecorder(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st configState, name string, roleExists bool) error {
+	if st.recorderOK(t) {
+		return nil
+	}
+	if !roleExists && (st.Recorder == nil || st.Recorder.RoleARN != ConfigRoleARN(t)) {
+		if err := c.createRole(ctx, env, j); err != nil {
+			return err
+		}
+	}
+	want := &configRecorderSpec{Name: name, RoleARN: ConfigRoleARN(t), RecordingGroup: desiredGroup(t)}
+	if st.Recorder != nil {
+		want.RecordingMode = st.Recorder.RecordingMode
+	}
+	err := j.Write(ctx, stepPutRecorder, configRecorderPrior{Name: name, Recorder: st.Recorder}, want, func(ctx context.Context) (any, error) {
+		_, err := env.AWS.Config(t.Region).PutConfigurationRecorder(ctx, &configservice.PutConfigurationRecorderInput{ConfigurationRecorder: want.input()})
+		return nil, err
+	})
+	if err != nil {
+		return managedError(fmt.Sprintf("put configuration recorder %q", name), t.Region, err)
+	}
+	return nil
 }
 
 // readRecorder returns the region's customer managed recorder, nil when

@@ -8,6 +8,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 	"github.com/harden-dev/harden/internal/validate"
 )
 
@@ -151,13 +152,16 @@ func (c LogArchive) read(ctx context.Context, env *control.Env, t control.Target
 	if err := validate.BucketName(st.Bucket); err != nil {
 		return st, fmt.Errorf("log-archive: %w: choose another with --log-bucket", err)
 	}
-	if err := c.readKey(ctx, env, t, &st); err != nil {
-		return st, err
-	}
-	if err := readBucket(ctx, env.AWS.S3(t.HomeRegion), &st); err != nil {
-		return st, fmt.Errorf("log-archive: %w", err)
-	}
-	return st, nil
+	// The key's fields and the bucket's are disjoint: both read at once.
+	err := parallel.Do(ctx,
+		func(ctx context.Context) error { return c.readKey(ctx, env, t, &st) },
+		func(ctx context.Context) error {
+			if err := readBucket(ctx, env.AWS.S3(t.HomeRegion), &st); err != nil {
+				return fmt.Errorf("log-archive: %w", err)
+			}
+			return nil
+		})
+	return st, err
 }
 
 func (s archiveState) wantEncryption() bool {
@@ -275,10 +279,18 @@ func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Targe
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	if err := c.applyKey(ctx, env, t, j, &st); err != nil {
-		return nil, err
-	}
-	if err := c.applyBucket(ctx, env, t, j, &st); err != nil {
+	// The key and the bucket are written at once; only the bucket's
+	// default encryption needs the key, and it is the bucket's last write.
+	key := &keyOutcome{done: make(chan struct{})}
+	bucket := st
+	err = parallel.All(ctx,
+		func(ctx context.Context) error {
+			defer close(key.done)
+			key.arn, key.err = c.applyKey(ctx, env, t, j, st)
+			return key.err
+		},
+		func(ctx context.Context) error { return c.applyBucket(ctx, env, t, j, &bucket, key) })
+	if err != nil {
 		return nil, err
 	}
 	return ch, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // The log bucket's writes.
@@ -85,25 +86,30 @@ func readBucket(ctx context.Context, c *s3.Client, st *archiveState) error {
 		return fmt.Errorf("head bucket %s: %w", st.Bucket, err)
 	}
 	st.Exists = true
-	tags, err := readBucketTags(ctx, c, st.Bucket)
-	if err != nil {
-		return err
-	}
-	st.Owned = tags[control.TagManagedBy] == control.TagManagedByID
-	if st.PAB, err = readBucketPAB(ctx, c, st.Bucket); err != nil {
-		return err
-	}
-	if st.Encryption, err = readEncryption(ctx, c, st.Bucket); err != nil {
-		return err
-	}
-	if st.Versioning, err = readVersioning(ctx, c, st.Bucket); err != nil {
-		return err
-	}
-	if st.Lifecycle, st.HasRules, err = readLifecycle(ctx, c, st.Bucket); err != nil {
-		return err
-	}
-	st.Policy, err = readBucketPolicy(ctx, c, st.Bucket)
-	return err
+	// Each read fills its own fields: all at once.
+	return parallel.Do(ctx,
+		func(ctx context.Context) error {
+			tags, err := readBucketTags(ctx, c, st.Bucket)
+			st.Owned = tags[control.TagManagedBy] == control.TagManagedByID
+			return err
+		},
+		func(ctx context.Context) (err error) { st.PAB, err = readBucketPAB(ctx, c, st.Bucket); return err },
+		func(ctx context.Context) (err error) {
+			st.Encryption, err = readEncryption(ctx, c, st.Bucket)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			st.Versioning, err = readVersioning(ctx, c, st.Bucket)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			st.Lifecycle, st.HasRules, err = readLifecycle(ctx, c, st.Bucket)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			st.Policy, err = readBucketPolicy(ctx, c, st.Bucket)
+			return err
+		})
 }
 
 func readBucketTags(ctx context.Context, c *s3.Client, bucket string) (map[string]string, error) {
@@ -181,7 +187,11 @@ func readBucketPolicy(ctx context.Context, c *s3.Client, bucket string) (string,
 	return aws.ToString(out.Policy), nil
 }
 
-func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st *archiveState) error {
+// applyBucket makes the bucket and its settings. S3 answers
+// OperationAborted to configuration writes made at once on one bucket, so
+// they are made one after another; the default encryption comes last, as
+// it waits for the key branch's key.
+func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st *archiveState, key *keyOutcome) error {
 	c := env.AWS.S3(t.HomeRegion)
 	newBucket := !st.Exists
 	if newBucket {
@@ -196,15 +206,6 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 			return nil, putBucketPAB(ctx, c, st.Bucket, want)
 		}); err != nil {
 			return fmt.Errorf("log-archive: block public access to %s: %w", st.Bucket, err)
-		}
-	}
-	if st.Owned && !st.wantEncryption() {
-		want := encryptionState{Algorithm: string(s3types.ServerSideEncryptionAwsKms), KeyID: st.KeyARN, BucketKey: true}
-		prior, after := encryptionPrior{Bucket: st.Bucket, Encryption: st.Encryption, NewBucket: newBucket}, encryptionPrior{Bucket: st.Bucket, Encryption: want}
-		if err := j.Write(ctx, stepPutBucketEncryption, prior, after, func(ctx context.Context) (any, error) {
-			return nil, putEncryption(ctx, c, st.Bucket, want)
-		}); err != nil {
-			return fmt.Errorf("log-archive: set default encryption of %s: %w", st.Bucket, err)
 		}
 	}
 	if st.Owned && st.Versioning != string(s3types.BucketVersioningStatusEnabled) {
@@ -237,6 +238,26 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 			return nil, err
 		}); err != nil {
 			return fmt.Errorf("log-archive: put policy of %s: %w", st.Bucket, err)
+		}
+	}
+	if !st.Owned {
+		return nil
+	}
+	keyARN, err := key.wait(ctx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("log-archive: set default encryption of %s: %w", st.Bucket, ctx.Err())
+	}
+	if err != nil {
+		return nil // the key branch reports its error; the encryption waits for the next apply
+	}
+	st.KeyARN = keyARN
+	if !st.wantEncryption() {
+		want := encryptionState{Algorithm: string(s3types.ServerSideEncryptionAwsKms), KeyID: st.KeyARN, BucketKey: true}
+		prior, after := encryptionPrior{Bucket: st.Bucket, Encryption: st.Encryption, NewBucket: newBucket}, encryptionPrior{Bucket: st.Bucket, Encryption: want}
+		if err := j.Write(ctx, stepPutBucketEncryption, prior, after, func(ctx context.Context) (any, error) {
+			return nil, putEncryption(ctx, c, st.Bucket, want)
+		}); err != nil {
+			return fmt.Errorf("log-archive: set default encryption of %s: %w", st.Bucket, err)
 		}
 	}
 	return nil

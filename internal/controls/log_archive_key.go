@@ -12,6 +12,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // The log-archive key's writes. The key, its alias and its rotation are
@@ -72,15 +73,21 @@ func (LogArchive) readKey(ctx context.Context, env *control.Env, t control.Targe
 	default:
 		st.KeyARN = aws.ToString(key.KeyMetadata.Arn)
 	}
-	rot, err := k.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(st.KeyARN)})
-	if err != nil {
-		return fmt.Errorf("log-archive: get key rotation status in %s: %w", t.HomeRegion, err)
-	}
-	st.KeyRotation = rot.KeyRotationEnabled
-	if st.KeyPolicy, err = readKeyPolicy(ctx, k, st.KeyARN); err != nil {
-		return fmt.Errorf("log-archive: %w", err)
-	}
-	return nil
+	return parallel.Do(ctx,
+		func(ctx context.Context) error {
+			rot, err := k.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(st.KeyARN)})
+			if err != nil {
+				return fmt.Errorf("log-archive: get key rotation status in %s: %w", t.HomeRegion, err)
+			}
+			st.KeyRotation = rot.KeyRotationEnabled
+			return nil
+		},
+		func(ctx context.Context) (err error) {
+			if st.KeyPolicy, err = readKeyPolicy(ctx, k, st.KeyARN); err != nil {
+				return fmt.Errorf("log-archive: %w", err)
+			}
+			return nil
+		})
 }
 
 func readKeyPolicy(ctx context.Context, k *kms.Client, keyARN string) (string, error) {
@@ -167,7 +174,27 @@ func sortedMapKeys(m map[string]string) []string {
 	return keys
 }
 
-func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st *archiveState) error {
+// keyOutcome is the key branch's result for the bucket branch: the key's
+// ARN once done is closed, or the error that stopped it.
+type keyOutcome struct {
+	done chan struct{}
+	arn  string
+	err  error
+}
+
+// wait returns the key's ARN once the key branch has ended.
+func (k *keyOutcome) wait(ctx context.Context) (string, error) {
+	select {
+	case <-k.done:
+		return k.arn, k.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// applyKey creates the key if needed, then gives it its alias, rotation
+// and policy at once (each needs only the key), and returns its ARN.
+func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st archiveState) (string, error) {
 	k := env.AWS.KMS(t.HomeRegion)
 	if st.KeyARN == "" {
 		var arn string
@@ -186,41 +213,53 @@ func (LogArchive) applyKey(ctx context.Context, env *control.Env, t control.Targ
 			return keyCreated{KeyARN: arn}, nil
 		})
 		if err != nil {
-			return fmt.Errorf("log-archive: create KMS key in %s: %w", t.HomeRegion, err)
+			return "", fmt.Errorf("log-archive: create KMS key in %s: %w", t.HomeRegion, err)
 		}
 		st.KeyARN, st.KeyOrphan, st.KeyPolicy = arn, true, keyPolicy(t)
 	}
+	var writes []func(context.Context) error
 	if st.KeyOrphan {
-		after := aliasState{Alias: LogArchiveKeyAlias, KeyARN: st.KeyARN}
-		err := j.Write(ctx, stepCreateAlias, createdPrior{Name: LogArchiveKeyAlias}, after, func(ctx context.Context) (any, error) {
-			_, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(LogArchiveKeyAlias), TargetKeyId: aws.String(st.KeyARN)})
-			return nil, err
+		writes = append(writes, func(ctx context.Context) error {
+			after := aliasState{Alias: LogArchiveKeyAlias, KeyARN: st.KeyARN}
+			err := j.Write(ctx, stepCreateAlias, createdPrior{Name: LogArchiveKeyAlias}, after, func(ctx context.Context) (any, error) {
+				_, err := k.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(LogArchiveKeyAlias), TargetKeyId: aws.String(st.KeyARN)})
+				return nil, err
+			})
+			if err != nil {
+				return fmt.Errorf("log-archive: create alias %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("log-archive: create alias %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
-		}
-		st.KeyOrphan = false
 	}
 	if !st.KeyRotation {
-		err := j.Write(ctx, stepEnableKeyRotation, rotationPrior{KeyARN: st.KeyARN}, rotationPrior{KeyARN: st.KeyARN}, func(ctx context.Context) (any, error) {
-			_, err := k.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(st.KeyARN)})
-			return nil, err
+		writes = append(writes, func(ctx context.Context) error {
+			err := j.Write(ctx, stepEnableKeyRotation, rotationPrior{KeyARN: st.KeyARN}, rotationPrior{KeyARN: st.KeyARN}, func(ctx context.Context) (any, error) {
+				_, err := k.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(st.KeyARN)})
+				return nil, err
+			})
+			if err != nil {
+				return fmt.Errorf("log-archive: enable rotation of %s: %w", LogArchiveKeyAlias, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("log-archive: enable rotation of %s: %w", LogArchiveKeyAlias, err)
-		}
 	}
 	if want := keyPolicy(t); !samePolicy(st.KeyPolicy, want) {
-		prior, after := keyPolicyPrior{KeyARN: st.KeyARN, Policy: st.KeyPolicy}, keyPolicyPrior{KeyARN: st.KeyARN, Policy: want}
-		err := j.Write(ctx, stepPutKeyPolicy, prior, after, func(ctx context.Context) (any, error) {
-			_, err := k.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(st.KeyARN), PolicyName: aws.String("default"), Policy: aws.String(want)})
-			return nil, err
+		writes = append(writes, func(ctx context.Context) error {
+			prior, after := keyPolicyPrior{KeyARN: st.KeyARN, Policy: st.KeyPolicy}, keyPolicyPrior{KeyARN: st.KeyARN, Policy: want}
+			err := j.Write(ctx, stepPutKeyPolicy, prior, after, func(ctx context.Context) (any, error) {
+				_, err := k.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(st.KeyARN), PolicyName: aws.String("default"), Policy: aws.String(want)})
+				return nil, err
+			})
+			if err != nil {
+				return fmt.Errorf("log-archive: put key policy of %s: %w", LogArchiveKeyAlias, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("log-archive: put key policy of %s: %w", LogArchiveKeyAlias, err)
-		}
 	}
-	return nil
+	if err := parallel.All(ctx, writes...); err != nil {
+		return "", err
+	}
+	return st.KeyARN, nil
 }
 
 // keyID is the key id part of a key ARN.

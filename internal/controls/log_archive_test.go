@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -302,26 +303,48 @@ func TestLogArchiveRejectsInvalidBucketNameBeforeAnyCall(t *testing.T) {
 
 // killJournal journals like MemJournal but, for one kind of write, runs the
 // write and then fails as a killed process would: the step stays
-// unconfirmed (Done=false) although AWS made the change.
+// unconfirmed (Done=false) although AWS made the change, and no write
+// starts after it. Writes of other branches that started before it may
+// complete, as they may in a process killed while they were in flight.
 type killJournal struct {
 	m    *controltest.MemJournal
 	kill control.StepKind
+	mu   *sync.Mutex
+	dead *bool
+}
+
+func newKillJournal(m *controltest.MemJournal, kill control.StepKind) killJournal {
+	return killJournal{m: m, kill: kill, mu: &sync.Mutex{}, dead: new(bool)}
 }
 
 func (k killJournal) RunID() string { return k.m.For("log-archive", "us-east-1").RunID() }
 
+var errKilled = errors.New("killed after the write, before its outcome was journaled")
+
 func (k killJournal) Write(ctx context.Context, kind control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
+	k.mu.Lock()
+	dead := *k.dead
+	k.mu.Unlock()
+	if dead {
+		return errKilled
+	}
 	if kind != k.kill {
 		return k.m.For("log-archive", "us-east-1").Write(ctx, kind, prior, after, write)
 	}
 	p, _ := json.Marshal(prior)
 	a, _ := json.Marshal(after)
-	k.m.Entries = append(k.m.Entries, controltest.Entry{Control: "log-archive", Region: "us-east-1",
-		Step: control.Step{Kind: kind, Prior: p, After: a, RunID: k.RunID()}})
-	if _, err := write(ctx); err != nil {
-		return err
-	}
-	return errors.New("killed after the write, before its outcome was journaled")
+	// MemJournal's own Write would mark the step done: record it without.
+	unconfirmed := k.m.For("log-archive", "us-east-1")
+	err := unconfirmed.Write(ctx, kind, json.RawMessage(p), json.RawMessage(a), func(ctx context.Context) (any, error) {
+		if _, err := write(ctx); err != nil {
+			return nil, err
+		}
+		k.mu.Lock()
+		*k.dead = true
+		k.mu.Unlock()
+		return nil, errKilled
+	})
+	return err
 }
 
 func hardenKeys(t *testing.T, env *fakeawstest.Env) []string {
@@ -355,14 +378,21 @@ func TestLogArchiveKilledCreateKey(t *testing.T) {
 	c := controls.LogArchive{}
 	tg := target(c, "")
 	killed := &controltest.MemJournal{Run: "20260101T000000Z-kill"}
-	if _, err := c.Apply(ctx, cenv, tg, killJournal{m: killed, kill: "CreateKey"}); err == nil {
+	if _, err := c.Apply(ctx, cenv, tg, newKillJournal(killed, "CreateKey")); err == nil {
 		t.Fatal("killed apply reported success")
 	}
 	orphans := hardenKeys(t, env)
-	if len(orphans) != 1 || len(killed.Entries) != 1 || killed.Entries[0].Step.Done {
+	var step control.Step
+	for i, e := range killed.Entries {
+		if e.Step.Kind == "CreateKey" {
+			// A killed process journals no outcome, not even a failure.
+			killed.Entries[i].Failed = false
+			step = e.Step
+		}
+	}
+	if len(orphans) != 1 || step.Kind == "" || step.Done {
 		t.Fatalf("after the kill: keys %v, journal %+v", orphans, killed.Entries)
 	}
-	step := killed.Entries[0].Step
 	u, err := c.Steps().Undo(ctx, "log-archive", cenv, tg, step)
 	if err != nil || u.Verdict != control.Keep || !strings.Contains(u.What, orphans[0]) || !strings.Contains(u.What, "alias not created") {
 		t.Fatalf("undo of the unconfirmed CreateKey: %+v, %v", u, err)

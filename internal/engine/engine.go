@@ -248,6 +248,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		done[p.Key()] = make(chan struct{})
 		index[p.Key()] = i
 	}
+	prereqs := r.startPrerequisites(ctx, plan, byID, journal)
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(r.limit())
@@ -270,7 +271,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		g.Go(func() error {
 			defer close(done[p.Key()])
 			defer progress.finish()
-			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], func(key string) (Result, bool) {
+			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], prereqs[p.Control.ID], func(key string) (Result, bool) {
 				ch, ok := done[key]
 				if !ok {
 					return Result{}, false
@@ -294,7 +295,40 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	return out
 }
 
-func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, wait func(string) (Result, bool), journal JournalFor) (res Result) {
+// sharedPrerequisite is a control's Prerequisites run: done is closed
+// when it has ended, with err.
+type sharedPrerequisite struct {
+	done chan struct{}
+	err  error
+}
+
+// startPrerequisites starts, for every control with a target to change
+// that implements control.Prerequisites, its Prerequisites in the home
+// region, once, at once with the rest of the apply; the control's targets
+// wait for it before they apply.
+func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[string]control.Control, journal JournalFor) map[string]*sharedPrerequisite {
+	out := map[string]*sharedPrerequisite{}
+	for _, p := range plan {
+		pre, ok := byID[p.Control.ID].(control.Prerequisites)
+		if !ok || p.Status != NonCompliant || out[p.Control.ID] != nil {
+			continue
+		}
+		sp := &sharedPrerequisite{done: make(chan struct{})}
+		out[p.Control.ID] = sp
+		go func() {
+			defer close(sp.done)
+			defer func() {
+				if v := recover(); v != nil {
+					sp.err = fmt.Errorf("internal error: %v", v)
+				}
+			}()
+			sp.err = pre.Prerequisites(ctx, r.Env, r.controlTarget(r.HomeRegion), journal(p.Control.ID, r.HomeRegion))
+		}()
+	}
+	return out
+}
+
+func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, wait func(string) (Result, bool), journal JournalFor) (res Result) {
 	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes}
 	defer recoverInto(&res)
 	// Controls this one only runs after (Info.After) are waited for, never
@@ -312,6 +346,16 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 			res.Status = Blocked
 			res.Reason = fmt.Sprintf("prerequisite %s in %s is %s", dep, depRegion, d.Status)
 			return res
+		}
+	}
+	if shared != nil {
+		select {
+		case <-shared.done:
+		case <-ctx.Done():
+			return r.failed(res, ctx.Err(), true)
+		}
+		if shared.err != nil {
+			return r.failed(res, fmt.Errorf("%s: shared prerequisite in %s: %w", p.Control.ID, r.HomeRegion, shared.err), true)
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -51,9 +51,10 @@ func (s *Server) ClearFaults() {
 	s.buckets = map[string]*tokenBucket{}
 }
 
-// SetThrottle limits calls to service in region (empty region: each region
-// separately) to rate calls a second with the given burst; calls over it
-// get the service's throttling error.
+// SetThrottle limits calls to service in region to rate calls a second
+// with the given burst; calls over it get the service's throttling error.
+// An empty region limits each region separately; AllRegions sets one limit
+// shared by every region (an account-wide quota).
 func (s *Server) SetThrottle(service, region string, rate float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,6 +126,10 @@ func serviceAbsent(c *call) *APIError {
 			c.svc.signingName, c.region, c.region)}
 }
 
+// AllRegions, as SetThrottle's region, makes one budget that all regions
+// share.
+const AllRegions = "*"
+
 // injectedError returns the fault or throttle answer for c, if any. s.mu is held.
 func (s *Server) injectedError(c *call) error {
 	for _, f := range s.faults {
@@ -162,11 +167,14 @@ func (s *Server) injectedError(c *call) error {
 }
 
 // bucketFor returns the token bucket that limits service in region: the
-// region's own, else a copy of the service-wide limit made for this region
-// on first use, so that a limit set without a region applies to each
-// region separately. s.mu is held.
+// region's own, else the one all regions share, else a copy of the
+// service-wide limit made for this region on first use, so that a limit
+// set without a region applies to each region separately. s.mu is held.
 func (s *Server) bucketFor(service, region string) *tokenBucket {
 	if b, ok := s.buckets[service+"/"+region]; ok {
+		return b
+	}
+	if b, ok := s.buckets[service+"/"+AllRegions]; ok {
 		return b
 	}
 	tmpl, ok := s.buckets[service+"/"]

@@ -13,6 +13,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/aws/smithy-go"
@@ -272,5 +273,24 @@ func TestThrottleRate(t *testing.T) {
 	}
 	if _, err := env.Clients.EC2("eu-west-2").GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}); err != nil {
 		t.Fatalf("another region is not throttled: %v", err)
+	}
+}
+
+func TestThrottleSharedByAllRegions(t *testing.T) {
+	env := fakeawstest.Start(t)
+	// One budget of 2 calls for every region together, refilled slowly.
+	env.Server.SetThrottle("ec2", fakeaws.AllRegions, 0.001, 2)
+	once := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+	for _, region := range []string{"eu-west-1", "us-west-2"} {
+		if _, err := env.Clients.EC2(region).GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}, once); err != nil {
+			t.Fatalf("%s within the shared burst: %v", region, err)
+		}
+	}
+	_, err := env.Clients.EC2("ap-south-1").GetEbsEncryptionByDefault(ctx, &ec2.GetEbsEncryptionByDefaultInput{}, once)
+	if apiCode(t, err) != "RequestLimitExceeded" {
+		t.Fatalf("a third region shares the spent budget: %v", err)
+	}
+	if _, err := env.Clients.KMS("ap-south-1").ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+		t.Fatalf("another service is not throttled: %v", err)
 	}
 }

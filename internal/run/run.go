@@ -18,6 +18,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/controls"
 	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/parallel"
 	"github.com/harden-dev/harden/internal/regions"
 	"github.com/harden-dev/harden/internal/validate"
 )
@@ -180,9 +181,25 @@ func Connect(ctx context.Context, opts Options) (*Session, error) {
 	if err := validate.RegionName(home); err != nil {
 		return nil, &InputError{fmt.Errorf("home region from the AWS configuration: %w (choose one with --region)", err)}
 	}
-	id, err := clients.CallerIdentity(ctx, home)
-	if err != nil {
-		return nil, whyNoIdentity(ctx, clients, home, err)
+	// Who is calling, which regions are enabled and the account's alias
+	// need nothing of each other: one round trip for the three.
+	var id awsclient.Identity
+	var idErr, regionsErr error
+	var enabled regions.Set
+	var alias string
+	_ = parallel.Do(ctx,
+		func(ctx context.Context) error { id, idErr = clients.CallerIdentity(ctx, home); return nil },
+		func(ctx context.Context) error {
+			if !opts.AccountOnly {
+				enabled, regionsErr = regions.Discover(ctx, clients.EC2(home), home, opts.Regions)
+			}
+			return nil
+		},
+		// Only for showing: an identity that may not list aliases can
+		// still harden the account.
+		func(ctx context.Context) error { alias, _ = clients.AccountAlias(ctx); return nil })
+	if idErr != nil {
+		return nil, whyNoIdentity(ctx, clients, home, idErr)
 	}
 	timeouts := opts.Timeouts
 	if timeouts.Call <= 0 {
@@ -204,13 +221,11 @@ func Connect(ctx context.Context, opts Options) (*Session, error) {
 		s.Now = time.Now()
 	}
 	if !opts.AccountOnly {
-		if err := s.discoverRegions(ctx, opts.Regions, opts.ExcludeRegions); err != nil {
+		if err := s.selectRegions(enabled, regionsErr, opts.ExcludeRegions); err != nil {
 			return nil, err
 		}
 	}
-	// Only for showing: an identity that may not list aliases can still
-	// harden the account.
-	s.AccountAlias, _ = clients.AccountAlias(ctx)
+	s.AccountAlias = alias
 	return s, nil
 }
 
@@ -261,10 +276,9 @@ func partitionDefaultRegion(home string) string {
 	return "us-east-1"
 }
 
-// discoverRegions finds the regions to cover and refuses a run that would
-// check nothing.
-func (s *Session) discoverRegions(ctx context.Context, want, exclude []string) error {
-	set, err := regions.Discover(ctx, s.Clients.EC2(s.HomeRegion), s.HomeRegion, want)
+// selectRegions takes the regions to cover from what region discovery
+// found (set, err) and refuses a run that would check nothing.
+func (s *Session) selectRegions(set regions.Set, err error, exclude []string) error {
 	var unknown *regions.UnknownRegionError
 	if errors.As(err, &unknown) {
 		return &InputError{err}

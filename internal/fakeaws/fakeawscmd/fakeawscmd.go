@@ -30,7 +30,7 @@ func Main(args []string, out io.Writer) error {
 	latency := fs.Duration("latency", 0, "delay added to every AWS call, e.g. 50ms")
 	alias := fs.String("account-alias", "", "the account's alias (iam:ListAccountAliases); none by default")
 	var throttles, faults, disabled, enabled, absent listFlag
-	fs.Var(&throttles, "throttle", "SERVICE[:REGION]=RATE[/BURST]: calls a second over which the service answers its throttling error; without REGION, in each region separately (repeatable)")
+	fs.Var(&throttles, "throttle", "SERVICE[:REGION]=RATE[/BURST]: calls a second over which the service answers its throttling error; without REGION, in each region separately; REGION * is one limit shared by all regions (repeatable)")
 	fs.Var(&faults, "fault", "SERVICE:ACTION:REGION=ERROR[:TIMES]: fail matching calls (empty parts match any; ERROR is access-denied, throttle or an error code) (repeatable)")
 	fs.Var(&disabled, "disable-region", "make a region not enabled for the account (repeatable)")
 	fs.Var(&enabled, "enable-region", "opt the account in to an opt-in region (repeatable)")

@@ -1,0 +1,176 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/harden-dev/harden/internal/cli"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+// benchLatency is the delay fakeaws adds to every call when measuring
+// round trips: a phase's sequential round trips are (its time at
+// benchLatency − its time at 0) / benchLatency.
+const benchLatency = 50 * time.Millisecond
+
+// phase is one harden command of a lifecycle on one account.
+type phase struct {
+	name string
+	args []string
+	exit int
+}
+
+// lifecycle is the sequence the phase benchmark measures, on a fresh
+// account with its 18 enabled regions.
+var lifecycle = []phase{
+	{"audit-fresh", []string{"audit", "-o", "json"}, cli.ExitChanges},
+	{"apply", []string{"apply", "--yes"}, cli.ExitOK},
+	{"audit-applied", []string{"audit", "-o", "json"}, cli.ExitOK},
+	{"apply-again", []string{"apply", "--yes"}, cli.ExitOK},
+	{"rollback", []string{"rollback", "--yes"}, cli.ExitOK},
+}
+
+// phaseCost is what one phase cost once.
+type phaseCost struct {
+	calls, writes int
+	wall          time.Duration
+}
+
+// runLifecycle runs every phase on a fresh fake account whose calls each
+// take latency, and returns each phase's cost.
+func runLifecycle(b *testing.B, latency time.Duration) []phaseCost {
+	b.Helper()
+	env := fakeawstest.Start(b, fakeaws.Options{Latency: latency})
+	dir := b.TempDir()
+	costs := make([]phaseCost, len(lifecycle))
+	for i, p := range lifecycle {
+		env.Server.ResetLog()
+		start := time.Now()
+		o := harden(b, env, dir, term{}, p.args...)
+		wall := time.Since(start)
+		if o.code != p.exit {
+			b.Fatalf("%s at %s: exit %d, want %d\n%s\n%s", p.name, latency, o.code, p.exit, o.stdout, o.stderr)
+		}
+		costs[i] = phaseCost{calls: len(env.Server.Requests()), writes: len(env.Server.Writes()), wall: wall}
+	}
+	return costs
+}
+
+// BenchmarkPhases reports, for each phase of a lifecycle on a fresh
+// account with 18 enabled regions, the AWS calls and writes it makes and
+// its sequential round trips: (time with 50 ms added to every call − time
+// with none) / 50 ms. Each latency runs three times and the fastest run
+// counts, to keep the machine's load out of the figure.
+func BenchmarkPhases(b *testing.B) {
+	fastest := func(latency time.Duration) []phaseCost {
+		var best []phaseCost
+		for range 3 {
+			costs := runLifecycle(b, latency)
+			if best == nil {
+				best = costs
+				continue
+			}
+			for i := range costs {
+				best[i].wall = min(best[i].wall, costs[i].wall)
+			}
+		}
+		return best
+	}
+	var at0, at50 []phaseCost
+	for i := 0; i < b.N; i++ {
+		at0, at50 = fastest(0), fastest(benchLatency)
+	}
+	for i, p := range lifecycle {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportMetric(float64(at50[i].calls), "calls")
+			b.ReportMetric(float64(at50[i].writes), "writes")
+			b.ReportMetric(float64(at50[i].wall-at0[i].wall)/float64(benchLatency), "roundtrips")
+			b.ReportMetric(at50[i].wall.Seconds(), "s@50ms")
+		})
+	}
+}
+
+// throttledApply applies every control to a fresh account (18 enabled
+// regions) while fakeaws limits EC2 and Config to rate calls a second,
+// per region or, with fakeaws.AllRegions, shared by every region. It
+// reports the wall time against the pacing bound (the busiest limited
+// budget's accepted calls / rate), the throttling answers and the targets
+// that failed.
+func throttledApply(b *testing.B, region string, rate float64) {
+	var wall time.Duration
+	var bound float64
+	var throttled, failures int
+	for i := 0; i < b.N; i++ {
+		env := fakeawstest.Start(b)
+		dir := b.TempDir()
+		for _, svc := range []string{"ec2", "config"} {
+			env.Server.SetThrottle(svc, region, rate, 1)
+		}
+		start := time.Now()
+		o := harden(b, env, dir, term{}, "apply", "--yes", "-o", "json")
+		wall = time.Since(start)
+		failures = failedTargets(b, o.stdout)
+		bound, throttled = pacingBound(env.Server.Requests(), region, rate)
+	}
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(bound, "bound-s")
+	b.ReportMetric(wall.Seconds()/bound, "wall/bound")
+	b.ReportMetric(float64(throttled), "throttled")
+	b.ReportMetric(float64(failures), "failures")
+}
+
+// pacingBound is the least time the limited calls of log can take: the
+// busiest budget's accepted calls / rate. It also counts the throttling
+// answers.
+func pacingBound(log []fakeaws.Request, region string, rate float64) (bound float64, throttled int) {
+	accepted := map[string]int{}
+	for _, r := range log {
+		if r.Service != "ec2" && r.Service != "config" {
+			continue
+		}
+		if isThrottle(r.Error) {
+			throttled++
+			continue
+		}
+		budget := r.Service + "/" + r.Region
+		if region == fakeaws.AllRegions {
+			budget = r.Service
+		}
+		accepted[budget]++
+	}
+	for _, n := range accepted {
+		bound = max(bound, float64(n)/rate)
+	}
+	return bound, throttled
+}
+
+func isThrottle(code string) bool {
+	return code == "RequestLimitExceeded" || code == "ThrottlingException"
+}
+
+// failedTargets counts the targets of an apply's JSON report that ended in
+// error or blocked.
+func failedTargets(b *testing.B, out string) int {
+	var rep struct {
+		Results []struct{ Control, Region, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		b.Fatalf("apply -o json: %v\n%s", err, out)
+	}
+	n := 0
+	for _, r := range rep.Results {
+		if r.Status == "error" || r.Status == "blocked" {
+			n++
+		}
+	}
+	return n
+}
+
+// BenchmarkThrottledApply: 5 calls a second per region on EC2 and Config.
+func BenchmarkThrottledApply(b *testing.B) { throttledApply(b, "", 5) }
+
+// BenchmarkThrottledApplyShared: 20 calls a second on EC2 and on Config,
+// each one budget shared by all regions (an account-wide quota).
+func BenchmarkThrottledApplyShared(b *testing.B) { throttledApply(b, fakeaws.AllRegions, 5) }
