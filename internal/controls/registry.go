@@ -23,6 +23,8 @@ func All() []control.Control {
 		ConfigRecorder{},
 		EBSEncryption{},
 		AccessAnalyzer{},
+		SecurityAlerts{},
+		HealthAlerts{},
 	}
 }
 

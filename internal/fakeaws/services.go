@@ -5,12 +5,14 @@ func allServices() []*service {
 	return []*service{
 		stsService(),
 		ec2Service(),
-		withIAMAccountOps(iamService()),
+		withRolePolicyOps(withIAMAccountOps(iamService())),
 		s3controlService(),
 		accessAnalyzerService(),
 		s3Service(),
 		kmsService(),
 		cloudtrailService(),
 		configService(),
+		snsService(),
+		eventBridgeService(),
 	}
 }

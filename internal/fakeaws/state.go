@@ -22,6 +22,11 @@ type account struct {
 	CloudTrail cloudtrailState
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
+	// RolePolicies are IAM roles' inline policies: role name (lower-cased)
+	// to policy name to document (eventbridge.go).
+	RolePolicies map[string]map[string]string `json:",omitempty"`
+	// Published are the messages SNS topics received; not account state.
+	Published []PublishedMessage `json:"-"`
 }
 
 // regionState is one region's resources.
@@ -30,6 +35,8 @@ type regionState struct {
 	AccessAnalyzer analyzerRegion
 	KMS            kmsRegion
 	Config         configRegion
+	SNS            snsRegion
+	Events         eventsRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
