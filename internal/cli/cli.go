@@ -203,6 +203,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		newRollbackCmd(g, stdio),
 		newControlsCmd(g, stdio),
 		newConfigCmd(g, stdio),
+		newAlertsCmd(g, stdio),
 		newVersionCmd(stdio),
 	)
 	return root

@@ -2,6 +2,7 @@ package controls
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -560,4 +561,61 @@ func undoSubscribeAlertEmail(ctx context.Context, env *control.Env, t control.Ta
 		}), nil
 	}
 	return control.Nothing("%s is not subscribed to %s", prior.Email, prior.TopicARN), nil
+}
+
+// AlertTestResult is what SendTestAlert did: the message id and each
+// subscription with whether it is confirmed.
+type AlertTestResult struct {
+	TopicARN      string
+	MessageID     string
+	Subscriptions []AlertSubscriber
+}
+
+// AlertSubscriber is one subscription of the alert topic.
+type AlertSubscriber struct {
+	Endpoint  string
+	Confirmed bool
+}
+
+// Confirmed counts the confirmed subscriptions.
+func (r AlertTestResult) Confirmed() int {
+	n := 0
+	for _, s := range r.Subscriptions {
+		if s.Confirmed {
+			n++
+		}
+	}
+	return n
+}
+
+// ErrNoAlertTopic is returned by SendTestAlert when the topic does not exist.
+var ErrNoAlertTopic = errors.New("the alert topic " + AlertTopicName + " does not exist: run 'harden apply --only security-alerts'")
+
+// SendTestAlert publishes a clearly marked test message to the alert topic
+// in t's home region and lists its subscriptions.
+func SendTestAlert(ctx context.Context, env *control.Env, t control.Target) (AlertTestResult, error) {
+	arn := AlertTopicARN(t)
+	res := AlertTestResult{TopicARN: arn}
+	if _, found, err := topicAttributes(ctx, env, t.HomeRegion, arn); err != nil || !found {
+		if err == nil {
+			err = ErrNoAlertTopic
+		}
+		return res, err
+	}
+	subs, err := topicSubscriptions(ctx, env, t.HomeRegion, arn)
+	if err != nil {
+		return res, err
+	}
+	for _, s := range subs {
+		res.Subscriptions = append(res.Subscriptions, AlertSubscriber{Endpoint: s.Endpoint, Confirmed: !s.pending()})
+	}
+	out, err := env.AWS.SNS(t.HomeRegion).Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn),
+		Subject: aws.String("[harden test] security alert delivery check"),
+		Message: aws.String(fmt.Sprintf("TEST MESSAGE from 'harden alerts test' for account %s: no action needed.\n"+
+			"If you read this, security alerts from every region reach you through %s.", t.AccountID, arn))})
+	if err != nil {
+		return res, fmt.Errorf("sns: publish the test message to %s: %w", arn, err)
+	}
+	res.MessageID = aws.ToString(out.MessageId)
+	return res, nil
 }

@@ -160,25 +160,18 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 	changes = append(changes, ruleChanges...)
 	f := control.Finding{Note: strings.Join(notes, "; ")}
 	switch {
+	case t.Region == t.HomeRegion && len(s.Emails) == 0:
+		// Alerts that reach nobody are no alerts: without an address
+		// harden leaves the home region (topic, key and rules) alone and
+		// names the setting. Apply could not make it compliant.
+		f.Unmanaged = "no email address to notify: set controls.security-alerts.emails"
+		f.Changes = append([]control.Change{{Field: "controls.security-alerts.emails", Current: "none", Desired: "at least one address"}}, changes...)
 	case len(changes) > 0:
 		f.Action, f.Changes = control.ActionCreate, changes
-		if t.Region == t.HomeRegion && len(s.Emails) == 0 {
-			f.Note = joinNote(f.Note, "no email is subscribed: set controls.security-alerts.emails")
-		}
-	case t.Region == t.HomeRegion && len(s.Emails) == 0:
-		f.Unmanaged = "no email address to notify: set controls.security-alerts.emails"
-		f.Changes = []control.Change{{Field: "controls.security-alerts.emails", Current: "none", Desired: "at least one address"}}
 	default:
 		f.Compliant = true
 	}
 	return f, nil
-}
-
-func joinNote(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }
 
 func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {

@@ -1,6 +1,7 @@
 package controls_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestGuardDutyFindingReachesHomeTopic(t *testing.T) {
 
 // Without the forwarder role's permission the event does not arrive.
 func TestForwardingNeedsTheRole(t *testing.T) {
-	env, cenv := alertsEnv(t)
+	env, cenv := alertsEnv(t, "sec@example.com")
 	j := &controltest.MemJournal{}
 	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1", "ap-south-1")
 	if _, err := env.Clients.IAM().DeleteRolePolicy(ctx, iamDeletePolicy()); err != nil {
@@ -120,15 +121,18 @@ func TestHomeLifecycleWithEmail(t *testing.T) {
 	}
 }
 
-// Without an email the home region is unmanaged after apply and names the
-// setting.
+// Without an email the home region is unmanaged, names the setting, and
+// apply leaves it alone.
 func TestMissingEmailNamesTheSetting(t *testing.T) {
-	_, cenv := alertsEnv(t)
+	env, cenv := alertsEnv(t)
 	c := controls.SecurityAlerts{}
-	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
 	f, err := c.Check(ctx, cenv, alertTarget("us-east-1"))
-	if err != nil || f.Compliant || !strings.Contains(f.Unmanaged, "controls.security-alerts.emails") {
+	if err != nil || f.Compliant || !strings.Contains(f.Unmanaged, "controls.security-alerts.emails") || len(f.Changes) < 2 {
 		t.Fatalf("%+v %v", f, err)
+	}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("apply without an email wrote %+v", w)
 	}
 }
 
@@ -169,4 +173,27 @@ func TestForeignTopicIsUnmanaged(t *testing.T) {
 
 func iamDeletePolicy() *iam.DeleteRolePolicyInput {
 	return &iam.DeleteRolePolicyInput{RoleName: aws.String(controls.ForwarderRoleName), PolicyName: aws.String("put-events-to-home-bus")}
+}
+
+func TestSendTestAlert(t *testing.T) {
+	env, cenv := alertsEnv(t, "sec@example.com")
+	home := alertTarget("us-east-1")
+	if _, err := controls.SendTestAlert(ctx, cenv, home); !errors.Is(err, controls.ErrNoAlertTopic) {
+		t.Fatalf("without a topic: %v", err)
+	}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, controls.SecurityAlerts{}, "us-east-1")
+	res, err := controls.SendTestAlert(ctx, cenv, home)
+	if err != nil || res.Confirmed() != 0 || len(res.Subscriptions) != 1 {
+		t.Fatalf("pending: %+v %v", res, err)
+	}
+	if !env.Server.ConfirmSubscription(res.TopicARN, "sec@example.com") {
+		t.Fatal("no subscription to confirm")
+	}
+	if res, err = controls.SendTestAlert(ctx, cenv, home); err != nil || res.Confirmed() != 1 {
+		t.Fatalf("confirmed: %+v %v", res, err)
+	}
+	msgs := env.Server.Published(res.TopicARN)
+	if len(msgs) != 2 || !strings.HasPrefix(msgs[1].Subject, "[harden test]") || !strings.Contains(msgs[1].Message, "TEST MESSAGE") {
+		t.Fatalf("messages %+v", msgs)
+	}
 }
