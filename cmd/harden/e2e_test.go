@@ -124,11 +124,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 58 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 94 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 58`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 94`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")

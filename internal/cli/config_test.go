@@ -175,6 +175,8 @@ controls:
   cloudtrail: {enabled: false}
   config-recorder: {enabled: false}
   access-analyzer: {enabled: false}
+  security-alerts: {enabled: false}
+  health-alerts: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

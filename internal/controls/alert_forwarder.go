@@ -13,8 +13,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 )
 
-// The forwarding role's writes, made by the first region outside the home
-// region that needs it.
+// The forwarding role's writes, made by the home region's target.
 const (
 	stepCreateForwarderRole    control.StepKind = "CreateAlertForwarderRole"
 	stepPutForwarderRolePolicy control.StepKind = "PutAlertForwarderRolePolicy"
@@ -98,8 +97,6 @@ type roleAfter struct {
 
 type roleCreated struct {
 	RoleID string `json:"role_id,omitempty"`
-	// Existed is true when another region's apply created the role first.
-	Existed bool `json:"existed,omitempty"`
 }
 
 type rolePolicyState struct {
@@ -123,9 +120,6 @@ func applyForwarderRole(ctx context.Context, env *control.Env, t control.Target,
 				in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(after.Tags[k])})
 			}
 			out, err := env.AWS.IAM().CreateRole(ctx, in)
-			if awserror.Is(err, "EntityAlreadyExists") {
-				return roleCreated{Existed: true}, nil
-			}
 			if err != nil {
 				return nil, err
 			}
@@ -176,9 +170,6 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 	var created roleCreated
 	if _, err := control.DecodeResult(s, &created); err != nil {
 		return control.Undo{}, err
-	}
-	if created.Existed {
-		return control.Nothing("role %s: another region's apply created it", ForwarderRoleName), nil
 	}
 	r, err := readForwarderRole(ctx, env, t)
 	if err != nil {

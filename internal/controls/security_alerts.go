@@ -12,14 +12,15 @@ import (
 // from every region to one SNS topic in the home region, as readable
 // messages, and subscribes the configured email addresses.
 //
-// It is a regional control. The home region's target owns the topic, its
-// customer managed KMS key and the subscriptions, and its rules deliver to
-// the topic through an input transformer. Every other region's rules
-// forward to the home region's default event bus through an IAM role
-// (harden-alert-forwarder) that each such region creates when missing
-// (idempotently: regions applied in parallel may race, and the loser
-// records that the role already existed); the role is removed after every
-// region's rules on rollback.
+// It is a regional control. The home region's target owns everything
+// account-wide: the topic, its customer managed KMS key, the subscriptions
+// and the IAM role (harden-alert-forwarder) through which the other
+// regions' rules forward events to the home region's default bus; its own
+// rules deliver to the topic through an input transformer. The other
+// regions' targets only put their rules, naming the role by ARN (EventBridge
+// does not need the role to exist when a target is put, only when it
+// delivers), so regions apply in parallel without racing for the role. On
+// rollback the role goes after every region's rules.
 //
 // Security Hub findings: where a finding aggregator brings linked regions'
 // findings home (setting securityhub_aggregated), only the home region has
@@ -146,7 +147,6 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 		}
 		changes = append(changes, home.changes(t, s)...)
 		notes = home.pendingNotes()
-	} else {
 		role, err := readForwarderRole(ctx, env, t)
 		if err != nil {
 			return control.Finding{}, err
@@ -158,21 +158,24 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 		return control.Finding{}, fmt.Errorf("%s: %w", securityAlertsID, err)
 	}
 	changes = append(changes, ruleChanges...)
+	if t.Region == t.HomeRegion && len(s.Emails) == 0 {
+		notes = append(notes, missingEmailNote)
+	}
 	f := control.Finding{Note: strings.Join(notes, "; ")}
-	switch {
-	case t.Region == t.HomeRegion && len(s.Emails) == 0:
-		// Alerts that reach nobody are no alerts: without an address
-		// harden leaves the home region (topic, key and rules) alone and
-		// names the setting. Apply could not make it compliant.
-		f.Unmanaged = "no email address to notify: set controls.security-alerts.emails"
-		f.Changes = append([]control.Change{{Field: "controls.security-alerts.emails", Current: "none", Desired: "at least one address"}}, changes...)
-	case len(changes) > 0:
+	if len(changes) > 0 {
 		f.Action, f.Changes = control.ActionCreate, changes
-	default:
+	} else {
 		f.Compliant = true
 	}
 	return f, nil
 }
+
+// missingEmailNote is what the home target says without an address. The
+// topic, key and rules are made all the same (the other alert controls
+// notify the topic, and a subscription can be added later), so the missing
+// address is a note, not a finding: the engine requires a target to be
+// compliant after apply, and apply cannot invent an address.
+const missingEmailNote = "no email address is subscribed, nobody is told: set controls.security-alerts.emails"
 
 func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
 	f, err := c.Check(ctx, env, t)
@@ -182,12 +185,14 @@ func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.T
 	s := securityAlertsSettings(env)
 	var changes []control.Change
 	if t.Region == t.HomeRegion {
-		changes, err = applyAlertHome(ctx, env, t, j, s)
-	} else {
-		changes, err = applyForwarderRole(ctx, env, t, j)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
+		if changes, err = applyAlertHome(ctx, env, t, j, s); err != nil {
+			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
+		}
+		roleChanges, err := applyForwarderRole(ctx, env, t, j)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
+		}
+		changes = append(changes, roleChanges...)
 	}
 	ruleChanges, err := applyRules(ctx, env, t, j, securityRules(t, s))
 	if err != nil {
