@@ -395,6 +395,7 @@ func (a *account) putEvent(region string, ev Event, hops int) (string, []Deliver
 		"time": time.Now().UTC().Format(time.RFC3339), "region": ev.Region,
 		"resources": orEmpty(ev.Resources), "detail": ev.Detail,
 	}
+	envelope = genericJSON(envelope)
 	var deliveries []Delivery
 	rules := a.eventsRegion(region).Rules
 	for _, name := range sortedKeys(rules) {
@@ -413,6 +414,20 @@ func (a *account) putEvent(region string, ev Event, hops int) (string, []Deliver
 		}
 	}
 	return envelope["id"].(string), deliveries
+}
+
+// genericJSON turns v into what json.Unmarshal makes of it (maps, []any,
+// float64), the shapes pattern matching and paths walk.
+func genericJSON(v map[string]any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
 }
 
 func orEmpty(s []string) []string {
