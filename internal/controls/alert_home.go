@@ -24,6 +24,7 @@ const (
 	stepCreateAlertTopic       control.StepKind = "CreateAlertTopic"
 	stepSetAlertTopicAttribute control.StepKind = "SetAlertTopicAttribute"
 	stepSubscribeAlertEmail    control.StepKind = "SubscribeAlertEmail"
+	stepPutAlertKeyPolicy      control.StepKind = "PutAlertKeyPolicy"
 )
 
 // AlertKeyAlias names the customer managed key that encrypts the topic.
@@ -61,6 +62,8 @@ func alertTopicPolicy(t control.Target) string {
 // alertHome is the home region's topic, key and subscriptions as read.
 type alertHome struct {
 	KeyID, KeyARN string
+	// KeyPolicy is the key's policy, read when the key exists.
+	KeyPolicy string
 	TopicExists   bool
 	TopicAttrs    map[string]string
 	TopicTags     map[string]string
@@ -82,6 +85,9 @@ func readAlertHome(ctx context.Context, env *control.Env, t control.Target) (ale
 	}
 	if found && key.KeyState != kmstypes.KeyStatePendingDeletion {
 		h.KeyID, h.KeyARN = aws.ToString(key.KeyId), aws.ToString(key.Arn)
+		if h.KeyPolicy, err = alertKeyPolicyOf(ctx, env, t.HomeRegion, h.KeyID); err != nil {
+			return h, err
+		}
 	}
 	h.TopicAttrs, h.TopicExists, err = topicAttributes(ctx, env, t.HomeRegion, AlertTopicARN(t))
 	if err != nil || !h.TopicExists {
@@ -103,6 +109,14 @@ func describeAlertKey(ctx context.Context, env *control.Env, region, id string) 
 		return nil, false, fmt.Errorf("kms: describe key %s in %s: %w", id, region, err)
 	}
 	return out.KeyMetadata, true, nil
+}
+
+func alertKeyPolicyOf(ctx context.Context, env *control.Env, region, keyID string) (string, error) {
+	out, err := env.AWS.KMS(region).GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyID), PolicyName: aws.String("default")})
+	if err != nil {
+		return "", fmt.Errorf("kms: get the policy of key %s in %s: %w", keyID, region, err)
+	}
+	return aws.ToString(out.Policy), nil
 }
 
 func topicAttributes(ctx context.Context, env *control.Env, region, arn string) (map[string]string, bool, error) {
@@ -186,6 +200,8 @@ func (h alertHome) changes(t control.Target, s *SecurityAlertsSettings) []contro
 	var out []control.Change
 	if h.KeyARN == "" {
 		out = append(out, control.Change{Field: "KMS key " + AlertKeyAlias, Current: "none", Desired: "customer managed key the alert services may use"})
+	} else if !samePattern(h.KeyPolicy, alertKeyPolicy(t)) {
+		out = append(out, control.Change{Field: "KMS key " + AlertKeyAlias + " policy", Current: abbreviate(h.KeyPolicy), Desired: "the alert services may use it"})
 	}
 	if !h.TopicExists {
 		out = append(out, control.Change{Field: "topic " + AlertTopicName, Current: "none", Desired: "encrypted with " + AlertKeyAlias})
@@ -277,6 +293,14 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 	region := t.HomeRegion
 	if h.KeyARN == "" {
 		if h.KeyID, h.KeyARN, err = createAlertKey(ctx, env, t, j); err != nil {
+			return nil, err
+		}
+	} else if !samePattern(h.KeyPolicy, alertKeyPolicy(t)) {
+		prior := keyPolicyState{KeyID: h.KeyID, Policy: h.KeyPolicy}
+		after := keyPolicyState{KeyID: h.KeyID, Policy: alertKeyPolicy(t)}
+		if err := j.Write(ctx, stepPutAlertKeyPolicy, prior, after, func(ctx context.Context) (any, error) {
+			return nil, putAlertKeyPolicy(ctx, env, region, after)
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -618,4 +642,50 @@ func SendTestAlert(ctx context.Context, env *control.Env, t control.Target) (Ale
 	}
 	res.MessageID = aws.ToString(out.MessageId)
 	return res, nil
+}
+
+// keyPolicyState is the alert key's policy.
+type keyPolicyState struct {
+	KeyID  string `json:"key_id"`
+	Policy string `json:"policy"`
+}
+
+func putAlertKeyPolicy(ctx context.Context, env *control.Env, region string, p keyPolicyState) error {
+	_, err := env.AWS.KMS(region).PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(p.KeyID), PolicyName: aws.String("default"), Policy: aws.String(p.Policy)})
+	if err != nil {
+		return fmt.Errorf("kms: put the policy of key %s in %s: %w", p.KeyID, region, err)
+	}
+	return nil
+}
+
+// undoPutAlertKeyPolicy puts back the key policy harden replaced, when the
+// policy is still harden's.
+func undoPutAlertKeyPolicy(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after keyPolicyState
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	hasAfter, err := control.DecodeAfter(s, &after)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	key, found, err := describeAlertKey(ctx, env, t.HomeRegion, prior.KeyID)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !found || key.KeyState == kmstypes.KeyStatePendingDeletion {
+		return control.Nothing("key %s in %s is gone or scheduled for deletion", prior.KeyID, t.HomeRegion), nil
+	}
+	cur, err := alertKeyPolicyOf(ctx, env, t.HomeRegion, prior.KeyID)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	restore := func(ctx context.Context) error { return putAlertKeyPolicy(ctx, env, t.HomeRegion, prior) }
+	switch {
+	case samePattern(cur, prior.Policy):
+		return control.Nothing("the policy of key %s is already as before", prior.KeyID), nil
+	case hasAfter && !samePattern(cur, after.Policy):
+		return control.Drift(restore, "the policy of key %s changed since harden set it", prior.KeyID), nil
+	}
+	return control.Restored(fmt.Sprintf("restore the policy of key %s in %s", prior.KeyID, t.HomeRegion), restore), nil
 }

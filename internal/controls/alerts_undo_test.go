@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -220,5 +221,41 @@ func TestHealthEventReachesHomeTopic(t *testing.T) {
 		if !strings.Contains(msgs[0].Message, want) {
 			t.Errorf("message lacks %q:\n%s", want, msgs[0].Message)
 		}
+	}
+}
+
+// A key policy someone narrowed is put back; rollback restores theirs.
+func TestKeyPolicyDriftIsRepairedAndRestored(t *testing.T) {
+	env, cenv := alertsEnv(t, "a@example.com")
+	c := controls.SecurityAlerts{}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
+	km := env.Clients.KMS("us-east-1")
+	narrowed := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}`
+	key, err := km.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(controls.AlertKeyAlias)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := km.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: key.KeyMetadata.KeyId, PolicyName: aws.String("default"), Policy: aws.String(narrowed)}); err != nil {
+		t.Fatal(err)
+	}
+	// Now EventBridge may not use the key: nothing reaches the topic.
+	if ds := env.Server.InjectEvent("us-east-1", guardDutyFinding(8)); len(ds) != 1 || !strings.Contains(ds[0].Error, "kms:GenerateDataKey") {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	f, err := c.Check(ctx, cenv, alertTarget("us-east-1"))
+	if err != nil || f.Compliant {
+		t.Fatalf("check: %+v %v", f, err)
+	}
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, c, "us-east-1")
+	if ds := env.Server.InjectEvent("us-east-1", guardDutyFinding(8)); len(ds) != 1 || ds[0].Error != "" {
+		t.Fatalf("after repair %+v", ds)
+	}
+	if len(j.Entries) != 1 || j.Entries[0].Step.Kind != "PutAlertKeyPolicy" {
+		t.Fatalf("journal %+v", j.Entries)
+	}
+	u := undoOf(t, cenv, "us-east-1", j.Entries[0].Step)
+	if u.Verdict != control.Restore {
+		t.Fatalf("%s %q", u.Verdict, u.What)
 	}
 }
