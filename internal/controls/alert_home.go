@@ -63,7 +63,7 @@ func alertTopicPolicy(t control.Target) string {
 type alertHome struct {
 	KeyID, KeyARN string
 	// KeyPolicy is the key's policy, read when the key exists.
-	KeyPolicy string
+	KeyPolicy     string
 	TopicExists   bool
 	TopicAttrs    map[string]string
 	TopicTags     map[string]string
