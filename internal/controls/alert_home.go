@@ -613,7 +613,7 @@ func (r AlertTestResult) Confirmed() int {
 }
 
 // ErrNoAlertTopic is returned by SendTestAlert when the topic does not exist.
-var ErrNoAlertTopic = errors.New("the alert topic " + AlertTopicName + " does not exist: run 'harden apply --only security-alerts'")
+var ErrNoAlertTopic = errors.New("the alert topic " + AlertTopicName + " does not exist: run 'harden apply --controls security-alerts'")
 
 // SendTestAlert publishes a clearly marked test message to the alert topic
 // in t's home region and lists its subscriptions.
