@@ -59,6 +59,18 @@ func readForwarderRole(ctx context.Context, env *control.Env, t control.Target) 
 	return r, err
 }
 
+// readForwarderRoleOnly says whether the role exists (one call).
+func readForwarderRoleOnly(ctx context.Context, env *control.Env) (bool, error) {
+	_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ForwarderRoleName)})
+	if awserror.Is(err, "NoSuchEntity") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("iam: get role %s: %w", ForwarderRoleName, err)
+	}
+	return true, nil
+}
+
 func forwarderPolicyDocument(ctx context.Context, env *control.Env) (string, error) {
 	out, err := env.AWS.IAM().GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(ForwarderRoleName), PolicyName: aws.String(forwarderPolicyName)})
 	if awserror.Is(err, "NoSuchEntity") {

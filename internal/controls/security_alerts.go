@@ -161,6 +161,18 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 	if t.Region == t.HomeRegion && len(s.Emails) == 0 {
 		notes = append(notes, missingEmailNote)
 	}
+	if t.Region != t.HomeRegion && len(changes) == 0 {
+		// The home region's target makes the role; without it this
+		// region's rules forward nothing. Apply here cannot fix that, so
+		// it is said (once the rules are in place), not planned.
+		role, err := readForwarderRoleOnly(ctx, env)
+		if err != nil {
+			return control.Finding{}, err
+		}
+		if !role {
+			notes = append(notes, fmt.Sprintf("role %s is missing, nothing is forwarded until security-alerts is applied in the home region %s", ForwarderRoleName, t.HomeRegion))
+		}
+	}
 	f := control.Finding{Note: strings.Join(notes, "; ")}
 	if len(changes) > 0 {
 		f.Action, f.Changes = control.ActionCreate, changes

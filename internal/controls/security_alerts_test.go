@@ -207,3 +207,18 @@ func TestSendTestAlert(t *testing.T) {
 		t.Fatalf("messages %+v", msgs)
 	}
 }
+
+// A region outside home says when the home region's role is missing.
+func TestMissingRoleIsNotedOutsideHome(t *testing.T) {
+	_, cenv := alertsEnv(t, "a@example.com")
+	c := controls.SecurityAlerts{}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "eu-west-1")
+	f, err := c.Check(ctx, cenv, alertTarget("eu-west-1"))
+	if err != nil || !f.Compliant || !strings.Contains(f.Note, "harden-alert-forwarder is missing") {
+		t.Fatalf("%+v %v", f, err)
+	}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
+	if f, err = c.Check(ctx, cenv, alertTarget("eu-west-1")); err != nil || f.Note != "" {
+		t.Fatalf("with the role: %+v %v", f, err)
+	}
+}
