@@ -417,42 +417,68 @@ func notHardens(tags map[string]string, runID string) string {
 
 // undoCreateAlertKey schedules the deletion of the key harden created (7
 // days, the shortest wait), found by the id CreateKey returned or, for an
-// unconfirmed create, by the alias and harden's run tag.
+// unconfirmed create, by harden's run tag among the region's keys.
 func undoCreateAlertKey(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var created alertKeyCreated
 	if _, err := control.DecodeResult(s, &created); err != nil {
 		return control.Undo{}, err
 	}
 	region := t.HomeRegion
-	id := created.KeyID
-	if id == "" {
-		id = AlertKeyAlias
+	if created.KeyID == "" {
+		return undoUnconfirmedAlertKey(ctx, env, region, s)
 	}
-	key, found, err := describeAlertKey(ctx, env, region, id)
+	key, found, err := describeAlertKey(ctx, env, region, created.KeyID)
 	if err != nil {
 		return control.Undo{}, err
 	}
 	if !found || key.KeyState == kmstypes.KeyStatePendingDeletion {
 		return control.Nothing("the alert topic key in %s is already gone or scheduled for deletion", region), nil
 	}
-	tags, err := alertKeyTags(ctx, env, region, aws.ToString(key.KeyId))
+	tags, err := alertKeyTags(ctx, env, region, created.KeyID)
 	if err != nil {
 		return control.Undo{}, err
 	}
-	if why := notHardens(tags, s.RunID); why != "" || (created.KeyID == "" && tags[control.TagRun] != s.RunID) {
-		if !s.Done || created.KeyID == "" {
-			return control.Nothing("the creation of the alert topic key in %s never happened", region), nil
-		}
-		return control.Drift(nil, "key %s in %s is not the one harden created: %s", aws.ToString(key.KeyId), region, why), nil
+	if why := notHardens(tags, s.RunID); why != "" {
+		return control.Drift(nil, "key %s in %s is not the one harden created: %s", created.KeyID, region, why), nil
 	}
-	keyID := aws.ToString(key.KeyId)
-	return control.Deleted(fmt.Sprintf("schedule the deletion of the alert topic key %s in %s (7 days)", keyID, region), func(ctx context.Context) error {
+	return scheduleAlertKeyDeletion(env, region, created.KeyID, ""), nil
+}
+
+// undoUnconfirmedAlertKey looks for a key tagged with the step's run: a
+// CreateKey whose answer was lost may have made one.
+func undoUnconfirmedAlertKey(ctx context.Context, env *control.Env, region string, s control.Step) (control.Undo, error) {
+	p := kms.NewListKeysPaginator(env.AWS.KMS(region), &kms.ListKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return control.Undo{}, fmt.Errorf("kms: list keys in %s: %w", region, err)
+		}
+		for _, k := range page.Keys {
+			id := aws.ToString(k.KeyId)
+			key, found, err := describeAlertKey(ctx, env, region, id)
+			if err != nil || !found || key.KeyManager != kmstypes.KeyManagerTypeCustomer || key.KeyState == kmstypes.KeyStatePendingDeletion {
+				continue
+			}
+			tags, err := alertKeyTags(ctx, env, region, id)
+			if err != nil {
+				return control.Undo{}, err
+			}
+			if tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == s.RunID && strings.Contains(aws.ToString(key.Description), AlertTopicName) {
+				return scheduleAlertKeyDeletion(env, region, id, ", whose creation was not confirmed"), nil
+			}
+		}
+	}
+	return control.Nothing("the creation of the alert topic key in %s never happened", region), nil
+}
+
+func scheduleAlertKeyDeletion(env *control.Env, region, keyID, why string) control.Undo {
+	return control.Deleted(fmt.Sprintf("schedule the deletion of the alert topic key %s in %s (7 days)%s", keyID, region, why), func(ctx context.Context) error {
 		_, err := env.AWS.KMS(region).ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)})
 		if err != nil && !awserror.Is(err, "KMSInvalidStateException") {
 			return fmt.Errorf("kms: schedule deletion of key %s in %s: %w", keyID, region, err)
 		}
 		return nil
-	}), nil
+	})
 }
 
 func undoCreateAlertKeyAlias(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {

@@ -259,3 +259,36 @@ func TestKeyPolicyDriftIsRepairedAndRestored(t *testing.T) {
 		t.Fatalf("%s %q", u.Verdict, u.What)
 	}
 }
+
+func TestKeyUndo(t *testing.T) {
+	cases := []struct {
+		name    string
+		step    func(s control.Step) control.Step
+		verdict control.Verdict
+	}{
+		{"confirmed", func(s control.Step) control.Step { return s }, control.Delete},
+		{"format 1", func(s control.Step) control.Step { s.After = nil; return s }, control.Delete},
+		{"another run's key", func(s control.Step) control.Step { s.RunID = "other"; return s }, control.Drifted},
+		{"unconfirmed, found by tag", func(s control.Step) control.Step { s.Done, s.Result = false, nil; return s }, control.Delete},
+		{"unconfirmed, not found", func(s control.Step) control.Step { s.Done, s.Result, s.RunID = false, nil, "other"; return s }, control.Already},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, cenv := alertsEnv(t, "a@example.com")
+			j := &controltest.MemJournal{}
+			applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+			step := tc.step(alertStep(t, j, "us-east-1", "CreateAlertKey", controls.AlertKeyAlias))
+			before := env.Server.Snapshot()
+			u := undoOf(t, cenv, "us-east-1", step)
+			if u.Verdict != tc.verdict {
+				t.Fatalf("%s %q, want %s", u.Verdict, u.What, tc.verdict)
+			}
+			if tc.verdict == control.Drifted && u.Do != nil {
+				t.Fatal("a key harden did not create could be deleted")
+			}
+			if string(env.Server.Snapshot()) != string(before) {
+				t.Fatal("deciding changed the account")
+			}
+		})
+	}
+}
