@@ -117,12 +117,7 @@ type rolePolicyState struct {
 	Document string `json:"document"` // "" means none
 }
 
-func applyForwarderRole(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	r, err := readForwarderRole(ctx, env, t)
-	if err != nil {
-		return nil, err
-	}
-	changes := r.changes(t)
+func applyForwarderRole(ctx context.Context, env *control.Env, t control.Target, j control.Journal, r forwarderRole) error {
 	if !r.Exists {
 		after := roleAfter{Name: ForwarderRoleName, Trust: forwarderTrust(t), Tags: control.Tags(j.RunID())}
 		err := j.Write(ctx, stepCreateForwarderRole, roleStep{Name: ForwarderRoleName}, after, func(ctx context.Context) (any, error) {
@@ -138,7 +133,7 @@ func applyForwarderRole(ctx context.Context, env *control.Env, t control.Target,
 			return roleCreated{RoleID: aws.ToString(out.Role.RoleId)}, nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("iam: create role %s: %w", ForwarderRoleName, err)
+			return fmt.Errorf("iam: create role %s: %w", ForwarderRoleName, err)
 		}
 	}
 	if !samePattern(r.Policy, forwarderPolicy(t)) {
@@ -147,10 +142,10 @@ func applyForwarderRole(ctx context.Context, env *control.Env, t control.Target,
 		if err := j.Write(ctx, stepPutForwarderRolePolicy, prior, after, func(ctx context.Context) (any, error) {
 			return nil, putForwarderPolicy(ctx, env, after.Document)
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return changes, nil
+	return nil
 }
 
 func putForwarderPolicy(ctx context.Context, env *control.Env, doc string) error {

@@ -284,16 +284,12 @@ type subscriptionStep struct {
 	Email    string `json:"email"`
 }
 
-func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j control.Journal, s *SecurityAlertsSettings) ([]control.Change, error) {
-	h, err := readAlertHome(ctx, env, t)
-	if err != nil {
-		return nil, err
-	}
-	changes := h.changes(t, s)
+func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j control.Journal, s *SecurityAlertsSettings, h alertHome) error {
+	var err error
 	region := t.HomeRegion
 	if h.KeyARN == "" {
 		if h.KeyID, h.KeyARN, err = createAlertKey(ctx, env, t, j); err != nil {
-			return nil, err
+			return err
 		}
 	} else if !samePattern(h.KeyPolicy, alertKeyPolicy(t)) {
 		prior := keyPolicyState{KeyID: h.KeyID, Policy: h.KeyPolicy}
@@ -301,7 +297,7 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 		if err := j.Write(ctx, stepPutAlertKeyPolicy, prior, after, func(ctx context.Context) (any, error) {
 			return nil, putAlertKeyPolicy(ctx, env, region, after)
 		}); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if !h.TopicExists {
@@ -310,7 +306,7 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 			return createAlertTopic(ctx, env, region, after)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("sns: create topic %s in %s: %w", AlertTopicName, region, err)
+			return fmt.Errorf("sns: create topic %s in %s: %w", AlertTopicName, region, err)
 		}
 	} else {
 		for _, a := range h.topicAttributeChanges(t, h.KeyARN) {
@@ -319,7 +315,7 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 			if err := j.Write(ctx, stepSetAlertTopicAttribute, prior, a, func(ctx context.Context) (any, error) {
 				return nil, setTopicAttribute(ctx, env, region, a)
 			}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
@@ -333,10 +329,10 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 			return map[string]string{"subscription_arn": aws.ToString(out.SubscriptionArn)}, nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("sns: subscribe %s to %s: %w", e, AlertTopicName, err)
+			return fmt.Errorf("sns: subscribe %s to %s: %w", e, AlertTopicName, err)
 		}
 	}
-	return changes, nil
+	return nil
 }
 
 func createAlertKey(ctx context.Context, env *control.Env, t control.Target, j control.Journal) (string, string, error) {

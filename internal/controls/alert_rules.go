@@ -151,30 +151,45 @@ func (a ruleState) same(b ruleState) bool {
 	return a.Exists == b.Exists && samePattern(a.Pattern, b.Pattern) && a.State == b.State && a.Description == b.Description
 }
 
-// checkRules compares every rule and its target in t's region with what
-// they should be.
-func checkRules(ctx context.Context, env *control.Env, t control.Target, rules []alertRule) ([]control.Change, error) {
-	var changes []control.Change
+// ruleRead is one rule of a region and its target as read.
+type ruleRead struct {
+	rule   alertRule
+	cur    ruleState
+	target targetState
+}
+
+// readRules reads every rule of t's region and harden's target on it.
+func readRules(ctx context.Context, env *control.Env, t control.Target, rules []alertRule) ([]ruleRead, error) {
+	var out []ruleRead
 	for _, r := range rules {
 		cur, _, err := readRule(ctx, env, t.Region, r.Name, false)
 		if err != nil {
 			return nil, err
 		}
+		tg, _, err := readTarget(ctx, env, t.Region, r.Name, r.desiredTarget(t).ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ruleRead{rule: r, cur: cur, target: tg})
+	}
+	return out, nil
+}
+
+// ruleChanges compares every rule and its target with what they should be.
+func ruleChanges(t control.Target, reads []ruleRead) []control.Change {
+	var changes []control.Change
+	for _, rr := range reads {
+		r, cur := rr.rule, rr.cur
 		if !cur.Exists {
 			changes = append(changes, control.Change{Field: "rule " + r.Name, Current: "none", Desired: r.Description})
 		} else if !cur.same(r.desiredRule("")) {
 			changes = append(changes, control.Change{Field: "rule " + r.Name, Current: cur.State + " " + compactJSON(cur.Pattern), Desired: "ENABLED " + compactJSON(r.Pattern)})
 		}
-		want := r.desiredTarget(t)
-		tg, _, err := readTarget(ctx, env, t.Region, r.Name, want.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !tg.same(want) {
-			changes = append(changes, control.Change{Field: "rule " + r.Name + " target", Current: targetText(tg), Desired: targetText(want)})
+		if want := r.desiredTarget(t); !rr.target.same(want) {
+			changes = append(changes, control.Change{Field: "rule " + r.Name + " target", Current: targetText(rr.target), Desired: targetText(want)})
 		}
 	}
-	return changes, nil
+	return changes
 }
 
 func compactJSON(s string) string {
@@ -198,14 +213,10 @@ func targetText(t targetState) string {
 	return t.ARN
 }
 
-// applyRules puts every rule and target of t's region that differs.
-func applyRules(ctx context.Context, env *control.Env, t control.Target, j control.Journal, rules []alertRule) ([]control.Change, error) {
-	var changes []control.Change
-	for _, r := range rules {
-		cur, _, err := readRule(ctx, env, t.Region, r.Name, false)
-		if err != nil {
-			return nil, err
-		}
+// applyRules puts every rule and target read that differs.
+func applyRules(ctx context.Context, env *control.Env, t control.Target, j control.Journal, reads []ruleRead) error {
+	for _, rr := range reads {
+		r, cur := rr.rule, rr.cur
 		after := r.desiredRule(j.RunID())
 		if !cur.same(after) {
 			if cur.Exists {
@@ -214,25 +225,18 @@ func applyRules(ctx context.Context, env *control.Env, t control.Target, j contr
 			if err := j.Write(ctx, stepPutAlertRule, cur, after, func(ctx context.Context) (any, error) {
 				return putRule(ctx, env, t.Region, after)
 			}); err != nil {
-				return nil, fmt.Errorf("events: put rule %s in %s: %w", r.Name, t.Region, err)
+				return fmt.Errorf("events: put rule %s in %s: %w", r.Name, t.Region, err)
 			}
-			changes = append(changes, control.Change{Field: "rule " + r.Name, Current: ruleText(cur), Desired: r.Description})
 		}
-		want := r.desiredTarget(t)
-		tg, _, err := readTarget(ctx, env, t.Region, r.Name, want.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !tg.same(want) {
-			if err := j.Write(ctx, stepPutAlertTarget, tg, want, func(ctx context.Context) (any, error) {
+		if want := r.desiredTarget(t); !rr.target.same(want) {
+			if err := j.Write(ctx, stepPutAlertTarget, rr.target, want, func(ctx context.Context) (any, error) {
 				return nil, putTarget(ctx, env, t.Region, want)
 			}); err != nil {
-				return nil, fmt.Errorf("events: put target of rule %s in %s: %w", r.Name, t.Region, err)
+				return fmt.Errorf("events: put target of rule %s in %s: %w", r.Name, t.Region, err)
 			}
-			changes = append(changes, control.Change{Field: "rule " + r.Name + " target", Current: targetText(tg), Desired: targetText(want)})
 		}
 	}
-	return changes, nil
+	return nil
 }
 
 func ruleText(r ruleState) string {

@@ -39,26 +39,31 @@ func (HealthAlerts) Info() control.Info {
 }
 
 func (HealthAlerts) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
-	changes, err := checkRules(ctx, env, t, []alertRule{healthRule})
+	_, f, err := checkHealth(ctx, env, t)
+	return f, err
+}
+
+func checkHealth(ctx context.Context, env *control.Env, t control.Target) ([]ruleRead, control.Finding, error) {
+	reads, err := readRules(ctx, env, t, []alertRule{healthRule})
 	if err != nil {
-		return control.Finding{}, fmt.Errorf("health-alerts: %w", err)
+		return nil, control.Finding{}, fmt.Errorf("health-alerts: %w", err)
 	}
+	changes := ruleChanges(t, reads)
 	if len(changes) == 0 {
-		return control.Finding{Compliant: true}, nil
+		return reads, control.Finding{Compliant: true}, nil
 	}
-	return control.Finding{Action: control.ActionCreate, Changes: changes}, nil
+	return reads, control.Finding{Action: control.ActionCreate, Changes: changes}, nil
 }
 
 func (c HealthAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	f, err := c.Check(ctx, env, t)
+	reads, f, err := checkHealth(ctx, env, t)
 	if err != nil || f.Compliant {
 		return nil, err
 	}
-	changes, err := applyRules(ctx, env, t, j, []alertRule{healthRule})
-	if err != nil {
+	if err := applyRules(ctx, env, t, j, reads); err != nil {
 		return nil, fmt.Errorf("health-alerts: %w", err)
 	}
-	return changes, nil
+	return f.Changes, nil
 }
 
 // Steps lists the writes Apply makes, each with its undo.

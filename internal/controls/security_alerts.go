@@ -133,41 +133,64 @@ func messageTemplate(what, severity, resource, link string) string {
 	return `"` + strings.Join(lines, "\"\n\"") + `"`
 }
 
+// securityState is everything security-alerts reads in one region.
+type securityState struct {
+	home  alertHome     // home region only
+	role  forwarderRole // home region only
+	rules []ruleRead
+}
+
+func readSecurityState(ctx context.Context, env *control.Env, t control.Target, s *SecurityAlertsSettings) (securityState, error) {
+	var st securityState
+	var err error
+	if t.Region == t.HomeRegion {
+		if st.home, err = readAlertHome(ctx, env, t); err != nil {
+			return st, err
+		}
+		if st.home.foreignTopic() != "" {
+			return st, nil
+		}
+		if st.role, err = readForwarderRole(ctx, env, t); err != nil {
+			return st, err
+		}
+	}
+	if st.rules, err = readRules(ctx, env, t, securityRules(t, s)); err != nil {
+		return st, fmt.Errorf("%s: %w", securityAlertsID, err)
+	}
+	return st, nil
+}
+
 func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
-	s := securityAlertsSettings(env)
+	_, f, err := c.check(ctx, env, t, securityAlertsSettings(env))
+	return f, err
+}
+
+func (c SecurityAlerts) check(ctx context.Context, env *control.Env, t control.Target, s *SecurityAlertsSettings) (securityState, control.Finding, error) {
+	st, err := readSecurityState(ctx, env, t, s)
+	if err != nil {
+		return st, control.Finding{}, err
+	}
 	var changes []control.Change
 	var notes []string
 	if t.Region == t.HomeRegion {
-		home, err := readAlertHome(ctx, env, t)
-		if err != nil {
-			return control.Finding{}, err
+		if why := st.home.foreignTopic(); why != "" {
+			return st, control.Finding{Unmanaged: why, Changes: []control.Change{{Field: "topic " + AlertTopicName, Current: "not harden's", Desired: "harden's"}}}, nil
 		}
-		if why := home.foreignTopic(); why != "" {
-			return control.Finding{Unmanaged: why, Changes: []control.Change{{Field: "topic " + AlertTopicName, Current: "not harden's", Desired: "harden's"}}}, nil
+		changes = append(changes, st.home.changes(t, s)...)
+		changes = append(changes, st.role.changes(t)...)
+		notes = st.home.pendingNotes()
+		if len(s.Emails) == 0 {
+			notes = append(notes, missingEmailNote)
 		}
-		changes = append(changes, home.changes(t, s)...)
-		notes = home.pendingNotes()
-		role, err := readForwarderRole(ctx, env, t)
-		if err != nil {
-			return control.Finding{}, err
-		}
-		changes = append(changes, role.changes(t)...)
 	}
-	ruleChanges, err := checkRules(ctx, env, t, securityRules(t, s))
-	if err != nil {
-		return control.Finding{}, fmt.Errorf("%s: %w", securityAlertsID, err)
-	}
-	changes = append(changes, ruleChanges...)
-	if t.Region == t.HomeRegion && len(s.Emails) == 0 {
-		notes = append(notes, missingEmailNote)
-	}
+	changes = append(changes, ruleChanges(t, st.rules)...)
 	if t.Region != t.HomeRegion && len(changes) == 0 {
 		// The home region's target makes the role; without it this
 		// region's rules forward nothing. Apply here cannot fix that, so
 		// it is said (once the rules are in place), not planned.
 		role, err := readForwarderRoleOnly(ctx, env)
 		if err != nil {
-			return control.Finding{}, err
+			return st, control.Finding{}, err
 		}
 		if !role {
 			notes = append(notes, fmt.Sprintf("role %s is missing, nothing is forwarded until security-alerts is applied in the home region %s", ForwarderRoleName, t.HomeRegion))
@@ -179,7 +202,7 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 	} else {
 		f.Compliant = true
 	}
-	return f, nil
+	return st, f, nil
 }
 
 // missingEmailNote is what the home target says without an address. The
@@ -189,28 +212,25 @@ func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.T
 // compliant after apply, and apply cannot invent an address.
 const missingEmailNote = "no email address is subscribed, nobody is told: set controls.security-alerts.emails"
 
+// Apply writes what the region lacks, from one read of its state.
 func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	f, err := c.Check(ctx, env, t)
+	s := securityAlertsSettings(env)
+	st, f, err := c.check(ctx, env, t, s)
 	if err != nil || f.Compliant || f.Unmanaged != "" {
 		return nil, err
 	}
-	s := securityAlertsSettings(env)
-	var changes []control.Change
 	if t.Region == t.HomeRegion {
-		if changes, err = applyAlertHome(ctx, env, t, j, s); err != nil {
+		if err := applyAlertHome(ctx, env, t, j, s, st.home); err != nil {
 			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
 		}
-		roleChanges, err := applyForwarderRole(ctx, env, t, j)
-		if err != nil {
+		if err := applyForwarderRole(ctx, env, t, j, st.role); err != nil {
 			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
 		}
-		changes = append(changes, roleChanges...)
 	}
-	ruleChanges, err := applyRules(ctx, env, t, j, securityRules(t, s))
-	if err != nil {
+	if err := applyRules(ctx, env, t, j, st.rules); err != nil {
 		return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
 	}
-	return append(changes, ruleChanges...), nil
+	return f.Changes, nil
 }
 
 // Steps lists the writes Apply makes, each with its undo.
