@@ -222,3 +222,54 @@ func TestMissingRoleIsNotedOutsideHome(t *testing.T) {
 		t.Fatalf("with the role: %+v %v", f, err)
 	}
 }
+
+func TestSecurityAlertsSettingsValidate(t *testing.T) {
+	cases := []struct {
+		emails   []string
+		severity float64
+		field    string
+	}{
+		{nil, 4, ""},
+		{[]string{"a@example.com", "b@example.org"}, 7, ""},
+		{[]string{"not-an-address"}, 4, "emails"},
+		{[]string{"a@example.com, b@example.com"}, 4, "emails"},
+		{nil, 0, "guardduty_min_severity"},
+		{nil, 11, "guardduty_min_severity"},
+	}
+	for _, tc := range cases {
+		err := (&controls.SecurityAlertsSettings{Emails: tc.emails, GuardDutyMinSeverity: tc.severity}).Validate()
+		var fe *control.FieldError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%v %v: %v", tc.emails, tc.severity, err)
+		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+			t.Errorf("%v %v: %v, want a %s error", tc.emails, tc.severity, err, tc.field)
+		}
+	}
+}
+
+// The severity setting moves the GuardDuty rule's threshold; rollback
+// puts the earlier pattern back.
+func TestSeveritySettingUpdatesTheRule(t *testing.T) {
+	env, cenv := alertsEnv(t, "a@example.com")
+	c := controls.SecurityAlerts{}
+	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
+	cenv.ControlSettings["security-alerts"].(*controls.SecurityAlertsSettings).GuardDutyMinSeverity = 7
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, c, "us-east-1")
+	topic := controls.AlertTopicARN(alertTarget("us-east-1"))
+	env.Server.InjectEvent("us-east-1", guardDutyFinding(5))
+	if n := len(env.Server.Published(topic)); n != 0 {
+		t.Fatalf("a medium finding was sent after raising the threshold to 7")
+	}
+	if len(j.Entries) != 1 || j.Entries[0].Step.Kind != "PutAlertRule" {
+		t.Fatalf("journal %+v", j.Entries)
+	}
+	if err := j.UndoAll(ctx, c, cenv, alertTarget); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.InjectEvent("us-east-1", guardDutyFinding(5))
+	if n := len(env.Server.Published(topic)); n != 1 {
+		t.Fatalf("after rollback the medium finding was not sent (%d)", n)
+	}
+}
