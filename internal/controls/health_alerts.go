@@ -32,7 +32,7 @@ func (HealthAlerts) Info() control.Info {
 		Desired:      "AWS Health events from every region reach the alert topic in the home region as readable messages",
 		DependsOn:    []string{securityAlertsID},
 		ReadActions:  []string{"events:DescribeRule", "events:ListTargetsByRule"},
-		WriteActions: []string{"events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource", "iam:PassRole"},
+		WriteActions: []string{"events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource", "iam:PassRole"},
 		Service:      "events",
 		Cost:         control.Cost{Drivers: "free: AWS service events on the default bus cost nothing; cross-region forwarding of a few events is cents"},
 	}

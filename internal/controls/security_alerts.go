@@ -74,10 +74,10 @@ func (SecurityAlerts) Info() control.Info {
 		Desired: "GuardDuty, Access Analyzer and Security Hub findings from every region reach an encrypted SNS topic in the home region as readable messages, with email subscriptions",
 		ReadActions: []string{"events:DescribeRule", "events:ListTargetsByRule", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
 			"kms:DescribeKey", "kms:GetKeyPolicy", "iam:GetRole", "iam:GetRolePolicy"},
-		WriteActions: []string{"events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource",
+		WriteActions: []string{"events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource",
 			"sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe", "sns:DeleteTopic", "sns:TagResource", "sns:ListTagsForResource",
 			"kms:CreateKey", "kms:PutKeyPolicy", "kms:CreateAlias", "kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:ListKeys", "kms:TagResource", "kms:ListResourceTags",
-			"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PassRole"},
+			"iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PassRole"},
 		Service: "events",
 		Cost:    control.Cost{UsageBased: true, Drivers: "one KMS key ($1/month), SNS email deliveries and cross-region events (cents)"},
 	}
