@@ -126,11 +126,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 130 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 166 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 130`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 166`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")

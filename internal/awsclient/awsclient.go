@@ -24,12 +24,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/detective"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/guardduty"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/middleware"
@@ -397,6 +399,20 @@ func (c *Clients) KMS(region string) *kms.Client {
 func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
 	return client(c, "cloudtrail", region, func(cfg aws.Config) *cloudtrail.Client {
 		return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// SNS returns the SNS client of a region.
+func (c *Clients) SNS(region string) *sns.Client {
+	return client(c, "sns", region, func(cfg aws.Config) *sns.Client {
+		return sns.NewFromConfig(cfg, func(o *sns.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// EventBridge returns the EventBridge client of a region.
+func (c *Clients) EventBridge(region string) *eventbridge.Client {
+	return client(c, "events", region, func(cfg aws.Config) *eventbridge.Client {
+		return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { c.endpointOverride(&o.BaseEndpoint) })
 	})
 }
 

@@ -234,6 +234,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		newControlsCmd(g, stdio),
 		newIAMPolicyCmd(g, stdio),
 		newConfigCmd(g, stdio),
+		newAlertsCmd(g, stdio),
 		newVersionCmd(g, stdio),
 	)
 	return root

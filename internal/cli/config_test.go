@@ -180,6 +180,8 @@ controls:
   detective: {enabled: false}
   default-vpc: {enabled: false}
   default-security-group: {enabled: false}
+  security-alerts: {enabled: false}
+  health-alerts: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

@@ -29,7 +29,7 @@ rollback exits 1. --force overwrites drifted settings (never deleting what harde
 does not own). --controls, --skip and --regions limit what is undone; undoing what a
 remaining change still uses (the log archive under a trail) is refused.
 
-Rollback never deletes logs or schedules key deletion.
+Rollback never deletes logs, nor schedules the deletion of the log-archive key.
 
 Exit codes: 0 undone (or nothing left to undo), 1 a step drifted, failed or was
 held, or the journal is unusable, 64 usage error, 130 interrupted.`,

@@ -28,6 +28,8 @@ func All() []control.Control {
 		Detective{},
 		DefaultVPC{},
 		DefaultSecurityGroup{},
+		SecurityAlerts{},
+		HealthAlerts{},
 	}
 }
 

@@ -287,6 +287,9 @@ func findAggregator(ctx context.Context, client *securityhub.Client, region stri
 	}
 	arn := aws.ToString(list.FindingAggregators[0].FindingAggregatorArn)
 	out, err := client.GetFindingAggregator(ctx, &securityhub.GetFindingAggregatorInput{FindingAggregatorArn: aws.String(arn)})
+	if awserror.Is(err, "ResourceNotFoundException") {
+		return nil, nil // deleted between the list and the read (a rollback in the home region, say)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("securityhub: get finding aggregator %s in %s: %w", arn, region, err)
 	}

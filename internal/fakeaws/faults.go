@@ -213,6 +213,8 @@ func (b *tokenBucket) take(now time.Time) bool {
 //	GET  /_fakeaws/snapshot       the account state (JSON)
 //	POST /_fakeaws/faults         add a Fault (JSON body)
 //	DELETE /_fakeaws/faults       remove all faults and throttles
+//	POST /_fakeaws/events?region=R  put an event on R's default bus (see Event)
+//	GET /_fakeaws/sns/messages?topic=ARN  the messages a topic received
 //	POST /_fakeaws/regions        {"region": "...", "status": "not-opted-in"}
 //	POST /_fakeaws/services       {"service": "detective", "region": "...", "absent": true}
 //	POST /_fakeaws/ec2/place      a Placement (JSON body): answers {"id": "..."}
@@ -237,6 +239,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.AddFault(f)
 		w.WriteHeader(http.StatusNoContent)
+	case path == "events" && r.Method == http.MethodPost:
+		s.serveInjectEvent(w, r)
+	case path == "sns/messages" && r.Method == http.MethodGet:
+		s.servePublished(w, r)
 	case path == "faults" && r.Method == http.MethodDelete:
 		s.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)

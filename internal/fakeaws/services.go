@@ -5,7 +5,7 @@ func allServices() []*service {
 	return []*service{
 		stsService(),
 		ec2Service(),
-		withIAMAccountOps(iamService()),
+		withRolePolicyOps(withIAMAccountOps(iamService())),
 		s3controlService(),
 		accessAnalyzerService(),
 		s3Service(),
@@ -15,5 +15,7 @@ func allServices() []*service {
 		guarddutyService(),
 		securityhubService(),
 		detectiveService(),
+		snsService(),
+		eventBridgeService(),
 	}
 }

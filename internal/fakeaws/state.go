@@ -24,6 +24,11 @@ type account struct {
 	SecurityHub securityhubAccount
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
+	// RolePolicies are IAM roles' inline policies: role name (lower-cased)
+	// to policy name to document (eventbridge.go).
+	RolePolicies map[string]map[string]string `json:",omitempty"`
+	// Published are the messages SNS topics received; not account state.
+	Published []PublishedMessage `json:"-"`
 }
 
 // regionState is one region's resources.
@@ -35,6 +40,8 @@ type regionState struct {
 	GuardDuty      guarddutyRegion
 	SecurityHub    securityhubRegion
 	Detective      detectiveRegion
+	SNS            snsRegion
+	Events         eventsRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in

@@ -175,6 +175,9 @@ func Of(ids []string) Severity {
 var withoutSecurityHub = map[string]Severity{
 	"securityhub": High, // SecurityHub.1: Security Hub should be enabled
 	"detective":   Low,
+	// Nobody hears of a finding: every other control's alert is lost.
+	"security-alerts": High,
+	"health-alerts":   Medium,
 }
 
 // OfControl is the severity of harden control id that maps to the

@@ -1,0 +1,43 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/harden-dev/harden/internal/cli"
+	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
+)
+
+// alerts test fails without a topic or a confirmed subscription and
+// succeeds once a recipient confirmed; the test message is marked.
+func TestAlertsTest(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, "version: 1\ncontrols:\n  security-alerts:\n    emails: [sec@example.com]\n")
+	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "alerts", "test")
+	expect(t, o, cli.ExitError, "alerts test without a topic")
+	if !strings.Contains(o.stderr, "harden apply --controls security-alerts") {
+		t.Errorf("no topic:\n%s", o.stderr)
+	}
+	expect(t, hardenAt(t, env, dir, time.Now(), "--config", cfg, "apply", "--yes", "--controls", "security-alerts", "--regions", "us-east-1"), cli.ExitOK, "apply")
+	o = hardenAt(t, env, dir, time.Now(), "--config", cfg, "alerts", "test")
+	expect(t, o, cli.ExitError, "alerts test with a pending subscription")
+	if !strings.Contains(o.stdout, "sec@example.com  pending confirmation") || !strings.Contains(o.stderr, "no subscription is confirmed") {
+		t.Errorf("pending:\nstdout %s\nstderr %s", o.stdout, o.stderr)
+	}
+	topic := controls.AlertTopicARN(control.Target{AccountID: fakeaws.DefaultAccountID, HomeRegion: "us-east-1"})
+	env.Server.ConfirmSubscription(topic, "sec@example.com")
+	o = hardenAt(t, env, dir, time.Now(), "--config", cfg, "alerts", "test")
+	expect(t, o, cli.ExitOK, "alerts test with a confirmed subscription")
+	if !strings.Contains(o.stdout, "sec@example.com  confirmed") {
+		t.Errorf("confirmed:\n%s", o.stdout)
+	}
+	msgs := env.Server.Published(topic)
+	if len(msgs) != 2 || !strings.HasPrefix(msgs[1].Subject, "[harden test]") {
+		t.Errorf("published %+v", msgs)
+	}
+}

@@ -1,0 +1,82 @@
+package fakeaws
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestEventPatternMatching(t *testing.T) {
+	event := map[string]any{}
+	_ = json.Unmarshal([]byte(`{"source":"aws.guardduty","detail-type":"GuardDuty Finding","region":"ap-south-1",
+		"detail":{"severity":5.5,"type":"Recon:EC2/Port","findings":[{"Severity":{"Label":"LOW"}},{"Severity":{"Label":"HIGH"}}]}}`), &event)
+	cases := []struct {
+		pattern string
+		want    bool
+	}{
+		{`{"source":["aws.guardduty"]}`, true},
+		{`{"source":["aws.securityhub"]}`, false},
+		{`{"source":["aws.guardduty"],"detail":{"severity":[{"numeric":[">=",4]}]}}`, true},
+		{`{"detail":{"severity":[{"numeric":[">=",7]}]}}`, false},
+		{`{"detail":{"severity":[{"numeric":[">",5,"<",6]}]}}`, true},
+		{`{"detail":{"type":[{"prefix":"Recon:"}]}}`, true},
+		{`{"detail":{"type":[{"suffix":"/Port"}]}}`, true},
+		{`{"region":[{"anything-but":["us-east-1"]}]}`, true},
+		{`{"region":[{"anything-but":"ap-south-1"}]}`, false},
+		{`{"detail":{"missing":[{"exists":false}]}}`, true},
+		{`{"detail":{"type":[{"exists":false}]}}`, false},
+		{`{"detail":{"findings":{"Severity":{"Label":["HIGH","CRITICAL"]}}}}`, true},
+		{`{"detail":{"findings":{"Severity":{"Label":["CRITICAL"]}}}}`, false},
+		{`{"detail-type":[{"equals-ignore-case":"guardduty finding"}]}`, true},
+	}
+	for _, tc := range cases {
+		p, err := parseEventPattern(tc.pattern)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pattern, err)
+		}
+		if got := p.matches(event); got != tc.want {
+			t.Errorf("%s matches = %v, want %v", tc.pattern, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`[]`, `{"source":"aws.guardduty"}`, `{"detail":{"severity":[{"numeric":[">=","x"]}]}}`, `{"a":[{"wildcard-ish":1}]}`} {
+		if _, err := parseEventPattern(bad); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
+func TestRenderTemplate(t *testing.T) {
+	env := map[string]any{}
+	_ = json.Unmarshal([]byte(`{"region":"eu-west-1","detail":{"severity":8,"title":"Bad","findings":[{"Title":"First"}]}}`), &env)
+	tr := &inputTransformer{InputPathsMap: map[string]string{"t": "$.detail.title", "s": "$.detail.severity", "f": "$.detail.findings[0].Title", "m": "$.detail.nope"},
+		InputTemplate: `"<t> (<s>) <f> [<m>] <unknown>"`}
+	if got := renderTemplate(tr, env); got != `"Bad (8) First [] <unknown>"` {
+		t.Fatalf("rendered %s", got)
+	}
+}
+
+func TestInjectEventAdminEndpoint(t *testing.T) {
+	s := New(Options{})
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	resp, err := http.Post(hs.URL+"/_fakeaws/events?region=eu-west-1", "application/json",
+		strings.NewReader(`{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"severity":5}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Deliveries []Delivery }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Deliveries == nil {
+		t.Fatalf("status %d, %+v, %v", resp.StatusCode, out, err)
+	}
+	bad, err := http.Post(hs.URL+"/_fakeaws/events", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Body.Close()
+	if bad.StatusCode != 400 {
+		t.Fatalf("no region: status %d", bad.StatusCode)
+	}
+}
