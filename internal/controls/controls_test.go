@@ -28,6 +28,16 @@ func target(c control.Control, region string) control.Target {
 	return control.Target{AccountID: fakeaws.DefaultAccountID, Region: region, HomeRegion: "us-east-1"}
 }
 
+// lifecycleSettings are the settings TestLifecycle runs with: controls
+// whose defaults leave nothing to apply (no contact, no budget amount) get
+// values a person would set.
+var lifecycleSettings = map[string]control.ControlSettings{
+	"alternate-contacts": &controls.AlternateContactsSettings{
+		SecurityName: "Sec Team", SecurityTitle: "Security", SecurityEmail: "security@example.com", SecurityPhone: "+1 555 0100",
+		BillingName: "Bill Payer", BillingTitle: "Finance", BillingEmail: "billing@example.com", BillingPhone: "+1 555 0101",
+	},
+}
+
 // TestLifecycle runs every control through the contract on a fresh account:
 // check, apply, check, apply again with no writes, rollback to the exact
 // prior state, rollback again with no writes.
@@ -39,7 +49,7 @@ func TestLifecycle(t *testing.T) {
 	for _, c := range controls.All() {
 		t.Run(c.Info().ID, func(t *testing.T) {
 			env := fakeawstest.Start(t)
-			cenv := &control.Env{AWS: env.Clients}
+			cenv := &control.Env{AWS: env.Clients, ControlSettings: lifecycleSettings}
 			tg := target(c, "eu-west-1")
 			// Prerequisites are applied first, as the engine does; the
 			// account "before" is the account with them in place.

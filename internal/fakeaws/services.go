@@ -12,5 +12,8 @@ func allServices() []*service {
 		kmsService(),
 		cloudtrailService(),
 		configService(),
+		accountService(),
+		budgetsService(),
+		costExplorerService(),
 	}
 }

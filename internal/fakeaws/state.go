@@ -20,6 +20,12 @@ type account struct {
 	S3 s3State
 	// CloudTrail trails by ARN; a multi-region trail shows in every region.
 	CloudTrail cloudtrailState
+	// Account is the AWS Account service's state (alternate contacts).
+	Account accountContacts
+	// Budgets by name (AWS Budgets is global).
+	Budgets budgetsState
+	// CostExplorer holds anomaly monitors and subscriptions (global).
+	CostExplorer costExplorerState
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
 }
@@ -30,6 +36,8 @@ type regionState struct {
 	AccessAnalyzer analyzerRegion
 	KMS            kmsRegion
 	Config         configRegion
+	Logs           logsRegion
+	CloudWatch     cloudwatchRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -57,6 +65,10 @@ func newAccount(id string) *account {
 		IAM:        iamState{Roles: map[string]*iamRole{}},
 		S3:         s3State{Buckets: map[string]*s3Bucket{}},
 		CloudTrail: cloudtrailState{Trails: map[string]*trail{}},
+		Account:    accountContacts{AlternateContacts: map[string]*alternateContact{}},
+		Budgets:    budgetsState{Budgets: map[string]*budget{}},
+		CostExplorer: costExplorerState{
+			Monitors: map[string]*anomalyMonitor{}, Subscriptions: map[string]*anomalySubscription{}},
 	}
 	for _, r := range defaultRegions {
 		a.OptIn[r] = "opt-in-not-required"
@@ -75,6 +87,8 @@ func newRegionState(acct, region string) *regionState {
 		EC2:            newEC2Region(acct, region),
 		AccessAnalyzer: analyzerRegion{Analyzers: map[string]*analyzer{}},
 		KMS:            kmsRegion{Keys: map[string]*kmsKey{}, Aliases: map[string]*kmsAlias{}},
+		Logs:           logsRegion{Groups: map[string]*logGroup{}},
+		CloudWatch:     cloudwatchRegion{Alarms: map[string]*metricAlarm{}},
 	}
 }
 
