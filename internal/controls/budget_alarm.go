@@ -30,13 +30,13 @@ const alertsControlID = "security-alerts"
 type BudgetAlarm struct{}
 
 const (
-	budgetAlarmID                       = "budget-alarm"
-	budgetName                          = "harden-monthly-cost"
-	stepCreateBudget   control.StepKind = "CreateBudget"
-	stepUpdateBudget   control.StepKind = "UpdateBudget"
-	defaultBudgetUnit                   = "USD"
-	actualThreshold                     = 80
-	forecastedThreshold                 = 100
+	budgetAlarmID                        = "budget-alarm"
+	budgetName                           = "harden-monthly-cost"
+	stepCreateBudget    control.StepKind = "CreateBudget"
+	stepUpdateBudget    control.StepKind = "UpdateBudget"
+	defaultBudgetUnit                    = "USD"
+	actualThreshold                      = 80
+	forecastedThreshold                  = 100
 )
 
 // BudgetAlarmSettings are the budget's settings (harden.yaml
