@@ -15,5 +15,6 @@ func allServices() []*service {
 		accountService(),
 		budgetsService(),
 		costExplorerService(),
+		logsService(),
 	}
 }
