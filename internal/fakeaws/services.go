@@ -16,5 +16,6 @@ func allServices() []*service {
 		budgetsService(),
 		costExplorerService(),
 		logsService(),
+		cloudwatchService(),
 	}
 }
