@@ -32,3 +32,23 @@ func TestContactVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestPutVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		name                                 string
+		exists, isAfter, isPrior, priorExist bool
+		want                                 control.Verdict
+	}{
+		{"harden's, created", true, true, false, false, control.Restore},
+		{"harden's, replaced one", true, true, false, true, control.Restore},
+		{"gone, created", false, false, false, false, control.Already},
+		{"prior back", true, false, true, true, control.Already},
+		{"gone, replaced one", false, false, false, true, control.Drifted},
+		{"changed", true, false, false, true, control.Drifted},
+		{"changed, created", true, false, false, false, control.Drifted},
+	} {
+		if got := putVerdict(tc.exists, tc.isAfter, tc.isPrior, tc.priorExist); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

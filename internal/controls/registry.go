@@ -23,6 +23,7 @@ func All() []control.Control {
 		ConfigRecorder{},
 		EBSEncryption{},
 		AccessAnalyzer{},
+		CloudTrailAlarms{},
 		BudgetAlarm{},
 		AlternateContacts{},
 	}

@@ -5,7 +5,7 @@ func allServices() []*service {
 	return []*service{
 		stsService(),
 		ec2Service(),
-		withIAMAccountOps(iamService()),
+		withIAMRolePolicyOps(withIAMAccountOps(iamService())),
 		s3controlService(),
 		accessAnalyzerService(),
 		s3Service(),
