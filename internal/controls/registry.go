@@ -25,6 +25,7 @@ func All() []control.Control {
 		AccessAnalyzer{},
 		CloudTrailAlarms{},
 		BudgetAlarm{},
+		CostAnomalyDetection{},
 		AlternateContacts{},
 	}
 }

@@ -10,9 +10,10 @@ import (
 type costExplorerState struct {
 	Monitors      map[string]*anomalyMonitor
 	Subscriptions map[string]*anomalySubscription
-	// Seq numbers new monitors and subscriptions: AWS ARNs end in a UUID,
-	// fakeaws's in a counter so snapshots stay stable.
-	Seq int
+	// seq numbers new monitors and subscriptions: AWS ARNs end in a UUID,
+	// fakeaws's in a counter so snapshots stay stable. It is not part of
+	// the snapshot: a rolled-back account equals the one before.
+	seq int
 }
 
 type anomalyMonitor struct {
@@ -47,9 +48,8 @@ func (s costExplorerState) MarshalJSON() ([]byte, error) {
 	type view struct {
 		Monitors      map[string]any
 		Subscriptions map[string]any
-		Seq           int
 	}
-	v := view{Monitors: map[string]any{}, Subscriptions: map[string]any{}, Seq: s.Seq}
+	v := view{Monitors: map[string]any{}, Subscriptions: map[string]any{}}
 	for arn, m := range s.Monitors {
 		v.Monitors[arn] = struct {
 			*anomalyMonitor
@@ -101,8 +101,8 @@ func ceUnknownSubscription(arn string) *APIError {
 }
 
 func (s *costExplorerState) nextARN(acct, kind string) string {
-	s.Seq++
-	return fmt.Sprintf("arn:aws:ce::%s:%s/%08d-0000-4000-8000-000000000000", acct, kind, s.Seq)
+	s.seq++
+	return fmt.Sprintf("arn:aws:ce::%s:%s/%08d-0000-4000-8000-000000000000", acct, kind, s.seq)
 }
 
 func tagMap(tags []resourceTag) map[string]string {
