@@ -66,17 +66,27 @@ func fullTargets() int {
 	return n
 }
 
+// settingsConfig configures the controls that need a person's settings
+// (a budget amount, the contacts), so that a full apply leaves nothing
+// unmanaged.
+const settingsConfig = `version: 1
+controls:
+  budget-alarm: {amount: 100, emails: [finance@example.com]}
+  alternate-contacts: {security_name: Sec Team, security_title: Security, security_email: security@example.com, security_phone: "+1 555 0100"}
+`
+
 func TestLifecycle(t *testing.T) {
 	env := fakeawstest.Start(t)
 	dir := t.TempDir()
 	fresh := env.Server.Snapshot()
 	targets := fullTargets()
+	tm := term{env: map[string]string{"HARDEN_CONFIG": writeConfig(t, settingsConfig)}}
 
-	expect(t, harden(t, env, dir, term{}, "plan"), cli.ExitChanges, "plan on a fresh account")
+	expect(t, harden(t, env, dir, tm, "plan"), cli.ExitChanges, "plan on a fresh account")
 	if w := env.Server.Writes(); len(w) != 0 {
 		t.Fatalf("plan wrote: %+v", w)
 	}
-	o := harden(t, env, dir, term{}, "apply", "--yes")
+	o := harden(t, env, dir, tm, "apply", "--yes")
 	expect(t, o, cli.ExitOK, "apply")
 	if !strings.Contains(o.stdout, fmt.Sprintf("Apply: %d changed", targets)) || !strings.Contains(o.stderr, "harden rollback --run ") {
 		t.Fatalf("apply output:\n%s\n%s", o.stdout, o.stderr)
@@ -101,15 +111,15 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("unexpected refused write: %+v", s)
 		}
 	}
-	expect(t, harden(t, env, dir, term{}, "audit"), cli.ExitOK, "audit after apply")
+	expect(t, harden(t, env, dir, tm, "audit"), cli.ExitOK, "audit after apply")
 
 	env.Server.ResetLog()
-	expect(t, harden(t, env, dir, term{}, "apply", "--yes"), cli.ExitOK, "second apply")
+	expect(t, harden(t, env, dir, tm, "apply", "--yes"), cli.ExitOK, "second apply")
 	if w := env.Server.Writes(); len(w) != 0 {
 		t.Fatalf("second apply wrote %d times: %+v", len(w), w)
 	}
 
-	o = harden(t, env, dir, term{}, "rollback", "--yes", "-o", "json")
+	o = harden(t, env, dir, tm, "rollback", "--yes", "-o", "json")
 	expect(t, o, cli.ExitOK, "rollback")
 	var rb struct {
 		Counts map[string]int `json:"counts"`
@@ -126,10 +136,10 @@ func TestLifecycle(t *testing.T) {
 	if got := env.Server.Snapshot(); fakeawstest.WithoutKMS(t, got) != fakeawstest.WithoutKMS(t, fresh) {
 		t.Fatal("rollback did not restore the fresh account (apart from the kept key)")
 	}
-	expect(t, harden(t, env, dir, term{}, "audit"), cli.ExitChanges, "audit after rollback")
+	expect(t, harden(t, env, dir, tm, "audit"), cli.ExitChanges, "audit after rollback")
 
 	env.Server.ResetLog()
-	o = harden(t, env, dir, term{}, "rollback", "--yes")
+	o = harden(t, env, dir, tm, "rollback", "--yes")
 	expect(t, o, cli.ExitOK, "second rollback")
 	if !strings.Contains(o.stdout, "Nothing to roll back") || len(env.Server.Writes()) != 0 {
 		t.Fatalf("second rollback: %s, writes %v", o.stdout, env.Server.Writes())

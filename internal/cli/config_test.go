@@ -175,6 +175,10 @@ controls:
   cloudtrail: {enabled: false}
   config-recorder: {enabled: false}
   access-analyzer: {enabled: false}
+  cloudtrail-alarms: {enabled: false}
+  budget-alarm: {enabled: false}
+  cost-anomaly-detection: {enabled: false}
+  alternate-contacts: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

@@ -36,7 +36,7 @@ func TestInvalidInput(t *testing.T) {
 		{[]string{"plan", "--region", "af-south-1"}, "aws account enable-region --region-name af-south-1", false},
 		{[]string{"plan", "--regions", "af-south-1", "--controls", "ebs-default-encryption"}, "nothing to check", false},
 		{[]string{"audit", "--controls", "cloudtrail", "--skip", "cloudtrail"}, "no control to run", true},
-		{[]string{"audit", "--skip", "iam-password-policy,s3-account-public-access-block,log-archive,cloudtrail,config-recorder,ebs-default-encryption,access-analyzer"}, "no control to run", true},
+		{[]string{"audit", "--skip", "iam-password-policy,s3-account-public-access-block,log-archive,cloudtrail,config-recorder,ebs-default-encryption,access-analyzer,cloudtrail-alarms,budget-alarm,cost-anomaly-detection,alternate-contacts"}, "no control to run", true},
 		{[]string{"plan", "--controls", "acess-analyzer"}, `unknown control "acess-analyzer": did you mean access-analyzer?`, true},
 		{[]string{"pln"}, `unknown command "pln": did you mean plan?`, true},
 		{[]string{"apply", "--yes", "--log-bucket", "MyLogs"}, "--log-bucket", true},

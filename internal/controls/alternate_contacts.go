@@ -205,7 +205,6 @@ func (c AlternateContacts) Check(ctx context.Context, env *control.Env, t contro
 			named[i] = "controls." + alternateContactsID + "." + m
 		}
 		f.Unmanaged = "no security contact configured: set " + strings.Join(named, ", ")
-		f.Changes = append(f.Changes, control.Change{Field: "security contact", Current: "not configured", Desired: "set in harden.yaml"})
 	}
 	return f, nil
 }

@@ -206,8 +206,7 @@ func (c BudgetAlarm) Check(ctx context.Context, env *control.Env, t control.Targ
 		return control.Finding{}, err
 	}
 	if s.Amount <= 0 {
-		f := control.Finding{Unmanaged: "no budget amount configured: set controls." + budgetAlarmID + ".amount",
-			Changes: []control.Change{{Field: "monthly budget", Current: "not configured", Desired: "set controls." + budgetAlarmID + ".amount"}}}
+		f := control.Finding{Unmanaged: "no budget amount configured: set controls." + budgetAlarmID + ".amount"}
 		if exists {
 			f.Note = "budget " + budgetName + " exists (" + current.limitText() + ")"
 		}

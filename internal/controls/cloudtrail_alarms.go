@@ -390,12 +390,21 @@ func (st monitoringState) plan(env *control.Env, t control.Target) (changes []co
 		}
 	}
 	if len(filters) > 0 {
-		add("metric filters", fmt.Sprintf("%d of %d missing or different", len(filters), len(MonitoringFilters)), strings.Join(filters, ", "))
+		add("metric filters", missingText(filters), fmt.Sprintf("%d, one per CIS monitoring recommendation", len(MonitoringFilters)))
 	}
 	if len(alarms) > 0 {
-		add("alarms", fmt.Sprintf("%d of %d missing or different", len(alarms), len(MonitoringFilters)), "notify "+alertTopicARN(t))
+		add("alarms", missingText(alarms), fmt.Sprintf("%d, notifying %s", len(MonitoringFilters), alertTopicARN(t)))
 	}
 	return changes, ""
+}
+
+// missingText says which filters or alarms are missing or different:
+// "none" when all of them are.
+func missingText(names []string) string {
+	if len(names) == len(MonitoringFilters) {
+		return "none"
+	}
+	return "missing or different: " + strings.Join(names, ", ")
 }
 
 func retentionText(days int) string {
