@@ -181,23 +181,27 @@ func (c CostAnomalyDetection) Check(ctx context.Context, env *control.Env, t con
 	if err != nil {
 		return control.Finding{}, err
 	}
-	want := wantSubscription(env, t)
+	return st.finding(wantSubscription(env, t)), nil
+}
+
+// finding compares the state read with the subscription wanted.
+func (st anomalyState) finding(want subscriptionState) control.Finding {
 	switch {
 	case st.MonitorARN == "":
 		return control.Finding{Action: control.ActionCreate, Changes: []control.Change{
 			{Field: "anomaly monitor", Current: "none", Desired: "AWS services (" + anomalyMonitorName + ")"},
-			{Field: "anomaly subscription", Current: "none", Desired: want.text()}}}, nil
+			{Field: "anomaly subscription", Current: "none", Desired: want.text()}}}
 	case st.SubscriptionARN == "":
 		f := control.Finding{Action: control.ActionCreate, Changes: []control.Change{{Field: "anomaly subscription", Current: "none", Desired: want.text()}}}
 		if st.MonitorName != anomalyMonitorName {
 			f.Action, f.Note = control.ActionAdopt, fmt.Sprintf("the existing services monitor %q is adopted", st.MonitorName)
 		}
-		return f, nil
+		return f
 	case !st.Subscription.equal(want):
 		return control.Finding{Action: control.ActionUpdate, Changes: []control.Change{
-			{Field: "anomaly subscription", Current: st.Subscription.text(), Desired: want.text()}}}, nil
+			{Field: "anomaly subscription", Current: st.Subscription.text(), Desired: want.text()}}}
 	}
-	return control.Finding{Compliant: true}, nil
+	return control.Finding{Compliant: true}
 }
 
 func ceTags(runID string) []cetypes.ResourceTag {
@@ -210,15 +214,15 @@ func ceTags(runID string) []cetypes.ResourceTag {
 }
 
 func (c CostAnomalyDetection) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	f, err := c.Check(ctx, env, t)
-	if err != nil || f.Compliant {
-		return nil, err
-	}
 	st, err := c.read(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	want := wantSubscription(env, t)
+	f := st.finding(want)
+	if f.Compliant {
+		return nil, nil
+	}
 	if st.MonitorARN == "" {
 		var created createdResult
 		err := j.Write(ctx, stepCreateAnomalyMonitor, nil, createdResult{}, func(ctx context.Context) (any, error) {
