@@ -33,6 +33,14 @@ func TestMain(m *testing.M) {
 			panic("build " + pkg + ": " + err.Error() + "\n" + string(out))
 		}
 	}
+	// The controls that need a person's settings (a budget amount, the
+	// security contact) are configured, as a user would, so that a full
+	// apply leaves nothing unmanaged.
+	settings := "version: 1\ncontrols:\n  budget-alarm: {amount: 100}\n" +
+		"  alternate-contacts: {security_name: Sec Team, security_title: Security, security_email: security@example.com, security_phone: \"+1 555 0100\"}\n"
+	if err := os.WriteFile(filepath.Join(dir, "harden.yaml"), []byte(settings), 0o600); err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -62,7 +70,8 @@ func hardenCmd(url, stateDir string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(),
 		"AWS_ACCESS_KEY_ID=AKIAE2E", "AWS_SECRET_ACCESS_KEY=e2e", "AWS_SESSION_TOKEN=",
 		"AWS_REGION=us-east-1", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+url, "HARDEN_STATE_DIR="+stateDir)
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+url, "HARDEN_STATE_DIR="+stateDir,
+		"HARDEN_CONFIG="+filepath.Join(binDir, "harden.yaml"))
 	return cmd
 }
 
@@ -126,11 +135,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 166 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 170 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 166`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 170`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")

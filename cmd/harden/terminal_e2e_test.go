@@ -51,8 +51,8 @@ func TestPlanOnATerminal(t *testing.T) {
 				rows++
 			}
 		}
-		if rows != 16 || !strings.Contains(plain, "17 regions") || !strings.Contains(plain, "Plan: 166 to change") {
-			t.Errorf("%d columns: %d rows, want 16:\n%s", cols, rows, plain)
+		if rows != 20 || !strings.Contains(plain, "17 regions") || !strings.Contains(plain, "Plan: 170 to change") {
+			t.Errorf("%d columns: %d rows, want 20:\n%s", cols, rows, plain)
 		}
 		if !strings.Contains(out, "\x1b[") {
 			t.Errorf("%d columns: no colour on a terminal", cols)

@@ -20,8 +20,13 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
+	"github.com/aws/aws-sdk-go-v2/service/account"
+	"github.com/aws/aws-sdk-go-v2/service/budgets"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
+	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/aws/aws-sdk-go-v2/service/detective"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -441,6 +446,54 @@ func (c *Clients) SecurityHub(region string) *securityhub.Client {
 func (c *Clients) Detective(region string) *detective.Client {
 	return client(c, "detective", region, func(cfg aws.Config) *detective.Client {
 		return detective.NewFromConfig(cfg, func(o *detective.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// Account returns the AWS Account client. The Account API is global: its
+// calls are signed for us-east-1 whatever the home region is.
+func (c *Clients) Account() *account.Client {
+	return client(c, "account", "global", func(cfg aws.Config) *account.Client {
+		return account.NewFromConfig(cfg, func(o *account.Options) {
+			o.Region = "us-east-1"
+			c.endpointOverride(&o.BaseEndpoint)
+		})
+	})
+}
+
+// Budgets returns the AWS Budgets client. Budgets is global: its calls are
+// signed for us-east-1.
+func (c *Clients) Budgets() *budgets.Client {
+	return client(c, "budgets", "global", func(cfg aws.Config) *budgets.Client {
+		return budgets.NewFromConfig(cfg, func(o *budgets.Options) {
+			o.Region = "us-east-1"
+			c.endpointOverride(&o.BaseEndpoint)
+		})
+	})
+}
+
+// CostExplorer returns the Cost Explorer client (Cost Anomaly Detection).
+// Cost Explorer is served from us-east-1 only.
+func (c *Clients) CostExplorer() *costexplorer.Client {
+	return client(c, "ce", "global", func(cfg aws.Config) *costexplorer.Client {
+		return costexplorer.NewFromConfig(cfg, func(o *costexplorer.Options) {
+			o.Region = "us-east-1"
+			c.endpointOverride(&o.BaseEndpoint)
+		})
+	})
+}
+
+// CloudWatchLogs returns the CloudWatch Logs client of a region.
+func (c *Clients) CloudWatchLogs(region string) *cloudwatchlogs.Client {
+	return client(c, "logs", region, func(cfg aws.Config) *cloudwatchlogs.Client {
+		return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { c.endpointOverride(&o.BaseEndpoint) })
+	})
+}
+
+// CloudWatch returns the CloudWatch (metrics and alarms) client of a
+// region. It speaks Smithy RPC v2 CBOR.
+func (c *Clients) CloudWatch(region string) *cloudwatch.Client {
+	return client(c, "monitoring", region, func(cfg aws.Config) *cloudwatch.Client {
+		return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { c.endpointOverride(&o.BaseEndpoint) })
 	})
 }
 

@@ -88,13 +88,23 @@ func goneWithDefaultVpc(log *journal.Log) int {
 	return n
 }
 
+// settingsConfig configures the controls that need a person's settings
+// (a budget amount, the contacts), so that a full apply leaves nothing
+// unmanaged.
+const settingsConfig = `version: 1
+controls:
+  budget-alarm: {amount: 100, emails: [finance@example.com]}
+  alternate-contacts: {security_name: Sec Team, security_title: Security, security_email: security@example.com, security_phone: "+1 555 0100"}
+`
+
 func TestLifecycle(t *testing.T) {
 	env := fakeawstest.Start(t)
 	dir := t.TempDir()
 	fresh := env.Server.Snapshot()
 	targets := fullTargets()
+	tm := term{env: map[string]string{"HARDEN_CONFIG": writeConfig(t, settingsConfig)}}
 
-	o := harden(t, env, dir, term{}, "plan", "-o", "json")
+	o := harden(t, env, dir, tm, "plan", "-o", "json")
 	expect(t, o, cli.ExitChanges, "plan on a fresh account")
 	if w := env.Server.Writes(); len(w) != 0 {
 		t.Fatalf("plan wrote: %+v", w)
@@ -112,7 +122,7 @@ func TestLifecycle(t *testing.T) {
 	if plan.Summary.NonCompliant+plan.Summary.Deferred != targets || plan.Summary.Deferred != len(regionsOf(t, o.stdout)) {
 		t.Fatalf("plan summary %+v for %d targets", plan.Summary, targets)
 	}
-	o = harden(t, env, dir, term{}, "apply", "--yes")
+	o = harden(t, env, dir, tm, "apply", "--yes")
 	expect(t, o, cli.ExitOK, "apply")
 	// Every planned change is made, except the default security groups
 	// that went with their default VPC earlier in the same apply: those
@@ -144,15 +154,15 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("unexpected refused write: %+v", s)
 		}
 	}
-	expect(t, harden(t, env, dir, term{}, "audit"), cli.ExitOK, "audit after apply")
+	expect(t, harden(t, env, dir, tm, "audit"), cli.ExitOK, "audit after apply")
 
 	env.Server.ResetLog()
-	expect(t, harden(t, env, dir, term{}, "apply", "--yes"), cli.ExitOK, "second apply")
+	expect(t, harden(t, env, dir, tm, "apply", "--yes"), cli.ExitOK, "second apply")
 	if w := env.Server.Writes(); len(w) != 0 {
 		t.Fatalf("second apply wrote %d times: %+v", len(w), w)
 	}
 
-	o = harden(t, env, dir, term{}, "rollback", "--yes", "-o", "json")
+	o = harden(t, env, dir, tm, "rollback", "--yes", "-o", "json")
 	expect(t, o, cli.ExitOK, "rollback")
 	var rb struct {
 		Counts map[string]int `json:"counts"`
@@ -175,10 +185,10 @@ func TestLifecycle(t *testing.T) {
 	if shape(env.Server.Snapshot()) != shape(fresh) {
 		t.Fatal("rollback did not restore the fresh account (apart from the kept key and the default VPCs' ids)")
 	}
-	expect(t, harden(t, env, dir, term{}, "audit"), cli.ExitChanges, "audit after rollback")
+	expect(t, harden(t, env, dir, tm, "audit"), cli.ExitChanges, "audit after rollback")
 
 	env.Server.ResetLog()
-	o = harden(t, env, dir, term{}, "rollback", "--yes")
+	o = harden(t, env, dir, tm, "rollback", "--yes")
 	expect(t, o, cli.ExitOK, "second rollback")
 	if !strings.Contains(o.stdout, "Nothing to roll back") || len(env.Server.Writes()) != 0 {
 		t.Fatalf("second rollback: %s, writes %v", o.stdout, env.Server.Writes())

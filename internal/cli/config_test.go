@@ -182,6 +182,10 @@ controls:
   default-security-group: {enabled: false}
   security-alerts: {enabled: false}
   health-alerts: {enabled: false}
+  cloudtrail-alarms: {enabled: false}
+  budget-alarm: {enabled: false}
+  cost-anomaly-detection: {enabled: false}
+  alternate-contacts: {enabled: false}
 `)
 	o := hardenAt(t, env, dir, time.Now(), "--config", cfg, "plan", "-o", "text")
 	expect(t, o, cli.ExitChanges, "plan")

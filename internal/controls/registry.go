@@ -30,6 +30,10 @@ func All() []control.Control {
 		DefaultSecurityGroup{},
 		SecurityAlerts{},
 		HealthAlerts{},
+		CloudTrailAlarms{},
+		BudgetAlarm{},
+		CostAnomalyDetection{},
+		AlternateContacts{},
 	}
 }
 

@@ -44,7 +44,14 @@ func deferred(r engine.Result) bool {
 func alertEmail() map[string]control.ControlSettings {
 	s := controls.SecurityAlerts{}.NewSettings().(*controls.SecurityAlertsSettings)
 	s.Emails = []string{"security@example.com"}
-	return map[string]control.ControlSettings{"security-alerts": s}
+	return map[string]control.ControlSettings{
+		"security-alerts": s,
+		// What a person gives the controls that need them: a budget
+		// amount and the security contact.
+		"budget-alarm": &controls.BudgetAlarmSettings{Amount: 100, Currency: "USD"},
+		"alternate-contacts": &controls.AlternateContactsSettings{SecurityName: "Sec Team", SecurityTitle: "Security",
+			SecurityEmail: "security@example.com", SecurityPhone: "+1 555 0100"},
+	}
 }
 
 func byKey(results []engine.Result) map[string]engine.Result {
@@ -118,8 +125,11 @@ func TestAccessDeniedInOneRegion(t *testing.T) {
 			n++
 		}
 	}
-	if n != 59+12+6*2+2*3 {
-		t.Fatalf("journaled writes that happened = %d, want 89", n)
+	// CloudTrail alarms 35 (log group, retention, role, role policy, trail
+	// delivery, 15 filters, 15 alarms), budget 1, anomaly monitor and
+	// subscription 2, security contact 1.
+	if n != 59+12+6*2+2*3+35+1+2+1 {
+		t.Fatalf("journaled writes that happened = %d, want 128", n)
 	}
 }
 

@@ -31,6 +31,10 @@ var serviceOf = map[string]string{
 	"default-security-group":         "ec2",
 	"security-alerts":                "events",
 	"health-alerts":                  "events",
+	"cloudtrail-alarms":              "logs",
+	"budget-alarm":                   "budgets",
+	"cost-anomaly-detection":         "ce",
+	"alternate-contacts":             "account",
 }
 
 // readsPrerequisite reports whether control c depends on control dep and
@@ -52,8 +56,9 @@ func readsPrerequisite(c control.Info, dep, service string) bool {
 // alsoCalls are the other services a control calls: a fault there fails
 // it too.
 var alsoCalls = map[string]map[string]bool{
-	"security-alerts": {"iam": true, "kms": true, "sns": true, "events": true},
-	"health-alerts":   {"events": true},
+	"security-alerts":   {"iam": true, "kms": true, "sns": true, "events": true},
+	"health-alerts":     {"events": true},
+	"cloudtrail-alarms": {"cloudtrail": true, "iam": true},
 }
 
 // TestFaultsPerControl: for every control, access denied in one region

@@ -489,7 +489,7 @@ func (a *account) roleMayPutEvents(roleARN, busARN string) error {
 		Context: map[string][]string{"aws:SourceAccount": {a.ID}}}) {
 		return fmt.Errorf("role %s does not trust events.amazonaws.com", roleARN)
 	}
-	for _, doc := range a.RolePolicies[strings.ToLower(name)] {
+	for _, doc := range role.Policies {
 		p, err := parsePolicy(doc, policyParseOptions{})
 		if err == nil && p.allows(policyRequest{Principal: policyPrincipal{ARN: roleARN, Account: a.ID}, Action: "events:PutEvents", Resource: busARN}) {
 			return nil
@@ -763,75 +763,4 @@ func (s *Server) servePublished(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	writeJSON(w, msgs)
-}
-
-// withRolePolicyOps adds IAM's inline role policy operations.
-func withRolePolicyOps(svc *service) *service {
-	svc.ops = append(svc.ops,
-		&op{name: "PutRolePolicy", write: true, handle: iamPutRolePolicy},
-		&op{name: "GetRolePolicy", handle: iamGetRolePolicy},
-		&op{name: "DeleteRolePolicy", write: true, handle: iamDeleteRolePolicy},
-		&op{name: "ListRolePolicies", handle: iamListRolePolicies},
-	)
-	return svc
-}
-
-func iamPutRolePolicy(c *call) (any, error) {
-	role, policy, doc := c.form.Get("RoleName"), c.form.Get("PolicyName"), c.form.Get("PolicyDocument")
-	if _, ok := c.acct.IAM.Roles[strings.ToLower(role)]; !ok {
-		return nil, noSuchRole(role)
-	}
-	if _, err := parsePolicy(doc, policyParseOptions{}); err != nil {
-		return nil, iamErr(400, "MalformedPolicyDocument", upperFirst(err.Error()))
-	}
-	if c.acct.RolePolicies == nil {
-		c.acct.RolePolicies = map[string]map[string]string{}
-	}
-	key := strings.ToLower(role)
-	if c.acct.RolePolicies[key] == nil {
-		c.acct.RolePolicies[key] = map[string]string{}
-	}
-	c.acct.RolePolicies[key][policy] = doc
-	return nil, nil
-}
-
-func iamGetRolePolicy(c *call) (any, error) {
-	role, policy := c.form.Get("RoleName"), c.form.Get("PolicyName")
-	doc, ok := c.acct.RolePolicies[strings.ToLower(role)][policy]
-	if !ok {
-		return nil, iamErr(404, "NoSuchEntity", fmt.Sprintf("The role policy with name %s cannot be found.", policy))
-	}
-	return struct {
-		RoleName       string `xml:"RoleName"`
-		PolicyName     string `xml:"PolicyName"`
-		PolicyDocument string `xml:"PolicyDocument"`
-	}{role, policy, url.QueryEscape(doc)}, nil
-}
-
-func iamDeleteRolePolicy(c *call) (any, error) {
-	role, policy := c.form.Get("RoleName"), c.form.Get("PolicyName")
-	key := strings.ToLower(role)
-	if _, ok := c.acct.RolePolicies[key][policy]; !ok {
-		return nil, iamErr(404, "NoSuchEntity", fmt.Sprintf("The role policy with name %s cannot be found.", policy))
-	}
-	delete(c.acct.RolePolicies[key], policy)
-	if len(c.acct.RolePolicies[key]) == 0 {
-		delete(c.acct.RolePolicies, key)
-	}
-	if len(c.acct.RolePolicies) == 0 {
-		c.acct.RolePolicies = nil
-	}
-	return nil, nil
-}
-
-func iamListRolePolicies(c *call) (any, error) {
-	role := c.form.Get("RoleName")
-	if _, ok := c.acct.IAM.Roles[strings.ToLower(role)]; !ok {
-		return nil, noSuchRole(role)
-	}
-	names := sortedKeys(c.acct.RolePolicies[strings.ToLower(role)])
-	return struct {
-		PolicyNames []string `xml:"PolicyNames>member"`
-		IsTruncated bool     `xml:"IsTruncated"`
-	}{names, false}, nil
 }

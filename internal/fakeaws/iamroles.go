@@ -23,6 +23,10 @@ type iamRole struct {
 	MaxSessionDuration       int32  `xml:"MaxSessionDuration"`
 	// ServiceName is set on service-linked roles: the service that owns it.
 	ServiceName string `xml:"-" json:",omitempty"`
+	// Tags and inline Policies (by name) are read through their own
+	// operations (iamrolepolicy.go).
+	Tags     map[string]string `xml:"-" json:",omitempty"`
+	Policies map[string]string `xml:"-" json:",omitempty"`
 }
 
 // slrDeletionTask is the outcome of a DeleteServiceLinkedRole call.
@@ -233,6 +237,7 @@ func iamCreateRole(c *call) (any, error) {
 		return nil, iamErr(409, "EntityAlreadyExists", fmt.Sprintf("Role with name %s already exists.", name))
 	}
 	r := c.acct.addRole(path, name, trust, c.form.Get("Description"), "", maxSession)
+	r.Tags = c.roleTags()
 	return struct {
 		Role *iamRole `xml:"Role"`
 	}{r}, nil
@@ -258,6 +263,9 @@ func iamDeleteRole(c *call) (any, error) {
 	if r.ServiceName != "" {
 		return nil, iamErr(400, "UnmodifiableEntity",
 			fmt.Sprintf("Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", r.RoleName))
+	}
+	if len(r.Policies) > 0 {
+		return nil, iamErr(409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
 	}
 	delete(c.acct.IAM.Roles, strings.ToLower(name))
 	return nil, nil

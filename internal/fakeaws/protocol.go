@@ -21,6 +21,7 @@ const (
 	protoRESTXML                  // S3, S3 Control
 	protoRESTJSON                 // Access Analyzer, GuardDuty, Security Hub, Detective, Account
 	protoJSON                     // JSON 1.1 (CloudTrail, Config, KMS): X-Amz-Target
+	protoCBOR                     // Smithy RPC v2 CBOR (CloudWatch): POST /service/<svc>/operation/<op>
 )
 
 // service describes one AWS service: how it is addressed, how it encodes
@@ -102,6 +103,8 @@ func (svc *service) route(c *call, r *http.Request) (*op, *APIError) {
 		}
 		return nil, &APIError{Status: 400, Code: "UnknownOperationException",
 			Message: fmt.Sprintf("fakeaws: unknown operation %q", target)}
+	case protoCBOR:
+		return svc.routeCBOR(c, r)
 	default:
 		var best *op
 		bestScore := -1
@@ -234,6 +237,8 @@ func (svc *service) writeResponse(w http.ResponseWriter, c *call, resp any) {
 		default:
 			writeJSON(w, resp)
 		}
+	case protoCBOR:
+		writeCBOR(w, http.StatusOK, resp)
 	case protoJSON:
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		if resp == nil {
@@ -288,6 +293,8 @@ func (svc *service) writeError(w http.ResponseWriter, c *call, e *APIError) {
 		w.Header().Set("X-Amzn-Errortype", e.Code)
 		w.WriteHeader(e.Status)
 		writeJSON(w, map[string]string{"message": e.Message})
+	case protoCBOR:
+		writeCBORError(w, e)
 	case protoJSON:
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(e.Status)

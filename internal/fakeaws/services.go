@@ -5,7 +5,7 @@ func allServices() []*service {
 	return []*service{
 		stsService(),
 		ec2Service(),
-		withRolePolicyOps(withIAMAccountOps(iamService())),
+		withIAMRolePolicyOps(withIAMAccountOps(iamService())),
 		s3controlService(),
 		accessAnalyzerService(),
 		s3Service(),
@@ -17,5 +17,10 @@ func allServices() []*service {
 		detectiveService(),
 		snsService(),
 		eventBridgeService(),
+		accountService(),
+		budgetsService(),
+		costExplorerService(),
+		logsService(),
+		cloudwatchService(),
 	}
 }

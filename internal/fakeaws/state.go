@@ -22,11 +22,14 @@ type account struct {
 	CloudTrail cloudtrailState
 	// SecurityHub holds the account's one finding aggregator.
 	SecurityHub securityhubAccount
+	// Account is the AWS Account service's state (alternate contacts).
+	Account accountContacts
+	// Budgets by name (AWS Budgets is global).
+	Budgets budgetsState
+	// CostExplorer holds anomaly monitors and subscriptions (global).
+	CostExplorer costExplorerState
 	// Organization is nil unless the account is an organization member.
 	Organization *organizationInfo `json:",omitempty"`
-	// RolePolicies are IAM roles' inline policies: role name (lower-cased)
-	// to policy name to document (eventbridge.go).
-	RolePolicies map[string]map[string]string `json:",omitempty"`
 	// Published are the messages SNS topics received; not account state.
 	Published []PublishedMessage `json:"-"`
 }
@@ -42,6 +45,8 @@ type regionState struct {
 	Detective      detectiveRegion
 	SNS            snsRegion
 	Events         eventsRegion
+	Logs           logsRegion
+	CloudWatch     cloudwatchRegion
 }
 
 // The regions of a new account: the 17 enabled by default, and opt-in
@@ -69,6 +74,10 @@ func newAccount(id string) *account {
 		IAM:        iamState{Roles: map[string]*iamRole{}},
 		S3:         s3State{Buckets: map[string]*s3Bucket{}},
 		CloudTrail: cloudtrailState{Trails: map[string]*trail{}},
+		Account:    accountContacts{AlternateContacts: map[string]*alternateContact{}},
+		Budgets:    budgetsState{Budgets: map[string]*budget{}},
+		CostExplorer: costExplorerState{
+			Monitors: map[string]*anomalyMonitor{}, Subscriptions: map[string]*anomalySubscription{}},
 	}
 	for _, r := range defaultRegions {
 		a.OptIn[r] = "opt-in-not-required"
@@ -90,6 +99,8 @@ func newRegionState(acct, region string) *regionState {
 		GuardDuty:      guarddutyRegion{Detectors: map[string]*gdDetector{}},
 		SecurityHub:    securityhubRegion{Subscriptions: map[string]*shSubscription{}},
 		Detective:      detectiveRegion{Graphs: map[string]*dtGraph{}},
+		Logs:           logsRegion{Groups: map[string]*logGroup{}},
+		CloudWatch:     cloudwatchRegion{Alarms: map[string]*metricAlarm{}},
 	}
 }
 

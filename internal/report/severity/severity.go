@@ -178,6 +178,9 @@ var withoutSecurityHub = map[string]Severity{
 	// Nobody hears of a finding: every other control's alert is lost.
 	"security-alerts": High,
 	"health-alerts":   Medium,
+	// A bill nobody watches: money, not a breach.
+	"budget-alarm":           Low,
+	"cost-anomaly-detection": Low,
 }
 
 // OfControl is the severity of harden control id that maps to the

@@ -1,0 +1,436 @@
+package controls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// CloudTrailAlarms sends harden's trail to a CloudWatch Logs log group
+// and keeps a metric filter and an alarm for each CIS monitoring
+// recommendation there, the alarms notifying the alert topic.
+type CloudTrailAlarms struct{}
+
+const (
+	cloudtrailAlarmsID = "cloudtrail-alarms"
+	// TrailLogGroup is the log group harden's trail delivers to.
+	TrailLogGroup = "/harden/cloudtrail"
+	// trailLogsRole is the role CloudTrail assumes to write to it; its
+	// inline policy has the same name.
+	trailLogsRole                          = "harden-cloudtrail-logs"
+	monitoringNamespace                    = "harden/CloudTrail"
+	monitoringPrefix                       = "harden-cis-"
+	defaultTrailLogsDays                   = 365
+	alarmPeriodSeconds                     = 300
+	stepCreateLogGroup    control.StepKind = "CreateLogGroup"
+	stepPutRetention      control.StepKind = "PutRetentionPolicy"
+	stepCreateLogsRole    control.StepKind = "CreateTrailLogsRole"
+	stepPutLogsRolePolicy control.StepKind = "PutTrailLogsRolePolicy"
+	stepTrailToLogs       control.StepKind = "UpdateTrailLogDelivery"
+	stepPutMetricFilter   control.StepKind = "PutMetricFilter"
+	stepPutMetricAlarm    control.StepKind = "PutMetricAlarm"
+)
+
+// CloudTrailAlarmsSettings are the settings (harden.yaml
+// controls.cloudtrail-alarms).
+type CloudTrailAlarmsSettings struct {
+	LogRetentionDays int `yaml:"log_retention_days" doc:"days the CloudTrail log group keeps events (a value CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)"`
+}
+
+var logRetentionValues = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
+	120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
+	2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
+
+// NewSettings returns the defaults: a year of retention.
+func (CloudTrailAlarms) NewSettings() control.ControlSettings {
+	return &CloudTrailAlarmsSettings{LogRetentionDays: defaultTrailLogsDays}
+}
+
+// Validate checks the retention against the values CloudWatch Logs takes.
+func (s *CloudTrailAlarmsSettings) Validate() error {
+	if !logRetentionValues[s.LogRetentionDays] {
+		return control.FieldErrorf("log_retention_days", "%d is not a retention CloudWatch Logs accepts", s.LogRetentionDays)
+	}
+	return nil
+}
+
+func trailLogsDays(env *control.Env) int {
+	return control.SettingsOf(env, cloudtrailAlarmsID, CloudTrailAlarms{}.NewSettings().(*CloudTrailAlarmsSettings)).LogRetentionDays
+}
+
+func (CloudTrailAlarms) Info() control.Info {
+	var shub, cis []string
+	for _, f := range MonitoringFilters {
+		if f.SecurityHub != "" {
+			shub = append(shub, f.SecurityHub)
+		}
+		cis = append(cis, f.CIS)
+	}
+	return control.Info{
+		ID:    cloudtrailAlarmsID,
+		Title: "CloudTrail log monitoring alarms",
+		Scope: control.Account,
+		Desired: "harden's trail delivers to the CloudWatch Logs group " + TrailLogGroup + " (retention a setting) through a role " +
+			"that may write only there, with a metric filter and an alarm notifying the alert topic for each CIS monitoring recommendation",
+		SecurityHub: append([]string{"CloudTrail.5"}, shub...),
+		CIS:         cis,
+		DependsOn:   []string{"log-archive", "cloudtrail", alertsControlID},
+		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
+			"logs:ListTagsForResource", "iam:GetRole", "iam:GetRolePolicy", "iam:ListRoleTags", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
+		WriteActions: []string{"cloudtrail:UpdateTrail", "iam:PassRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy",
+			"iam:DeleteRolePolicy", "iam:DeleteRole", "logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy",
+			"logs:DeleteRetentionPolicy", "logs:DeleteLogGroup", "logs:PutMetricFilter", "logs:DeleteMetricFilter",
+			"cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:DeleteAlarms"},
+		Cost: control.Cost{UsageBased: true, Drivers: "CloudWatch Logs ingestion and storage of management events; 15 alarms (0.10 USD a month each)"},
+	}
+}
+
+func trailLogGroupARN(t control.Target) string {
+	return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:*", t.HomeRegion, t.AccountID, TrailLogGroup)
+}
+
+func trailLogsRoleARN(t control.Target) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", t.AccountID, trailLogsRole)
+}
+
+func trailLogsTrustPolicy(t control.Target) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},` +
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceArn":"` + TrailARN(t) + `"}}}]}`
+}
+
+// trailLogsPolicy lets CloudTrail write log streams of the group and
+// nothing else.
+func trailLogsPolicy(t control.Target) string {
+	return `{"Version":"2012-10-17","Statement":[{"Sid":"CloudTrailToLogGroup","Effect":"Allow",` +
+		`"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:` + t.HomeRegion + `:` + t.AccountID +
+		`:log-group:` + TrailLogGroup + `:log-stream:*"}]}`
+}
+
+// filterState is one metric filter as harden governs it.
+type filterState struct {
+	Name      string `json:"name"`
+	Pattern   string `json:"pattern"`
+	Metric    string `json:"metric"`
+	Namespace string `json:"namespace"`
+}
+
+// alarmState is one alarm as harden governs it.
+type alarmState struct {
+	Name       string   `json:"name"`
+	Metric     string   `json:"metric"`
+	Namespace  string   `json:"namespace"`
+	Statistic  string   `json:"statistic"`
+	Period     int32    `json:"period"`
+	Periods    int32    `json:"evaluation_periods"`
+	Threshold  float64  `json:"threshold"`
+	Comparison string   `json:"comparison"`
+	Missing    string   `json:"treat_missing_data"`
+	Actions    []string `json:"actions"`
+}
+
+func wantFilter(f MonitoringFilter) filterState {
+	return filterState{Name: monitoringPrefix + f.Name, Pattern: f.Pattern, Metric: f.Name, Namespace: monitoringNamespace}
+}
+
+func wantAlarm(f MonitoringFilter, t control.Target) alarmState {
+	return alarmState{Name: monitoringPrefix + f.Name, Metric: f.Name, Namespace: monitoringNamespace, Statistic: "Sum",
+		Period: alarmPeriodSeconds, Periods: 1, Threshold: 1, Comparison: string(cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold),
+		Missing: "notBreaching", Actions: []string{AlertTopicARN(t)}}
+}
+
+// trailDelivery is where a trail sends its events in CloudWatch Logs.
+type trailDelivery struct {
+	LogGroupARN string `json:"log_group_arn"`
+	RoleARN     string `json:"role_arn"`
+}
+
+// monitoringState is everything the control reads.
+type monitoringState struct {
+	// Trail is harden's trail's delivery; TrailExists false when harden
+	// has no trail. Foreign lists other multi-region trails.
+	TrailExists bool
+	Trail       trailDelivery
+	Foreign     []foreignTrail
+	// Group: whether the log group exists and its retention (0: never
+	// expires).
+	GroupExists bool
+	Retention   int
+	// Role: whether the role exists, is harden's, and its inline policy.
+	RoleExists, RoleOwned bool
+	RolePolicy            string
+	Filters               map[string]filterState
+	Alarms                map[string]alarmState
+}
+
+type foreignTrail struct {
+	Name, LogGroupARN string
+}
+
+func (c CloudTrailAlarms) read(ctx context.Context, env *control.Env, t control.Target) (monitoringState, error) {
+	st := monitoringState{Filters: map[string]filterState{}, Alarms: map[string]alarmState{}}
+	if err := c.readTrails(ctx, env, t, &st); err != nil {
+		return st, err
+	}
+	if err := readLogGroup(ctx, env, t, &st); err != nil {
+		return st, err
+	}
+	if err := readLogsRole(ctx, env, t, &st); err != nil {
+		return st, err
+	}
+	alarms, err := readAlarms(ctx, env, t)
+	st.Alarms = alarms
+	return st, err
+}
+
+func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
+	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
+	}
+	for _, tr := range out.TrailList {
+		d := trailDelivery{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
+		if aws.ToString(tr.TrailARN) == TrailARN(t) {
+			owner, err := CloudTrail{}.ownership(ctx, env, t, TrailARN(t))
+			if err != nil {
+				return fmt.Errorf("cloudtrail-alarms: %w", err)
+			}
+			if owner.Harden {
+				st.TrailExists, st.Trail = true, d
+				continue
+			}
+		}
+		if aws.ToBool(tr.IsMultiRegionTrail) {
+			st.Foreign = append(st.Foreign, foreignTrail{Name: aws.ToString(tr.Name), LogGroupARN: d.LogGroupARN})
+		}
+	}
+	return nil
+}
+
+func logsClient(env *control.Env, t control.Target) *cloudwatchlogs.Client {
+	return env.AWS.CloudWatchLogs(t.HomeRegion)
+}
+
+func readLogGroup(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
+	out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == TrailLogGroup {
+			st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+		}
+	}
+	if !st.GroupExists {
+		return nil
+	}
+	filters, err := readFilters(ctx, env, t)
+	st.Filters = filters
+	return err
+}
+
+func readFilters(ctx context.Context, env *control.Env, t control.Target) (map[string]filterState, error) {
+	out := map[string]filterState{}
+	p := cloudwatchlogs.NewDescribeMetricFiltersPaginator(logsClient(env, t), &cloudwatchlogs.DescribeMetricFiltersInput{
+		LogGroupName: aws.String(TrailLogGroup), FilterNamePrefix: aws.String(monitoringPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		var nf *cwltypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cloudtrail-alarms: describe metric filters of %s: %w", TrailLogGroup, err)
+		}
+		for _, f := range page.MetricFilters {
+			fs := filterState{Name: aws.ToString(f.FilterName), Pattern: aws.ToString(f.FilterPattern)}
+			if len(f.MetricTransformations) == 1 {
+				fs.Metric = aws.ToString(f.MetricTransformations[0].MetricName)
+				fs.Namespace = aws.ToString(f.MetricTransformations[0].MetricNamespace)
+			}
+			out[fs.Name] = fs
+		}
+	}
+	return out, nil
+}
+
+func readLogsRole(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
+	_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
+	}
+	st.RoleExists = true
+	tags, err := roleTags(ctx, env)
+	if err != nil {
+		return err
+	}
+	st.RoleOwned = tags[control.TagManagedBy] == control.TagManagedByID
+	st.RolePolicy, err = rolePolicy(ctx, env)
+	return err
+}
+
+func roleTags(ctx context.Context, env *control.Env) (map[string]string, error) {
+	out, err := env.AWS.IAM().ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(trailLogsRole)})
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail-alarms: list tags of role %s: %w", trailLogsRole, err)
+	}
+	tags := map[string]string{}
+	for _, tag := range out.Tags {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return tags, nil
+}
+
+// rolePolicy returns the role's inline policy, "" when it has none.
+func rolePolicy(ctx context.Context, env *control.Env) (string, error) {
+	out, err := env.AWS.IAM().GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(trailLogsRole), PolicyName: aws.String(trailLogsRole)})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cloudtrail-alarms: get policy of role %s: %w", trailLogsRole, err)
+	}
+	doc, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return "", fmt.Errorf("cloudtrail-alarms: policy of role %s: %w", trailLogsRole, err)
+	}
+	return doc, nil
+}
+
+func cwClient(env *control.Env, t control.Target) *cloudwatch.Client {
+	return env.AWS.CloudWatch(t.HomeRegion)
+}
+
+func readAlarms(ctx context.Context, env *control.Env, t control.Target) (map[string]alarmState, error) {
+	out := map[string]alarmState{}
+	p := cloudwatch.NewDescribeAlarmsPaginator(cwClient(env, t), &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(monitoringPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("cloudtrail-alarms: describe alarms in %s: %w", t.HomeRegion, err)
+		}
+		for _, a := range page.MetricAlarms {
+			as := alarmStateOf(a)
+			out[as.Name] = as
+		}
+	}
+	return out, nil
+}
+
+func alarmStateOf(a cwtypes.MetricAlarm) alarmState {
+	return alarmState{Name: aws.ToString(a.AlarmName), Metric: aws.ToString(a.MetricName), Namespace: aws.ToString(a.Namespace),
+		Statistic: string(a.Statistic), Period: aws.ToInt32(a.Period), Periods: aws.ToInt32(a.EvaluationPeriods),
+		Threshold: aws.ToFloat64(a.Threshold), Comparison: string(a.ComparisonOperator), Missing: aws.ToString(a.TreatMissingData),
+		Actions: a.AlarmActions}
+}
+
+// plan lists the changes from st to the desired state; unmanaged says why
+// harden leaves the target alone ("" when it does not).
+func (st monitoringState) plan(env *control.Env, t control.Target) (changes []control.Change, unmanaged string) {
+	if !st.TrailExists {
+		for _, f := range st.Foreign {
+			if f.LogGroupARN == "" {
+				return []control.Change{{Field: "trail " + f.Name, Current: "no CloudWatch Logs delivery", Desired: "delivers to a log group with CIS alarms"}},
+					fmt.Sprintf("trail %q is not harden's and delivers to no CloudWatch Logs log group: harden never modifies someone else's trail; "+
+						"send it to a log group, or let harden create its own trail", f.Name)
+			}
+		}
+		if len(st.Foreign) > 0 {
+			return []control.Change{{Field: "trail " + st.Foreign[0].Name, Current: "delivers to " + st.Foreign[0].LogGroupARN, Desired: "CIS alarms on harden's trail"}},
+				fmt.Sprintf("trail %q is not harden's: harden keeps alarms only on its own trail's log group", st.Foreign[0].Name)
+		}
+	}
+	if st.RoleExists && !st.RoleOwned {
+		return []control.Change{{Field: "role " + trailLogsRole, Current: "exists, not harden's", Desired: "harden's"}},
+			fmt.Sprintf("role %s exists and is not harden's: rename or delete it", trailLogsRole)
+	}
+	days := trailLogsDays(env)
+	add := func(field, cur, want string) {
+		changes = append(changes, control.Change{Field: field, Current: cur, Desired: want})
+	}
+	if !st.GroupExists {
+		add("log group "+TrailLogGroup, "none", fmt.Sprintf("created, %d days retention", days))
+	} else if st.Retention != days {
+		add("log group retention", retentionText(st.Retention), fmt.Sprint(days))
+	}
+	if !st.RoleExists {
+		add("role "+trailLogsRole, "none", "CloudTrail may write to "+TrailLogGroup+" only")
+	} else if !samePolicy(st.RolePolicy, trailLogsPolicy(t)) {
+		add("role "+trailLogsRole+" policy", orNone(st.RolePolicy), "logs:CreateLogStream, logs:PutLogEvents on "+TrailLogGroup)
+	}
+	want := trailDelivery{LogGroupARN: trailLogGroupARN(t), RoleARN: trailLogsRoleARN(t)}
+	if st.Trail != want {
+		add("trail "+TrailName+" CloudWatch Logs delivery", orNone(st.Trail.LogGroupARN), want.LogGroupARN)
+	}
+	var filters, alarms []string
+	for _, f := range MonitoringFilters {
+		if cur, ok := st.Filters[monitoringPrefix+f.Name]; !ok || cur != wantFilter(f) {
+			filters = append(filters, f.Name)
+		}
+		if cur, ok := st.Alarms[monitoringPrefix+f.Name]; !ok || !reflect.DeepEqual(cur, wantAlarm(f, t)) {
+			alarms = append(alarms, f.Name)
+		}
+	}
+	if len(filters) > 0 {
+		add("metric filters", missingText(filters), fmt.Sprintf("%d, one per CIS monitoring recommendation", len(MonitoringFilters)))
+	}
+	if len(alarms) > 0 {
+		add("alarms", missingText(alarms), fmt.Sprintf("%d, notifying %s", len(MonitoringFilters), AlertTopicARN(t)))
+	}
+	return changes, ""
+}
+
+// missingText says which filters or alarms are missing or different:
+// "none" when all of them are.
+func missingText(names []string) string {
+	if len(names) == len(MonitoringFilters) {
+		return "none"
+	}
+	return "missing or different: " + strings.Join(names, ", ")
+}
+
+func retentionText(days int) string {
+	if days == 0 {
+		return "never expires"
+	}
+	return fmt.Sprint(days)
+}
+
+func (c CloudTrailAlarms) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return control.Finding{}, err
+	}
+	changes, unmanaged := st.plan(env, t)
+	if len(changes) == 0 {
+		return control.Finding{Compliant: true}, nil
+	}
+	f := control.Finding{Changes: changes, Unmanaged: unmanaged, Action: control.ActionUpdate}
+	if unmanaged != "" {
+		f.Action = control.ActionNone
+	} else if !st.GroupExists {
+		f.Action = control.ActionCreate
+	}
+	if !st.TrailExists && unmanaged == "" {
+		f.Note = "harden's trail is created by the cloudtrail control first"
+	}
+	return f, nil
+}

@@ -1,0 +1,249 @@
+package controls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// logGroupStep is what CreateLogGroup and PutRetentionPolicy journal.
+type logGroupStep struct {
+	Name      string `json:"name"`
+	Retention int    `json:"retention_days"`
+}
+
+// createdResult names what a create step made.
+type createdResult struct {
+	ARN string `json:"arn"`
+}
+
+// rolePolicyStep is the role's inline policy before or after a write;
+// Document "" means none.
+type rolePolicyStep struct {
+	Document string `json:"document"`
+}
+
+// filterStep and alarmStep are one filter or alarm before or after a
+// write; Exists false when there was none.
+type filterStep struct {
+	Exists bool        `json:"exists"`
+	Filter filterState `json:"filter"`
+}
+
+type alarmStep struct {
+	Exists bool       `json:"exists"`
+	Alarm  alarmState `json:"alarm"`
+}
+
+func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return nil, err
+	}
+	changes, unmanaged := st.plan(env, t)
+	if len(changes) == 0 || unmanaged != "" {
+		return nil, nil
+	}
+	if !st.TrailExists {
+		return nil, fmt.Errorf("cloudtrail-alarms: harden's trail %s does not exist: apply the cloudtrail control first", TrailName)
+	}
+	for _, write := range []func(context.Context, *control.Env, control.Target, control.Journal, monitoringState) error{
+		writeLogGroup, writeLogsRole, writeTrailDelivery, writeFilters, writeAlarms,
+	} {
+		if err := write(ctx, env, t, j, st); err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+func writeLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	days := trailLogsDays(env)
+	prior := st.Retention
+	if !st.GroupExists {
+		err := j.Write(ctx, stepCreateLogGroup, nil, logGroupStep{Name: TrailLogGroup}, func(ctx context.Context) (any, error) {
+			_, err := logsClient(env, t).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
+				LogGroupName: aws.String(TrailLogGroup), Tags: control.Tags(j.RunID())})
+			if err != nil {
+				return nil, err
+			}
+			return createdResult{ARN: trailLogGroupARN(t)}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: create log group %s: %w", TrailLogGroup, err)
+		}
+		prior = 0
+	}
+	if prior == days {
+		return nil
+	}
+	return j.Write(ctx, stepPutRetention, logGroupStep{Name: TrailLogGroup, Retention: prior}, logGroupStep{Name: TrailLogGroup, Retention: days},
+		func(ctx context.Context) (any, error) { return nil, setRetention(ctx, env, t, days) })
+}
+
+func setRetention(ctx context.Context, env *control.Env, t control.Target, days int) error {
+	var err error
+	if days == 0 {
+		_, err = logsClient(env, t).DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String(TrailLogGroup)})
+	} else {
+		_, err = logsClient(env, t).PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{
+			LogGroupName: aws.String(TrailLogGroup), RetentionInDays: aws.Int32(int32(days))})
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: set retention of %s to %s: %w", TrailLogGroup, retentionText(days), err)
+	}
+	return nil
+}
+
+func writeLogsRole(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	if !st.RoleExists {
+		err := j.Write(ctx, stepCreateLogsRole, nil, createdResult{ARN: trailLogsRoleARN(t)}, func(ctx context.Context) (any, error) {
+			var tags []iamtypes.Tag
+			run := control.Tags(j.RunID())
+			for _, k := range sortedTagKeys(run) {
+				tags = append(tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(run[k])})
+			}
+			out, err := env.AWS.IAM().CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(trailLogsRole),
+				AssumeRolePolicyDocument: aws.String(trailLogsTrustPolicy(t)), Tags: tags,
+				Description: aws.String("CloudTrail delivers harden's trail to " + TrailLogGroup)})
+			if err != nil {
+				return nil, err
+			}
+			return createdResult{ARN: aws.ToString(out.Role.Arn)}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: create role %s: %w", trailLogsRole, err)
+		}
+	}
+	want := trailLogsPolicy(t)
+	if st.RoleExists && samePolicy(st.RolePolicy, want) {
+		return nil
+	}
+	return j.Write(ctx, stepPutLogsRolePolicy, rolePolicyStep{Document: st.RolePolicy}, rolePolicyStep{Document: want},
+		func(ctx context.Context) (any, error) { return nil, putRolePolicy(ctx, env, want) })
+}
+
+func putRolePolicy(ctx context.Context, env *control.Env, doc string) error {
+	var err error
+	if doc == "" {
+		_, err = env.AWS.IAM().DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(trailLogsRole), PolicyName: aws.String(trailLogsRole)})
+	} else {
+		_, err = env.AWS.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(trailLogsRole),
+			PolicyName: aws.String(trailLogsRole), PolicyDocument: aws.String(doc)})
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: set policy of role %s: %w", trailLogsRole, err)
+	}
+	return nil
+}
+
+func writeTrailDelivery(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	want := trailDelivery{LogGroupARN: trailLogGroupARN(t), RoleARN: trailLogsRoleARN(t)}
+	if st.Trail == want {
+		return nil
+	}
+	return j.Write(ctx, stepTrailToLogs, st.Trail, want, func(ctx context.Context) (any, error) {
+		return nil, setTrailDelivery(ctx, env, t, want)
+	})
+}
+
+func setTrailDelivery(ctx context.Context, env *control.Env, t control.Target, d trailDelivery) error {
+	_, err := ctClient(env, t).UpdateTrail(ctx, &cloudtrail.UpdateTrailInput{Name: aws.String(TrailARN(t)),
+		CloudWatchLogsLogGroupArn: aws.String(d.LogGroupARN), CloudWatchLogsRoleArn: aws.String(d.RoleARN)})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: set CloudWatch Logs delivery of trail %s: %w", TrailName, err)
+	}
+	return nil
+}
+
+func writeFilters(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	for _, f := range MonitoringFilters {
+		want := wantFilter(f)
+		cur, ok := st.Filters[want.Name]
+		if ok && cur == want {
+			continue
+		}
+		err := j.Write(ctx, stepPutMetricFilter, filterStep{Exists: ok, Filter: cur}, filterStep{Exists: true, Filter: want},
+			func(ctx context.Context) (any, error) { return nil, putFilter(ctx, env, t, want) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putFilter(ctx context.Context, env *control.Env, t control.Target, f filterState) error {
+	_, err := logsClient(env, t).PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{
+		LogGroupName: aws.String(TrailLogGroup), FilterName: aws.String(f.Name), FilterPattern: aws.String(f.Pattern),
+		MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String(f.Metric),
+			MetricNamespace: aws.String(f.Namespace), MetricValue: aws.String("1")}}})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: put metric filter %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+func deleteFilter(ctx context.Context, env *control.Env, t control.Target, name string) error {
+	_, err := logsClient(env, t).DeleteMetricFilter(ctx, &cloudwatchlogs.DeleteMetricFilterInput{
+		LogGroupName: aws.String(TrailLogGroup), FilterName: aws.String(name)})
+	var nf *cwltypes.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("cloudtrail-alarms: delete metric filter %s: %w", name, err)
+	}
+	return nil
+}
+
+func writeAlarms(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	for _, f := range MonitoringFilters {
+		want := wantAlarm(f, t)
+		cur, ok := st.Alarms[want.Name]
+		if ok && reflect.DeepEqual(cur, want) {
+			continue
+		}
+		err := j.Write(ctx, stepPutMetricAlarm, alarmStep{Exists: ok, Alarm: cur}, alarmStep{Exists: true, Alarm: want},
+			func(ctx context.Context) (any, error) { return nil, putAlarm(ctx, env, t, want, f.What, j.RunID()) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putAlarm(ctx context.Context, env *control.Env, t control.Target, a alarmState, what, runID string) error {
+	in := &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(a.Name), MetricName: aws.String(a.Metric),
+		Namespace: aws.String(a.Namespace), Statistic: cwtypes.Statistic(a.Statistic), Period: aws.Int32(a.Period),
+		EvaluationPeriods: aws.Int32(a.Periods), Threshold: aws.Float64(a.Threshold),
+		ComparisonOperator: cwtypes.ComparisonOperator(a.Comparison), TreatMissingData: aws.String(a.Missing),
+		AlarmActions: a.Actions, AlarmDescription: aws.String("harden: " + what)}
+	if runID != "" {
+		run := control.Tags(runID)
+		for _, k := range sortedTagKeys(run) {
+			in.Tags = append(in.Tags, cwtypes.Tag{Key: aws.String(k), Value: aws.String(run[k])})
+		}
+	}
+	if _, err := cwClient(env, t).PutMetricAlarm(ctx, in); err != nil {
+		return fmt.Errorf("cloudtrail-alarms: put alarm %s: %w", a.Name, err)
+	}
+	return nil
+}
+
+func deleteAlarm(ctx context.Context, env *control.Env, t control.Target, name string) error {
+	_, err := cwClient(env, t).DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}})
+	var nf *cwtypes.ResourceNotFound
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("cloudtrail-alarms: delete alarm %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+package controls
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// Steps lists the writes Apply makes, each with its undo.
+func (c CloudTrailAlarms) Steps() control.Steps {
+	return control.Steps{
+		stepCreateLogGroup:    undoCreateLogGroup,
+		stepPutRetention:      undoRetention,
+		stepCreateLogsRole:    undoCreateLogsRole,
+		stepPutLogsRolePolicy: undoRolePolicy,
+		stepTrailToLogs:       undoTrailDelivery,
+		stepPutMetricFilter:   undoFilter,
+		stepPutMetricAlarm:    undoAlarm,
+	}
+}
+
+// putVerdict decides the undo of a write that replaced one thing whole
+// (a policy, a filter, an alarm, a trail's delivery): still what harden
+// left → Restore; what was there before (or gone, and there was nothing)
+// → Already; anything else → Drifted.
+func putVerdict(exists, isAfter, isPrior, priorExists bool) control.Verdict {
+	switch {
+	case exists && isAfter:
+		return control.Restore
+	case !exists && !priorExists, exists && priorExists && isPrior:
+		return control.Already
+	}
+	return control.Drifted
+}
+
+func undoCreateLogGroup(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var result createdResult
+	if _, err := control.DecodeResult(s, &result); err != nil {
+		return control.Undo{}, err
+	}
+	if result.ARN != "" && result.ARN != trailLogGroupARN(t) {
+		return control.Drift(nil, "log group %s is not the one harden created (%s)", TrailLogGroup, result.ARN), nil
+	}
+	var st monitoringState
+	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+		return control.Undo{}, err
+	}
+	if !st.GroupExists {
+		if !s.Done {
+			return control.Nothing("the write never happened: no log group %s", TrailLogGroup), nil
+		}
+		return control.Nothing("log group %s is already gone", TrailLogGroup), nil
+	}
+	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	}
+	if !ownedByRun(out.Tags, s.RunID) {
+		if !s.Done {
+			return control.Nothing("the write never happened: log group %s is not harden's", TrailLogGroup), nil
+		}
+		return control.Drift(nil, "log group %s is not the one harden created (no harden tags)", TrailLogGroup), nil
+	}
+	return control.Deleted("delete log group "+TrailLogGroup+" and the CloudTrail events it holds", func(ctx context.Context) error {
+		_, err := logsClient(env, t).DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(TrailLogGroup)})
+		if err != nil && !awserror.Is(err, "ResourceNotFoundException") {
+			return fmt.Errorf("cloudtrail-alarms: delete log group %s: %w", TrailLogGroup, err)
+		}
+		return nil
+	}), nil
+}
+
+// readLogGroupOnly reads the log group's existence and retention without
+// its filters.
+func readLogGroupOnly(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
+	out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
+	}
+	for _, g := range out.LogGroups {
+		if aws.ToString(g.LogGroupName) == TrailLogGroup {
+			st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+		}
+	}
+	return nil
+}
+
+func undoRetention(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after logGroupStep
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	var st monitoringState
+	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+		return control.Undo{}, err
+	}
+	if !st.GroupExists {
+		return control.Nothing("log group %s is gone", TrailLogGroup), nil
+	}
+	setting := func(days int) []setting { return []setting{{"retention (days)", retentionText(days)}} }
+	putBack := func(ctx context.Context) error { return setRetention(ctx, env, t, prior.Retention) }
+	return settingsUndo("the retention of log group "+TrailLogGroup, setting(st.Retention), setting(after.Retention), setting(prior.Retention), putBack), nil
+}
+
+func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var result createdResult
+	if _, err := control.DecodeResult(s, &result); err != nil {
+		return control.Undo{}, err
+	}
+	out, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		if !s.Done {
+			return control.Nothing("the write never happened: no role %s", trailLogsRole), nil
+		}
+		return control.Nothing("role %s is already gone", trailLogsRole), nil
+	}
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
+	}
+	if result.ARN != "" && result.ARN != aws.ToString(out.Role.Arn) {
+		return control.Drift(nil, "role %s is not the one harden created (%s)", trailLogsRole, result.ARN), nil
+	}
+	tags, err := roleTags(ctx, env)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	if !ownedByRun(tags, s.RunID) {
+		if !s.Done {
+			return control.Nothing("the write never happened: role %s is not harden's", trailLogsRole), nil
+		}
+		return control.Drift(nil, "role %s is not the one harden created (no harden tags)", trailLogsRole), nil
+	}
+	del := func(ctx context.Context) error {
+		_, err := env.AWS.IAM().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(trailLogsRole)})
+		if err != nil && !errors.As(err, &nse) {
+			return fmt.Errorf("cloudtrail-alarms: delete role %s: %w", trailLogsRole, err)
+		}
+		return nil
+	}
+	trust, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if !samePolicy(trust, trailLogsTrustPolicy(t)) {
+		return control.Drift(del, "role %s: its trust policy changed since harden created it", trailLogsRole), nil
+	}
+	return control.Deleted("delete role "+trailLogsRole, del), nil
+}
+
+func undoRolePolicy(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after rolePolicyStep
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)}); err != nil {
+		var nse *iamtypes.NoSuchEntityException
+		if errors.As(err, &nse) {
+			return control.Nothing("role %s is gone", trailLogsRole), nil
+		}
+		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
+	}
+	cur, err := rolePolicy(ctx, env)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	putBack := func(ctx context.Context) error { return putRolePolicy(ctx, env, prior.Document) }
+	switch putVerdict(cur != "", samePolicy(cur, after.Document), samePolicy(cur, prior.Document), prior.Document != "") {
+	case control.Restore:
+		if prior.Document == "" {
+			return control.Restored("remove the policy of role "+trailLogsRole, putBack), nil
+		}
+		return control.Restored("restore the prior policy of role "+trailLogsRole, putBack), nil
+	case control.Already:
+		return control.Nothing("the policy of role %s is already as it was before harden's change", trailLogsRole), nil
+	}
+	return control.Drift(putBack, "policy of role %s: changed since harden set it", trailLogsRole), nil
+}
+
+func undoTrailDelivery(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after trailDelivery
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{TrailNameList: []string{TrailARN(t)}, IncludeShadowTrails: aws.Bool(false)})
+	if err != nil && !awserror.Is(err, "TrailNotFoundException") {
+		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: describe trail %s: %w", TrailName, err)
+	}
+	if err != nil || len(out.TrailList) == 0 {
+		return control.Nothing("trail %s is gone", TrailName), nil
+	}
+	tr := out.TrailList[0]
+	cur := trailDelivery{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
+	putBack := func(ctx context.Context) error { return setTrailDelivery(ctx, env, t, prior) }
+	switch {
+	case cur == after:
+		if prior.LogGroupARN == "" {
+			return control.Restored("stop delivering trail "+TrailName+" to CloudWatch Logs", putBack), nil
+		}
+		return control.Restored("deliver trail "+TrailName+" to "+prior.LogGroupARN+" again", putBack), nil
+	case cur == prior:
+		return control.Nothing("trail %s already delivers where it did before harden's change", TrailName), nil
+	}
+	return control.Drift(putBack, "trail %s CloudWatch Logs delivery: harden set %s, now %s", TrailName, after.LogGroupARN, orNone(cur.LogGroupARN)), nil
+}
+
+func undoFilter(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after filterStep
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	name := after.Filter.Name
+	filters, err := readFilters(ctx, env, t)
+	if err != nil {
+		return control.Undo{}, err
+	}
+	cur, exists := filters[name]
+	putBack := func(ctx context.Context) error {
+		if !prior.Exists {
+			return deleteFilter(ctx, env, t, name)
+		}
+		return putFilter(ctx, env, t, prior.Filter)
+	}
+	switch putVerdict(exists, cur == after.Filter, cur == prior.Filter, prior.Exists) {
+	case control.Restore:
+		if !prior.Exists {
+			return control.Deleted("delete metric filter "+name, putBack), nil
+		}
+		return control.Restored("restore metric filter "+name+" (pattern "+prior.Filter.Pattern+")", putBack), nil
+	case control.Already:
+		return control.Nothing("metric filter %s is already as it was before harden's change", name), nil
+	}
+	if !exists {
+		return control.Drift(putBack, "metric filter %s: deleted since harden set it", name), nil
+	}
+	return control.Drift(putBack, "metric filter %s: pattern harden set %s, now %s", name, after.Filter.Pattern, cur.Pattern), nil
+}
+
+func undoAlarm(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
+	var prior, after alarmStep
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return control.Undo{}, err
+	}
+	if _, err := control.DecodeAfter(s, &after); err != nil {
+		return control.Undo{}, err
+	}
+	name := after.Alarm.Name
+	out, err := cwClient(env, t).DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+	if err != nil {
+		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: describe alarm %s: %w", name, err)
+	}
+	var cur alarmState
+	exists := len(out.MetricAlarms) == 1
+	arn := ""
+	if exists {
+		cur, arn = alarmStateOf(out.MetricAlarms[0]), aws.ToString(out.MetricAlarms[0].AlarmArn)
+	}
+	putBack := func(ctx context.Context) error {
+		if !prior.Exists {
+			return deleteAlarm(ctx, env, t, name)
+		}
+		return putAlarm(ctx, env, t, prior.Alarm, "restored by harden rollback", "")
+	}
+	switch putVerdict(exists, reflect.DeepEqual(cur, after.Alarm), reflect.DeepEqual(cur, prior.Alarm), prior.Exists) {
+	case control.Restore:
+		if prior.Exists {
+			return control.Restored("restore alarm "+name, putBack), nil
+		}
+		tags, err := cwClient(env, t).ListTagsForResource(ctx, &cloudwatch.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+		if err != nil {
+			return control.Undo{}, fmt.Errorf("cloudtrail-alarms: list tags of alarm %s: %w", name, err)
+		}
+		m := map[string]string{}
+		for _, tag := range tags.Tags {
+			m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		if !ownedByRun(m, s.RunID) {
+			return control.Drift(nil, "alarm %s is not the one harden created (no harden tags)", name), nil
+		}
+		return control.Deleted("delete alarm "+name, putBack), nil
+	case control.Already:
+		return control.Nothing("alarm %s is already as it was before harden's change", name), nil
+	}
+	if !exists {
+		return control.Drift(putBack, "alarm %s: deleted since harden set it", name), nil
+	}
+	return control.Drift(putBack, "alarm %s: changed since harden set it (threshold %v, actions %v)", name, cur.Threshold, cur.Actions), nil
+}
