@@ -224,6 +224,13 @@ type Undo struct {
 	// AfterAllRegions makes rollback undo this step only after every
 	// region's other steps of the control (a role shared by all regions).
 	AfterAllRegions bool
+	// Resource, when set, names the one resource the step changed and
+	// declares the step independent of every step of its control and
+	// region that names another resource: rollback undoes such steps
+	// together, keeping in order only those that name the same resource.
+	// Empty means the step is ordered against every other step of its
+	// control and region. Set it with Keyed.
+	Resource string
 }
 
 // UndoFunc reads the current state of what step s changed, compares it
@@ -241,6 +248,19 @@ func (st Steps) Undo(ctx context.Context, controlID string, env *Env, t Target, 
 		return Undo{}, fmt.Errorf("%s: journal step %q is not one this control writes", controlID, s.Kind)
 	}
 	return f(ctx, env, t, s)
+}
+
+// Keyed wraps an undo so that its decisions name the resource that key
+// finds in the step (see Undo.Resource). key returns "" when it cannot
+// tell, which keeps the step in order with every other.
+func Keyed(key func(Step) string, f UndoFunc) UndoFunc {
+	return func(ctx context.Context, env *Env, t Target, s Step) (Undo, error) {
+		u, err := f(ctx, env, t, s)
+		if err == nil {
+			u.Resource = key(s)
+		}
+		return u, err
+	}
 }
 
 // Restored returns a Restore decision.
