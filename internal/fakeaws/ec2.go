@@ -23,6 +23,7 @@ type ec2Region struct {
 	PeeringConnections           map[string]*peeringConnection
 	TransitGatewayVpcAttachments map[string]*tgwAttachment
 	VpnGateways                  map[string]*vpnGateway
+	FlowLogs                     map[string]*flowLog
 	// issued counts the ids made since the account was created, so that
 	// each new resource gets a distinct one. It is left out of snapshots:
 	// a resource recreated with a new id compares by shape.
@@ -71,6 +72,9 @@ func ec2Service() *service {
 			{name: "AuthorizeSecurityGroupEgress", write: true, handle: ec2AuthorizeSecurityGroupRules(true)},
 			{name: "RevokeSecurityGroupIngress", write: true, handle: ec2RevokeSecurityGroupRules(false)},
 			{name: "RevokeSecurityGroupEgress", write: true, handle: ec2RevokeSecurityGroupRules(true)},
+			{name: "CreateFlowLogs", write: true, handle: ec2CreateFlowLogs},
+			{name: "DescribeFlowLogs", handle: ec2DescribeFlowLogs},
+			{name: "DeleteFlowLogs", write: true, handle: ec2DeleteFlowLogs},
 		},
 	}
 }
