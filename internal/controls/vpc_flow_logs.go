@@ -380,7 +380,7 @@ func (VPCFlowLogs) create(ctx context.Context, env *control.Env, t control.Targe
 		return flowLogCreated{FlowLogID: out.FlowLogIds[0]}, nil
 	})
 	switch {
-	case awserror.Is(err, "InvalidVpcID.NotFound"):
+	case awserror.Is(err, "InvalidVpcID.NotFound"), errors.As(err, &refused) && refused.Code == "InvalidVpcID.NotFound":
 		return true, nil
 	case errors.As(err, &refused) && strings.Contains(refused.Message, "Access Denied for LogDestination"):
 		return false, fmt.Errorf("%s: create a flow log for %s in %s: %w: the log-archive bucket policy must let %s write "+

@@ -158,12 +158,19 @@ func ec2CreateFlowLogs(c *call) (any, error) {
 	default:
 		return nil, invalidParameterValue(fmt.Sprintf("Value (%s) for parameter LogDestinationType is invalid. Valid values: cloud-watch-logs, s3, kinesis-data-firehose", fl.LogDestinationType))
 	}
-	var out struct {
-		ClientToken  string             `xml:"clientToken,omitempty"`
-		FlowLogIDs   []string           `xml:"flowLogIdSet>item"`
-		Unsuccessful []unsuccessfulItem `xml:"unsuccessful>item"`
-	}
+	var out createFlowLogsResult
 	out.ClientToken = c.form.Get("ClientToken")
+	if prev, ok := r.flowLogTokens[out.ClientToken]; ok && out.ClientToken != "" {
+		return prev, nil
+	}
+	if out.ClientToken != "" {
+		defer func() {
+			if r.flowLogTokens == nil {
+				r.flowLogTokens = map[string]createFlowLogsResult{}
+			}
+			r.flowLogTokens[out.ClientToken] = out
+		}()
+	}
 	for _, id := range ids {
 		if destErr != "" {
 			out.Unsuccessful = append(out.Unsuccessful, unsuccessfulItem{Code: "400", Message: destErr, ResourceID: id})
@@ -182,6 +189,12 @@ func ec2CreateFlowLogs(c *call) (any, error) {
 		out.FlowLogIDs = append(out.FlowLogIDs, made.FlowLogID)
 	}
 	return out, nil
+}
+
+type createFlowLogsResult struct {
+	ClientToken  string             `xml:"clientToken,omitempty"`
+	FlowLogIDs   []string           `xml:"flowLogIdSet>item"`
+	Unsuccessful []unsuccessfulItem `xml:"unsuccessful>item"`
 }
 
 // sameFlowLog reports whether resource id already has a flow log of fl's
