@@ -28,7 +28,8 @@ type ec2Region struct {
 	// each new resource gets a distinct one. It is left out of snapshots:
 	// a resource recreated with a new id compares by shape.
 	issued int
-	// flowLogTokens are the answers CreateFlowLogs gave, by client token:
+	// flowLogTokens are the answers CreateFlowLogs gave that created a
+	// flow log, by client token:
 	// a request repeated with the same token gets the same answer and
 	// creates nothing (EC2 idempotency). Left out of snapshots.
 	flowLogTokens map[string]createFlowLogsResult

@@ -164,7 +164,13 @@ func ec2CreateFlowLogs(c *call) (any, error) {
 		return prev, nil
 	}
 	if out.ClientToken != "" {
+		// [B: whether EC2 also keeps an answer that created nothing is
+		// not documented; the fake keeps only answers that created a flow
+		// log, so a refused request can be retried once fixed.]
 		defer func() {
+			if len(out.FlowLogIDs) == 0 {
+				return
+			}
 			if r.flowLogTokens == nil {
 				r.flowLogTokens = map[string]createFlowLogsResult{}
 			}
