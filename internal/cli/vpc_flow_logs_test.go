@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"time"
+
 	"strings"
 	"testing"
 
@@ -62,5 +64,47 @@ func TestVPCFlowLogsCommands(t *testing.T) {
 	expect(t, o, cli.ExitChanges, "audit with a VPC made after apply")
 	if !strings.Contains(o.stdout, "flow log of VPC "+late+": none") || strings.Contains(o.stdout, "flow log of VPC "+vpc+":") {
 		t.Fatalf("audit:\n%s", o.stdout)
+	}
+}
+
+// An exception naming VPC ids accepts the region's flow-log finding only
+// when it names every VPC without a flow log (the engine accepts whole
+// targets): then apply creates none; naming one of two, the finding stands
+// and apply logs both.
+func TestVPCFlowLogsException(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	vpc, err := env.Server.Place(fakeaws.Placement{Kind: "vpc", Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _, _ := env.Server.DefaultVpc("eu-west-1")
+	exception := func(ids string) string {
+		return writeConfig(t, "version: 1\nexceptions:\n  - control: vpc-flow-logs\n    regions: [eu-west-1]\n    resources: ["+ids+
+			"]\n    reason: lab VPCs\n    owner: net\n    expires: 2099-01-01\n")
+	}
+	args := []string{"--controls", "log-archive,vpc-flow-logs", "--regions", "eu-west-1"}
+	creates := func() int {
+		n := 0
+		for _, w := range env.Server.Writes() {
+			if w.Action == "CreateFlowLogs" {
+				n++
+			}
+		}
+		return n
+	}
+
+	all := exception(def + ", " + vpc)
+	o := hardenAt(t, env, dir, time.Now(), append([]string{"--config", all, "apply", "--yes", "-o", "text"}, args...)...)
+	expect(t, o, cli.ExitOK, "apply with every VPC excepted")
+	if n := creates(); n != 0 || !strings.Contains(o.stdout, "accepted") {
+		t.Fatalf("%d CreateFlowLogs with every VPC excepted:\n%s", n, o.stdout)
+	}
+	env.Server.ResetLog()
+	one := exception(vpc)
+	o = hardenAt(t, env, dir, time.Now(), append([]string{"--config", one, "apply", "--yes"}, args...)...)
+	expect(t, o, cli.ExitOK, "apply with one VPC excepted")
+	if n := creates(); n != 2 {
+		t.Fatalf("%d CreateFlowLogs with one of two VPCs excepted, want 2:\n%s", n, o.stdout)
 	}
 }
