@@ -135,11 +135,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 170 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 188 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes", "--allow-destructive")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 170`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 188`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")
