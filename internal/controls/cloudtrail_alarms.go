@@ -382,7 +382,7 @@ func (st monitoringState) plan(env *control.Env, t control.Target) (changes []co
 	}
 	var filters, alarms []string
 	for _, f := range MonitoringFilters {
-		if cur, ok := st.Filters[monitoringPrefix+f.Name]; !ok || cur != wantFilter(f) {
+		if cur, ok := st.Filters[monitoringPrefix+f.Name]; !ok || !sameFilter(cur, wantFilter(f)) {
 			filters = append(filters, f.Name)
 		}
 		if cur, ok := st.Alarms[monitoringPrefix+f.Name]; !ok || !reflect.DeepEqual(cur, wantAlarm(f, t)) {

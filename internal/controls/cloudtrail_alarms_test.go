@@ -209,3 +209,57 @@ func TestCloudTrailAlarmsUndo(t *testing.T) {
 		}
 	})
 }
+
+// A filter whose pattern differs from harden's only in whitespace outside
+// quotes is the same filter: compliant, a second apply writes nothing, and
+// rollback undoes it as harden's, not as drift. A change inside quotes is
+// a different filter.
+func TestCloudTrailAlarmsPatternWhitespace(t *testing.T) {
+	env := fakeawstest.Start(t)
+	withHardenTrail(t, env)
+	j := applyAlarms(t, env)
+	c := controls.CloudTrailAlarms{}
+	cenv := &control.Env{AWS: env.Clients}
+	logs := env.Clients.CloudWatchLogs("us-east-1")
+	put := func(pattern string) {
+		t.Helper()
+		_, err := logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String(controls.TrailLogGroup),
+			FilterName: aws.String("harden-cis-RootUsage"), FilterPattern: aws.String(pattern),
+			MetricTransformations: []cwltypes.MetricTransformation{{MetricName: aws.String("RootUsage"), MetricNamespace: aws.String("harden/CloudTrail"), MetricValue: aws.String("1")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(`{ $.userIdentity.type = "Root"  &&  $.userIdentity.invokedBy NOT   EXISTS && $.eventType != "AwsServiceEvent" }`)
+	if f, err := c.Check(ctx, cenv, target(c, "")); err != nil || !f.Compliant {
+		t.Fatalf("respaced pattern: %+v, %v", f, err)
+	}
+	again := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, target(c, ""), again.For("cloudtrail-alarms", "us-east-1")); err != nil || len(again.Entries) != 0 {
+		t.Fatalf("second apply over a respaced pattern: %d writes, %v", len(again.Entries), err)
+	}
+	var step control.Step
+	for _, e := range j.Entries {
+		if e.Step.Kind == "PutMetricFilter" && strings.Contains(string(e.Step.After), `"harden-cis-RootUsage"`) {
+			step = e.Step
+		}
+	}
+	if u, err := c.Steps().Undo(ctx, "cloudtrail-alarms", cenv, target(c, ""), step); err != nil || u.Verdict == control.Drifted {
+		t.Fatalf("undo of a respaced filter = %+v, %v", u, err)
+	}
+	put(`{ $.userIdentity.type = "Root " && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`)
+	if f, err := c.Check(ctx, cenv, target(c, "")); err != nil || f.Compliant || !strings.Contains(fmtChanges(f.Changes), "RootUsage") {
+		t.Fatalf("a space inside quotes must count: %+v, %v", f, err)
+	}
+	if u, err := c.Steps().Undo(ctx, "cloudtrail-alarms", cenv, target(c, ""), step); err != nil || u.Verdict != control.Drifted {
+		t.Fatalf("undo of a changed filter = %+v, %v", u, err)
+	}
+}
+
+func fmtChanges(ch []control.Change) string {
+	var b strings.Builder
+	for _, c := range ch {
+		b.WriteString(c.Field + ": " + c.Current + " -> " + c.Desired + "\n")
+	}
+	return b.String()
+}
