@@ -364,6 +364,11 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	t := r.controlTarget(p.Region)
 	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
+	var deferred *control.DeferredError
+	if errors.As(err, &deferred) {
+		res.Status, res.Reason, res.Until = Deferred, deferred.Reason, deferred.Until
+		return res
+	}
 	if err != nil {
 		return r.failed(res, err, true)
 	}
