@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -384,37 +385,77 @@ var errPromptInterrupted = &exitError{code: ExitInterrupted, err: errors.New("in
 // stops waiting as soon as the run's context is cancelled (Ctrl-C) or the
 // input ends (Ctrl-D).
 func confirm(stdio IO, yes bool, question string) error {
+	return confirmWith(stdio, newLineReader(stdio.In), yes, question)
+}
+
+// confirmWith is confirm reading the answer from lines.
+func confirmWith(stdio IO, lines *lineReader, yes bool, question string) error {
 	if yes {
 		return nil
 	}
 	if !stdio.StdinTTY {
 		return usagef("refusing to change the account without a terminal to confirm on: pass --yes")
 	}
-	fmt.Fprintf(stdio.Err, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
-	type answer struct {
-		line string
-		err  error
+	answer, err := ask(stdio, lines, fmt.Sprintf("\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question))
+	if err != nil {
+		return err
 	}
-	ch := make(chan answer, 1)
-	go func() {
-		// The reader is abandoned if the prompt is interrupted: harden
-		// is about to exit, and nothing else reads stdin.
-		line, err := bufio.NewReader(stdio.In).ReadString('\n')
-		ch <- answer{line, err}
-	}()
+	if answer != "yes" {
+		return &exitError{code: ExitError, err: errors.New("cancelled: nothing was changed")}
+	}
+	return nil
+}
+
+// ask writes prompt and returns the next line of input, trimmed. Ctrl-C
+// (the run's context cancelled) and Ctrl-D (the input ends) are
+// errPromptInterrupted.
+func ask(stdio IO, lines *lineReader, prompt string) (string, error) {
+	fmt.Fprint(stdio.Err, prompt)
 	ctx := stdio.context()
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(stdio.Err)
-		return errPromptInterrupted
-	case a := <-ch:
+		return "", errPromptInterrupted
+	case a := <-lines.next():
 		if ctx.Err() != nil || (a.err != nil && a.line == "") {
 			fmt.Fprintln(stdio.Err)
-			return errPromptInterrupted
+			return "", errPromptInterrupted
 		}
-		if strings.TrimSpace(a.line) != "yes" {
-			return &exitError{code: ExitError, err: errors.New("cancelled: nothing was changed")}
-		}
+		return strings.TrimSpace(a.line), nil
 	}
-	return nil
+}
+
+// lineReader reads the input's lines in one goroutine, started at the
+// first prompt, so that a second prompt gets the next line even when the
+// first read buffered more. The goroutine is abandoned if a prompt is
+// interrupted: harden is about to exit, and nothing else reads stdin.
+type lineReader struct {
+	in   io.Reader
+	once sync.Once
+	ch   chan lineAnswer
+}
+
+type lineAnswer struct {
+	line string
+	err  error
+}
+
+func newLineReader(in io.Reader) *lineReader {
+	return &lineReader{in: in, ch: make(chan lineAnswer)}
+}
+
+func (l *lineReader) next() <-chan lineAnswer {
+	l.once.Do(func() {
+		go func() {
+			r := bufio.NewReader(l.in)
+			for {
+				line, err := r.ReadString('\n')
+				l.ch <- lineAnswer{line, err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	})
+	return l.ch
 }

@@ -122,7 +122,7 @@ func TestLifecycle(t *testing.T) {
 	if plan.Summary.NonCompliant+plan.Summary.Deferred != targets || plan.Summary.Deferred != len(regionsOf(t, o.stdout)) {
 		t.Fatalf("plan summary %+v for %d targets", plan.Summary, targets)
 	}
-	o = harden(t, env, dir, tm, "apply", "--yes")
+	o = harden(t, env, dir, tm, "apply", "--yes", "--allow-destructive")
 	expect(t, o, cli.ExitOK, "apply")
 	// Every planned change is made, except the default security groups
 	// that went with their default VPC earlier in the same apply: those

@@ -104,7 +104,7 @@ func TestNoFalseGreen(t *testing.T) {
 			env := fakeawstest.Start(t)
 			dir := t.TempDir()
 			// A compliant account first, so that only the fault can fail it.
-			expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--regions", "us-east-1,eu-west-1"), cli.ExitOK, "apply")
+			expect(t, harden(t, env, dir, term{}, "apply", "--yes", "--allow-destructive", "--regions", "us-east-1,eu-west-1"), cli.ExitOK, "apply")
 			env.Server.AddFault(f)
 			o := harden(t, env, dir, term{}, "audit", "--regions", "us-east-1,eu-west-1")
 			expect(t, o, cli.ExitError, "audit with "+f.Error)
@@ -224,7 +224,7 @@ func TestPromptNamesCallerAndCounts(t *testing.T) {
 		"--regions", "eu-west-1", "--controls", "ebs-default-encryption,access-analyzer,iam-password-policy")
 	for _, want := range []string{
 		"Apply 3 change(s) to account 123456789012 (acme-prod) as arn:aws:iam::123456789012:user/fakeaws?",
-		"2 to create, 1 to update, 0 to delete, 0 destructive.",
+		"2 to create, 1 to update, 0 to delete.",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("prompt lacks %q:\n%s", want, stderr)

@@ -41,6 +41,10 @@ type Config struct {
 	// overridden by the file.
 	Settings   map[string]control.ControlSettings
 	Exceptions []Exception
+	// AllowDestructive lets 'apply --yes' (and 'apply PLANFILE') make
+	// destructive changes, as --allow-destructive does. On a terminal
+	// apply still asks for them apart.
+	AllowDestructive bool
 }
 
 // PosError is one problem in the file, at a line and column.
@@ -113,6 +117,8 @@ type top struct {
 	Regions    regionsConfig `yaml:"regions"`
 	Controls   ast.Node      `yaml:"controls"`
 	Exceptions ast.Node      `yaml:"exceptions"`
+	// AllowDestructive is decoded from its node, for a positioned error.
+	AllowDestructive ast.Node `yaml:"allow_destructive"`
 }
 
 type regionsConfig struct {
@@ -164,6 +170,11 @@ func Parse(path string, data []byte, ctls []control.Control, now time.Time) (*Co
 		}
 	}
 	cfg.Include, cfg.Exclude = t.Regions.Include, t.Regions.Exclude
+	if !isNull(t.AllowDestructive) {
+		if err := yaml.NodeToValue(t.AllowDestructive, &cfg.AllowDestructive); err != nil || !isBool(t.AllowDestructive) {
+			p.add(p.atKey(body, "allow_destructive", "allow_destructive must be true or false"))
+		}
+	}
 	known := map[string]control.Control{}
 	var ids []string
 	for _, c := range ctls {
@@ -242,6 +253,11 @@ func mappingValue(n ast.Node, key string) *ast.MappingValueNode {
 		}
 	}
 	return nil
+}
+
+func isBool(n ast.Node) bool {
+	_, ok := n.(*ast.BoolNode)
+	return ok
 }
 
 func isNull(n ast.Node) bool {

@@ -153,3 +153,36 @@ func covers(list, want []string) bool {
 	}
 	return true
 }
+
+// ExceptedResources lists the resource ids that the exceptions of
+// controlID holding in region at now name (their `resources`), in file
+// order without repeats: what control.Target.Excepted carries.
+func (c *Config) ExceptedResources(controlID, region string, now time.Time) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range c.Exceptions {
+		e := &c.Exceptions[i]
+		if e.Control != controlID || !covers(e.Regions, []string{region}) || e.Expired(now) {
+			continue
+		}
+		for _, r := range e.Resources {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// ResourceException is the first exception of controlID in region that
+// names resource and holds at now; nil when none does.
+func (c *Config) ResourceException(controlID, region, resource string, now time.Time) *Exception {
+	for i := range c.Exceptions {
+		e := &c.Exceptions[i]
+		if e.Control == controlID && covers(e.Regions, []string{region}) && !e.Expired(now) && covers(e.Resources, []string{resource}) && len(e.Resources) > 0 {
+			return e
+		}
+	}
+	return nil
+}

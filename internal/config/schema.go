@@ -62,6 +62,8 @@ func Schema(ctls []control.Control) (obj, error) {
 				"include": withDoc(regionList, "regions to cover (default: every region enabled for the account)"),
 				"exclude": withDoc(regionList, "regions never to cover"),
 			}},
+			"allow_destructive": obj{"type": "boolean", "default": false,
+				"description": "let 'apply --yes' and 'apply PLANFILE' make destructive changes (delete default VPCs, turn off a protection) as --allow-destructive does; on a terminal apply still asks for them apart"},
 			"controls": obj{"type": "object", "additionalProperties": false, "properties": props},
 			"exceptions": obj{"type": "array", "items": obj{
 				"type": "object", "additionalProperties": false,
@@ -132,6 +134,10 @@ func WriteYAML(w io.Writer, cfg *Config, ctls []control.Control, starter bool) e
 	fmt.Fprintf(&b, "  include: %s\n", yamlList(cfg.Include))
 	b.WriteString("  # regions never to cover\n")
 	fmt.Fprintf(&b, "  exclude: %s\n", yamlList(cfg.Exclude))
+	b.WriteString("# Let 'apply --yes' and 'apply PLANFILE' make destructive changes (delete default VPCs, turn off\n")
+	b.WriteString("# a protection that is on), as --allow-destructive does. Without it they are left out and apply\n")
+	b.WriteString("# exits 2. On a terminal apply asks for them apart, whatever this says.\n")
+	fmt.Fprintf(&b, "allow_destructive: %t\n", cfg.AllowDestructive)
 	b.WriteString("controls:\n")
 	for _, c := range ctls {
 		id := c.Info().ID

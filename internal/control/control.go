@@ -68,6 +68,34 @@ type Target struct {
 	AccountID  string
 	Region     string
 	HomeRegion string
+	// Excepted are the ids of resources in this target that an exception
+	// in the configuration names (its `resources`), for controls with
+	// several resources per region (VPCs, security groups): see Excepts.
+	Excepted []string
+}
+
+// Excepts reports whether an exception names resource id in this target.
+//
+// Per-resource exceptions work so: the engine gives Check and Apply the
+// ids every exception of the control and region lists (not expired). A
+// control whose findings name resources (Finding.Resources) reads them:
+//   - Check reports a non-compliant resource that t.Excepts in
+//     Finding.Excepted, never in Resources, Changes or Destroys; a finding
+//     whose only non-compliant resources are excepted has no Action and is
+//     accepted (the report names the exception of each resource);
+//   - Apply leaves every resource t.Excepts as it is: it makes no write to
+//     it.
+//
+// A control that ignores Excepted keeps reporting the excepted ids in
+// Resources; harden then leaves that whole target as it is (unmanaged,
+// naming the exception), so an exception is never overridden.
+func (t Target) Excepts(id string) bool {
+	for _, x := range t.Excepted {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Env is what a control may use: the AWS clients and the run's settings.
@@ -137,12 +165,43 @@ type Finding struct {
 	// Resources are the ids of the non-compliant resources, for controls
 	// with several per region (VPCs, trails): an exception can name them.
 	Resources []string
+	// Excepted are the ids of non-compliant resources Target.Excepted
+	// names: left as they are, accepted by their exception.
+	Excepted []string
+	// Destroys says what the planned change deletes or turns off that
+	// exists now, one Loss per resource: apply asks for it separately (see
+	// Loss). Empty for a change that only creates or changes settings.
+	Destroys []Loss
 	// Deferred, when set, says why the change cannot be made yet
 	// (Detective waits for GuardDuty's first 48 hours): the target is
 	// deferred, neither a change nor an error, and a later apply makes it.
 	// DeferredUntil says from when, if that is known.
 	Deferred      string
 	DeferredUntil time.Time
+}
+
+// Loss is one thing a destructive change deletes or turns off.
+//
+// A change is destructive when it deletes something that exists and that
+// rollback cannot give back as it was (a default VPC: rollback recreates
+// one under new ids; log objects a retention rule expires), or turns off a
+// protection that is on (a GuardDuty feature). Creating something, or
+// changing a setting rollback restores exactly (a password policy, the
+// rules of a default security group), is not. A control whose Check can
+// report a Loss is marked Info.Destructive; a control marked destructive
+// whose change for a target only creates (GuardDuty enabling a detector)
+// reports no Loss for it.
+type Loss struct {
+	// Verb and Kind name the loss for the prompt, "delete" and "default
+	// VPC": "Type 3 to delete 3 default VPCs". Kind takes an "s" in the
+	// plural.
+	Verb string `json:"verb"`
+	Kind string `json:"kind"`
+	// Resource is the resource's id ("vpc-0abc", "s3://bucket/AWSLogs/").
+	Resource string `json:"resource"`
+	// What is the blast radius in words: what goes, with what, and what
+	// rollback cannot bring back.
+	What string `json:"what"`
 }
 
 // StepKind names one kind of write a control makes, usually after the AWS
@@ -235,6 +294,13 @@ type Undo struct {
 	// AfterAllRegions makes rollback undo this step only after every
 	// region's other steps of the control (a role shared by all regions).
 	AfterAllRegions bool
+	// Resource, when set, names the one resource the step changed and
+	// declares the step independent of every step of its control and
+	// region that names another resource: rollback undoes such steps
+	// together, keeping in order only those that name the same resource.
+	// Empty means the step is ordered against every other step of its
+	// control and region. Set it with Keyed.
+	Resource string
 }
 
 // UndoFunc reads the current state of what step s changed, compares it
@@ -252,6 +318,19 @@ func (st Steps) Undo(ctx context.Context, controlID string, env *Env, t Target, 
 		return Undo{}, fmt.Errorf("%s: journal step %q is not one this control writes", controlID, s.Kind)
 	}
 	return f(ctx, env, t, s)
+}
+
+// Keyed wraps an undo so that its decisions name the resource that key
+// finds in the step (see Undo.Resource). key returns "" when it cannot
+// tell, which keeps the step in order with every other.
+func Keyed(key func(Step) string, f UndoFunc) UndoFunc {
+	return func(ctx context.Context, env *Env, t Target, s Step) (Undo, error) {
+		u, err := f(ctx, env, t, s)
+		if err == nil {
+			u.Resource = key(s)
+		}
+		return u, err
+	}
 }
 
 // Restored returns a Restore decision.

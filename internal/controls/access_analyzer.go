@@ -90,6 +90,7 @@ func (AccessAnalyzer) Info() control.Info {
 		CIS:          []string{"1.20"},
 		ReadActions:  []string{"access-analyzer:ListAnalyzers"},
 		WriteActions: []string{"access-analyzer:CreateAnalyzer", "access-analyzer:DeleteAnalyzer", "access-analyzer:TagResource", "iam:CreateServiceLinkedRole"},
+		Cost:         control.Cost{Drivers: "free: an external access analyzer costs nothing (unused-access analyzers, which harden does not create, are billed)"},
 	}
 }
 

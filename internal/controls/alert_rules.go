@@ -305,6 +305,25 @@ func deleteRule(ctx context.Context, env *control.Env, region, rule string) erro
 // undoPutRule deletes a rule harden created (its tags name harden and the
 // step's run; no target is left on it) or puts back the settings of a rule
 // it changed, when the rule is still as harden left it.
+// ruleKey names the rule a rule or target step changed: steps of
+// distinct rules are undone together (control.Keyed).
+func ruleKey(s control.Step) string {
+	var prior struct {
+		Name string `json:"name"`
+		Rule string `json:"rule"`
+	}
+	if err := control.DecodePrior(s, &prior); err != nil {
+		return ""
+	}
+	if prior.Rule != "" {
+		return "rule " + prior.Rule
+	}
+	if prior.Name != "" {
+		return "rule " + prior.Name
+	}
+	return ""
+}
+
 func undoPutRule(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var prior ruleState
 	if err := control.DecodePrior(s, &prior); err != nil {

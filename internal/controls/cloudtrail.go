@@ -154,6 +154,7 @@ func (CloudTrail) Info() control.Info {
 		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "kms:DescribeKey"},
 		WriteActions: []string{"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
 			"cloudtrail:StartLogging", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:AddTags"},
+		Cost: control.Cost{UsageBased: true, Drivers: "management events are free for an account's first trail; if another trail already records them this copy costs 2 USD per 100,000 events; log files are stored in the log archive"},
 	}
 }
 

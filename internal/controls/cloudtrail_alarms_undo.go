@@ -21,14 +21,41 @@ import (
 // Steps lists the writes Apply makes, each with its undo.
 func (c CloudTrailAlarms) Steps() control.Steps {
 	return control.Steps{
-		stepCreateLogGroup:    undoCreateLogGroup,
-		stepPutRetention:      undoRetention,
-		stepCreateLogsRole:    undoCreateLogsRole,
-		stepPutLogsRolePolicy: undoRolePolicy,
+		// The log group and the role are independent of each other; the
+		// trail's delivery, which uses both, is undone before either.
+		stepCreateLogGroup:    control.Keyed(named("log group "+TrailLogGroup), undoCreateLogGroup),
+		stepPutRetention:      control.Keyed(named("log group "+TrailLogGroup), undoRetention),
+		stepCreateLogsRole:    control.Keyed(named("role "+trailLogsRole), undoCreateLogsRole),
+		stepPutLogsRolePolicy: control.Keyed(named("role "+trailLogsRole), undoRolePolicy),
 		stepTrailToLogs:       undoTrailDelivery,
-		stepPutMetricFilter:   undoFilter,
-		stepPutMetricAlarm:    undoAlarm,
+		stepPutMetricFilter:   control.Keyed(metricKey, undoFilter),
+		stepPutMetricAlarm:    control.Keyed(metricKey, undoAlarm),
 	}
+}
+
+// named keys every step of a kind to one resource (control.Keyed).
+func named(resource string) func(control.Step) string {
+	return func(control.Step) string { return resource }
+}
+
+// metricKey names the metric a filter or alarm step governs: the filter
+// that feeds a metric and the alarm on it are undone in order, and those
+// of distinct metrics together (control.Keyed).
+func metricKey(s control.Step) string {
+	var after struct {
+		Filter *filterState `json:"filter"`
+		Alarm  *alarmState  `json:"alarm"`
+	}
+	if ok, err := control.DecodeAfter(s, &after); !ok || err != nil {
+		return ""
+	}
+	switch {
+	case after.Filter != nil && after.Filter.Metric != "":
+		return "metric " + after.Filter.Namespace + "/" + after.Filter.Metric
+	case after.Alarm != nil && after.Alarm.Metric != "":
+		return "metric " + after.Alarm.Namespace + "/" + after.Alarm.Metric
+	}
+	return ""
 }
 
 // putVerdict decides the undo of a write that replaced one thing whole

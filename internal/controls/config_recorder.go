@@ -66,6 +66,7 @@ func (ConfigRecorder) Info() control.Info {
 			"config:StartConfigurationRecorder", "config:StopConfigurationRecorder", "config:DeleteDeliveryChannel",
 			"config:DeleteConfigurationRecorder", "iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole",
 			"iam:GetServiceLinkedRoleDeletionStatus", "iam:PassRole"},
+		Cost: control.Cost{UsageBased: true, Drivers: "configuration items recorded (0.003 USD each, every resource change in the region) and their delivery to the log archive"},
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 // the region (Security Hub EC2.2; CIS v3.0 5.4, 5.5 in CIS v4.0 and v5.0), so that nothing is let in or out
 // by a group every new resource may fall back to. A default group that a
 // network interface uses is reported and left alone: removing its rules
-// would cut that resource off.
+// would cut that resource off. A group an exception names (by its id) is
+// left as it is.
 type DefaultSecurityGroup struct{}
 
 const (
@@ -277,15 +278,21 @@ func (c DefaultSecurityGroup) Check(ctx context.Context, env *control.Env, t con
 	if err != nil {
 		return control.Finding{}, err
 	}
-	return groupsFinding(groups), nil
+	return groupsFinding(groups, t), nil
 }
 
 // groupsFinding: the groups with rules and no user are to be emptied;
-// those in use are named. Only groups in use left: unmanaged.
-func groupsFinding(groups []defaultGroup) control.Finding {
+// those in use are named. Only groups in use left: unmanaged. Groups an
+// exception names are left as they are (Excepted).
+func groupsFinding(groups []defaultGroup, t control.Target) control.Finding {
 	var empty, kept []control.Change
-	var inUse []string
+	var inUse, resources, excepted []string
 	for _, g := range groups {
+		if t.Excepts(g.GroupID) {
+			excepted = append(excepted, g.GroupID)
+			continue
+		}
+		resources = append(resources, g.GroupID)
 		ch := control.Change{Field: g.name(), Current: g.rulesText(), Desired: "no rules"}
 		if len(g.UsedBy) > 0 {
 			kept = append(kept, ch)
@@ -300,9 +307,11 @@ func groupsFinding(groups []defaultGroup) control.Finding {
 	}
 	switch {
 	case len(empty) > 0:
-		return control.Finding{Action: control.ActionUpdate, Changes: empty, Note: usedNote}
+		return control.Finding{Action: control.ActionUpdate, Changes: empty, Note: usedNote, Resources: resources, Excepted: excepted}
 	case len(kept) > 0:
-		return control.Finding{Changes: kept, Unmanaged: usedNote}
+		return control.Finding{Changes: kept, Unmanaged: usedNote, Resources: resources, Excepted: excepted}
+	case len(excepted) > 0:
+		return control.Finding{Excepted: excepted, Note: "kept: an exception names " + strings.Join(excepted, ", ")}
 	}
 	return control.Finding{Compliant: true}
 }
@@ -314,7 +323,7 @@ func (c DefaultSecurityGroup) Apply(ctx context.Context, env *control.Env, t con
 	}
 	var toEmpty []defaultGroup
 	for _, g := range groups {
-		if len(g.UsedBy) == 0 {
+		if len(g.UsedBy) == 0 && !t.Excepts(g.GroupID) {
 			toEmpty = append(toEmpty, g)
 		}
 	}

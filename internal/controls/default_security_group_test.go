@@ -282,3 +282,35 @@ func TestDefaultSecurityGroupBadStep(t *testing.T) {
 		t.Fatalf("undo of a broken step = %v", err)
 	}
 }
+
+// In a region with two VPCs, an exception naming one default group keeps
+// that group's rules (excepted, 0 writes to it) while the other group is
+// emptied; naming both leaves nothing to do.
+func TestDefaultSecurityGroupExceptedGroupIsKept(t *testing.T) {
+	env, c, cenv, tg := sgSetup(t)
+	second := place(t, env, fakeaws.Placement{Kind: "vpc"})
+	kept := defaultGroupOf(t, env, second)
+	emptied := defaultGroupOf(t, env, defaultVpcID(t, env))
+	tg.Excepted = []string{kept}
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || f.Action != control.ActionUpdate || len(f.Changes) != 1 || !strings.Contains(f.Changes[0].Field, emptied) ||
+		strings.Join(f.Resources, ",") != emptied || strings.Join(f.Excepted, ",") != kept {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	j := appliedJournal(t, c, cenv, tg)
+	for _, e := range j.Entries {
+		if strings.Contains(string(e.Step.Prior), kept) {
+			t.Fatalf("apply wrote to the excepted group: %s", e.Step.Prior)
+		}
+	}
+	if in, out := groupPermissions(t, env, kept); len(in) != 1 || len(out) != 1 {
+		t.Fatal("the excepted group lost rules")
+	}
+	if in, out := groupPermissions(t, env, emptied); len(in)+len(out) != 0 {
+		t.Fatal("the other group still has rules")
+	}
+	f, err = c.Check(ctx, cenv, tg)
+	if err != nil || f.Compliant || f.Action != control.ActionNone || f.Unmanaged != "" || len(f.Resources) != 0 || strings.Join(f.Excepted, ",") != kept {
+		t.Fatalf("after apply, only the excepted group is left: %+v, %v", f, err)
+	}
+}

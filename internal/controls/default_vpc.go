@@ -22,7 +22,9 @@ import (
 // use is kept and reported, naming what uses it.
 //
 // Rollback recreates a default VPC with CreateDefaultVpc: same shape, new
-// ids. What referenced the old ids is not restored; plan says so.
+// ids. What referenced the old ids is not restored; plan says so (the
+// finding's Loss). A default VPC an exception names (by its id) is left as
+// it is.
 type DefaultVPC struct{}
 
 // The writes, in the order Apply makes them; rollback undoes them newest
@@ -374,13 +376,21 @@ func usesText(uses []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(uses[:maxUsesShown], ", "), len(uses)-maxUsesShown)
 }
 
-// What rollback can and cannot give back, said in the plan before anyone
-// confirms.
-func noteRollback(vpcID string) string {
-	return fmt.Sprintf("default VPC %s is unused; rollback cannot bring back its ids", vpcID)
+// loss is the blast radius of deleting the default VPC, said in the plan
+// before anyone confirms: what goes, and what rollback cannot give back.
+func (s defaultVpcSurvey) loss() control.Loss {
+	id := aws.ToString(s.vpc.VpcId)
+	with := []string{"its " + plural(len(s.subnets), "subnet")}
+	if len(s.subnets) == 1 {
+		with[0] = "its subnet"
+	}
+	for _, gw := range s.gateways {
+		with = append(with, "internet gateway "+gw.GatewayID)
+	}
+	what := fmt.Sprintf("deletes %s (%s) with %s; rollback recreates a default VPC with NEW ids: what referenced the old ids is not restored",
+		id, aws.ToString(s.vpc.CidrBlock), strings.Join(with, " and "))
+	return control.Loss{Verb: "delete", Kind: "default VPC", Resource: id, What: what}
 }
-
-const desiredDeleted = "deleted (rollback recreates one with new ids; what referenced the old ids is not restored)"
 
 func (s defaultVpcSurvey) shape() string {
 	id := aws.ToString(s.vpc.VpcId)
@@ -403,25 +413,32 @@ func (c DefaultVPC) Check(ctx context.Context, env *control.Env, t control.Targe
 	if err != nil {
 		return control.Finding{}, err
 	}
-	return s.finding(t.Region), nil
+	return s.finding(t), nil
 }
 
-func (s defaultVpcSurvey) finding(region string) control.Finding {
+// finding: a default VPC an exception names is kept whatever it is; one
+// in use is kept and reported; an unused one is deleted.
+func (s defaultVpcSurvey) finding(t control.Target) control.Finding {
 	if s.vpc == nil {
-		return control.Finding{Compliant: true, Note: "no default VPC in " + region}
+		return control.Finding{Compliant: true, Note: "no default VPC in " + t.Region}
 	}
 	id := aws.ToString(s.vpc.VpcId)
+	if t.Excepts(id) {
+		return control.Finding{Excepted: []string{id}, Note: "default VPC " + id + " kept: an exception names it"}
+	}
 	if len(s.uses) > 0 {
 		return control.Finding{
 			Changes:   []control.Change{{Field: "default VPC", Current: s.shape(), Desired: "deleted"}},
 			Note:      "default VPC " + id,
 			Unmanaged: "kept: in use by " + usesText(s.uses),
+			Resources: []string{id},
 		}
 	}
 	return control.Finding{
-		Action:  control.ActionDelete,
-		Changes: []control.Change{{Field: "default VPC", Current: s.shape(), Desired: desiredDeleted}},
-		Note:    noteRollback(id),
+		Action:    control.ActionDelete,
+		Changes:   []control.Change{{Field: "default VPC", Current: s.shape(), Desired: "deleted"}},
+		Resources: []string{id},
+		Destroys:  []control.Loss{s.loss()},
 	}
 }
 
@@ -430,8 +447,9 @@ func (c DefaultVPC) Apply(ctx context.Context, env *control.Env, t control.Targe
 	if err != nil {
 		return nil, err
 	}
-	f := s.finding(t.Region)
-	if f.Compliant || f.Unmanaged != "" {
+	f := s.finding(t)
+	if f.Action != control.ActionDelete {
+		// Compliant, in use, or kept by an exception: no write.
 		return nil, nil
 	}
 	id := aws.ToString(s.vpc.VpcId)

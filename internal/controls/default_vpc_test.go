@@ -113,14 +113,41 @@ func TestDefaultVpcPlanWarnsOfNewIDs(t *testing.T) {
 		t.Fatalf("finding = %+v, %v", f, err)
 	}
 	ch := f.Changes[0]
-	if !strings.Contains(f.Note, vpc) || !strings.Contains(f.Note, "rollback cannot bring back its ids") {
-		t.Errorf("note %q does not warn that rollback gives new ids", f.Note)
+	if len(f.Destroys) != 1 || len(f.Resources) != 1 || f.Resources[0] != vpc {
+		t.Fatalf("a delete names no loss or resource: %+v", f)
 	}
-	if !strings.Contains(ch.Desired, "rollback recreates one with new ids; what referenced the old ids is not restored") {
-		t.Errorf("change %q does not warn that rollback gives new ids", ch.Desired)
+	l := f.Destroys[0]
+	if l.Resource != vpc || l.Verb != "delete" || l.Kind != "default VPC" ||
+		!strings.HasPrefix(l.What, "deletes "+vpc+" (172.31.0.0/16) with its 3 subnets and internet gateway igw-") ||
+		!strings.HasSuffix(l.What, "rollback recreates a default VPC with NEW ids: what referenced the old ids is not restored") {
+		t.Errorf("loss %+v does not say what goes and that rollback gives new ids", l)
 	}
 	if !strings.HasPrefix(ch.Current, vpc+" (172.31.0.0/16, 3 subnets, internet gateway igw-") {
 		t.Errorf("current = %q", ch.Current)
+	}
+}
+
+// A default VPC an exception names is kept, in use or not: Check reports
+// it excepted (no action, nothing destroyed) and Apply writes nothing.
+func TestDefaultVpcExceptedIsKept(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	vpc := defaultVpcID(t, env)
+	tg.Excepted = []string{"vpc-0other", vpc}
+	before := env.Server.Snapshot()
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || f.Compliant || f.Action != control.ActionNone || len(f.Resources) != 0 || len(f.Destroys) != 0 ||
+		len(f.Excepted) != 1 || f.Excepted[0] != vpc {
+		t.Fatalf("finding = %+v, %v", f, err)
+	}
+	j := &controltest.MemJournal{}
+	changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion))
+	if err != nil || len(changed) != 0 || len(j.Entries) != 0 || string(env.Server.Snapshot()) != string(before) {
+		t.Fatalf("apply on an excepted VPC: %v, %v, %d journal entries", changed, err, len(j.Entries))
+	}
+	// An exception naming another VPC changes nothing for this one.
+	tg.Excepted = []string{"vpc-0other"}
+	if f, _ := c.Check(ctx, cenv, tg); f.Action != control.ActionDelete {
+		t.Fatalf("an exception for another VPC kept this one: %+v", f)
 	}
 }
 

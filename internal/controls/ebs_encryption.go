@@ -38,6 +38,7 @@ func (EBSEncryption) Info() control.Info {
 		CIS:          []string{"2.2.1"},
 		ReadActions:  []string{"ec2:GetEbsEncryptionByDefault"},
 		WriteActions: []string{"ec2:EnableEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault"},
+		Cost:         control.Cost{Drivers: "free: encrypted volumes and snapshots cost the same; the AWS managed key aws/ebs is free"},
 	}
 }
 

@@ -307,6 +307,15 @@ func (GuardDuty) finding(env *control.Env, seen detectorSeen, found bool) contro
 	}
 	if seen.Administrator != "" {
 		f.Action, f.Unmanaged = control.ActionNone, "managed by "+seen.Administrator
+		return f
+	}
+	// Turning off a protection that is on is destructive; creating or
+	// enabling one is not.
+	for _, name := range sortedFeatureNames(after.Features) {
+		if prior.Features[name] == string(gdtypes.FeatureStatusEnabled) && after.Features[name] == string(gdtypes.FeatureStatusDisabled) {
+			f.Destroys = append(f.Destroys, control.Loss{Verb: "turn off", Kind: "GuardDuty feature", Resource: name + " of detector " + seen.ID,
+				What: fmt.Sprintf("turns off %s of detector %s, on now: that protection stops (rollback turns it on again; what it would have found meanwhile is not found)", name, seen.ID)})
+		}
 	}
 	return f
 }

@@ -69,7 +69,7 @@ func (c HealthAlerts) Apply(ctx context.Context, env *control.Env, t control.Tar
 // Steps lists the writes Apply makes, each with its undo.
 func (HealthAlerts) Steps() control.Steps {
 	return control.Steps{
-		stepPutAlertRule:   undoPutRule,
-		stepPutAlertTarget: undoPutTarget,
+		stepPutAlertRule:   control.Keyed(ruleKey, undoPutRule),
+		stepPutAlertTarget: control.Keyed(ruleKey, undoPutTarget),
 	}
 }

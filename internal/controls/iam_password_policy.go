@@ -86,6 +86,7 @@ func (IAMPasswordPolicy) Info() control.Info {
 		CIS:          []string{"1.8", "1.9"},
 		ReadActions:  []string{"iam:GetAccountPasswordPolicy"},
 		WriteActions: []string{"iam:UpdateAccountPasswordPolicy", "iam:DeleteAccountPasswordPolicy"},
+		Cost:         control.Cost{Drivers: "free"},
 	}
 }
 

@@ -115,6 +115,7 @@ func (LogArchive) Info() control.Info {
 		WriteActions: []string{"kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:TagResource",
 			"s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
 			"s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:TagResource"},
+		Cost: control.Cost{UsageBased: true, Drivers: "S3 storage and requests of the log objects (kept for the retention), and the KMS key (1 USD a month plus requests)"},
 	}
 }
 
@@ -258,16 +259,37 @@ func (s archiveState) finding(env *control.Env, t control.Target) control.Findin
 		}
 		return f
 	}
+	var loss []control.Loss
+	if l, ok := s.retentionLoss(env); ok {
+		loss = []control.Loss{l}
+	}
 	if adopted {
 		// The changes list each change; the note says what stays.
-		return control.Finding{Action: control.ActionAdopt, Changes: ch,
+		return control.Finding{Action: control.ActionAdopt, Changes: ch, Destroys: loss,
 			Note: fmt.Sprintf("adopt existing bucket %s: %s; rollback keeps the key and any logs", s.Bucket, s.adoptionNote())}
 	}
-	f := control.Finding{Action: control.ActionUpdate, Changes: ch, Note: "rollback keeps the key and any logs"}
+	f := control.Finding{Action: control.ActionUpdate, Changes: ch, Destroys: loss, Note: "rollback keeps the key and any logs"}
 	if !s.Exists || s.KeyARN == "" {
 		f.Action = control.ActionCreate
 	}
 	return f
+}
+
+// retentionLoss is what the retention rule deletes when apply puts it on
+// a bucket that exists: the log objects older than the retention that
+// harden's rule as it is (if any) keeps. A new bucket holds nothing yet,
+// and a longer retention deletes nothing.
+func (s archiveState) retentionLoss(env *control.Env) (control.Loss, bool) {
+	days := retentionDays(env)
+	if !s.Exists || hasRetention(s.Lifecycle, days) {
+		return control.Loss{}, false
+	}
+	if now := retentionDaysNow(s.Lifecycle); now > 0 && days >= now {
+		return control.Loss{}, false
+	}
+	return control.Loss{Verb: "delete old logs in", Kind: "bucket", Resource: "s3://" + s.Bucket + "/" + logPrefix,
+		What: fmt.Sprintf("S3 deletes the log objects under %s in bucket %s older than %d days, and their old versions: "+
+			"rollback removes the rule but cannot bring deleted logs back", logPrefix, s.Bucket, days)}, true
 }
 
 func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {

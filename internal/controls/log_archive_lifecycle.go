@@ -129,6 +129,19 @@ func withRetention(rules []lifecycleRule, days int32) []lifecycleRule {
 	return append(out, retentionRule(days, othersUseBasePrefix(rules)))
 }
 
+// retentionDaysNow is how many days harden's rule, as it is, keeps log
+// objects before S3 deletes them; 0 when no enabled rule of harden's
+// expires them.
+func retentionDaysNow(rules []lifecycleRule) int32 {
+	for _, r := range rules {
+		if aws.ToString(r.ID) == retentionRuleID && r.Status == string(s3types.ExpirationStatusEnabled) &&
+			r.Expiration != nil && r.Expiration.Days != nil {
+			return *r.Expiration.Days
+		}
+	}
+	return 0
+}
+
 // retentionNow describes harden's rule as it is, for a plan.
 func retentionNow(rules []lifecycleRule) string {
 	for _, r := range rules {

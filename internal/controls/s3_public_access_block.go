@@ -59,6 +59,7 @@ func (S3PublicAccessBlock) Info() control.Info {
 		CIS:          []string{"2.1.4"},
 		ReadActions:  []string{"s3:GetAccountPublicAccessBlock", "sts:GetCallerIdentity"},
 		WriteActions: []string{"s3:PutAccountPublicAccessBlock"},
+		Cost:         control.Cost{Drivers: "free"},
 	}
 }
 

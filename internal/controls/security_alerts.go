@@ -236,15 +236,18 @@ func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.T
 // Steps lists the writes Apply makes, each with its undo.
 func (c SecurityAlerts) Steps() control.Steps {
 	return control.Steps{
-		stepCreateAlertKey:         undoCreateAlertKey,
-		stepCreateAlertKeyAlias:    undoCreateAlertKeyAlias,
-		stepCreateAlertTopic:       undoCreateAlertTopic,
-		stepSetAlertTopicAttribute: undoSetAlertTopicAttribute,
-		stepSubscribeAlertEmail:    undoSubscribeAlertEmail,
+		stepCreateAlertKey:      undoCreateAlertKey,
+		stepCreateAlertKeyAlias: undoCreateAlertKeyAlias,
+		// The topic and the forwarder role are independent of each other
+		// (the rules that use them are undone first); the key, which the
+		// topic uses, after both.
+		stepCreateAlertTopic:       control.Keyed(named("topic"), undoCreateAlertTopic),
+		stepSetAlertTopicAttribute: control.Keyed(named("topic"), undoSetAlertTopicAttribute),
+		stepSubscribeAlertEmail:    control.Keyed(named("topic"), undoSubscribeAlertEmail),
 		stepPutAlertKeyPolicy:      undoPutAlertKeyPolicy,
-		stepCreateForwarderRole:    undoCreateForwarderRole,
-		stepPutForwarderRolePolicy: undoPutForwarderRolePolicy,
-		stepPutAlertRule:           undoPutRule,
-		stepPutAlertTarget:         undoPutTarget,
+		stepCreateForwarderRole:    control.Keyed(named("forwarder role"), undoCreateForwarderRole),
+		stepPutForwarderRolePolicy: control.Keyed(named("forwarder role"), undoPutForwarderRolePolicy),
+		stepPutAlertRule:           control.Keyed(ruleKey, undoPutRule),
+		stepPutAlertTarget:         control.Keyed(ruleKey, undoPutTarget),
 	}
 }

@@ -76,6 +76,16 @@ type Result struct {
 	// Resources are the ids of the target's non-compliant resources, for
 	// controls with several per region.
 	Resources []string
+	// Excepted are non-compliant resources an exception names, left as
+	// they are (see control.Target.Excepts); By is filled by the run
+	// layer, which knows the exceptions.
+	Excepted []ExceptedResource
+	// Destroys is what a NonCompliant target's change deletes or turns
+	// off (see control.Loss); empty when the change is not destructive.
+	Destroys []control.Loss
+	// Withheld marks a NonCompliant target apply leaves as it is on
+	// purpose (a destructive change not approved); Reason says why.
+	Withheld bool
 	// Until is when a Deferred target's change can be made, if known
 	// (Reason says why it waits).
 	Until time.Time
@@ -84,6 +94,17 @@ type Result struct {
 	Reason string
 	Err    error
 }
+
+// ExceptedResource is a non-compliant resource an exception names.
+type ExceptedResource struct {
+	ID string `json:"resource"`
+	// By is the exception; nil until the run layer fills it.
+	By *Acceptance `json:"by,omitempty"`
+}
+
+// Destructive reports whether r is a change apply would make that deletes
+// or turns off something that exists.
+func (r Result) Destructive() bool { return r.Status == NonCompliant && len(r.Destroys) > 0 }
 
 // NotCheckedReason is why a target was not verified.
 type NotCheckedReason string
@@ -125,6 +146,9 @@ type Run struct {
 	// Progress, when set, is called after each target is done (checked,
 	// or applied and checked again), from any goroutine.
 	Progress ProgressFunc
+	// Excepted, when set, returns the resource ids the exceptions of a
+	// control and region name (control.Target.Excepted).
+	Excepted func(controlID, region string) []string
 }
 
 // ProgressFunc receives how many of a run's targets are done.
@@ -175,8 +199,12 @@ func (r *Run) targets() []target {
 	return ts
 }
 
-func (r *Run) controlTarget(region string) control.Target {
-	return control.Target{AccountID: r.AccountID, Region: region, HomeRegion: r.HomeRegion}
+func (r *Run) controlTarget(controlID, region string) control.Target {
+	t := control.Target{AccountID: r.AccountID, Region: region, HomeRegion: r.HomeRegion}
+	if r.Excepted != nil && controlID != "" {
+		t.Excepted = r.Excepted(controlID, region)
+	}
+	return t
 }
 
 func (r *Run) limit() int {
@@ -212,15 +240,19 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 	if err := ctx.Err(); err != nil {
 		return r.failed(res, err, false)
 	}
-	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(t.region))
+	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(info.ID, t.region))
 	if err != nil {
 		return r.failed(res, err, false)
 	}
 	res.Note = f.Note
 	res.Resources = f.Resources
+	res.Excepted = excepted(f.Excepted)
 	switch {
 	case f.Compliant:
 		res.Status = Compliant
+	case onlyExcepted(f):
+		res.Status = Accepted
+		res.Changes = f.Changes
 	case f.Deferred != "":
 		res.Status, res.Reason, res.Until = Deferred, f.Deferred, f.DeferredUntil
 		res.Changes = f.Changes
@@ -229,8 +261,41 @@ func (r *Run) check(ctx context.Context, t target) (res Result) {
 		res.Changes = f.Changes
 	default:
 		res.Status, res.Action, res.Changes = NonCompliant, f.Action, f.Changes
+		res.Destroys = f.Destroys
+		if f.Action == control.ActionDelete && len(f.Destroys) == 0 {
+			// A delete is destructive, whether or not the control
+			// says what goes.
+			res.Destroys = []control.Loss{{Verb: "delete", Kind: "resource", Resource: strings.Join(f.Resources, ", "),
+				What: "deletes " + changesText(f.Changes)}}
+		}
 	}
 	return res
+}
+
+// onlyExcepted reports whether f's only non-compliant resources are
+// excepted: nothing to change, accepted.
+func onlyExcepted(f control.Finding) bool {
+	return !f.Compliant && len(f.Excepted) > 0 && f.Action == control.ActionNone && f.Unmanaged == "" &&
+		f.Deferred == "" && len(f.Resources) == 0
+}
+
+func excepted(ids []string) []ExceptedResource {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]ExceptedResource, len(ids))
+	for i, id := range ids {
+		out[i] = ExceptedResource{ID: id}
+	}
+	return out
+}
+
+func changesText(cs []control.Change) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Field + " (" + c.Current + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Apply changes every NonCompliant target of plan, each after its
@@ -254,7 +319,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	g.SetLimit(r.limit())
 	pending := 0
 	for _, p := range plan {
-		if p.Status == NonCompliant {
+		if p.Status == NonCompliant && !p.Withheld {
 			pending++
 		}
 	}
@@ -263,7 +328,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	// below waits on one that was started before it: no deadlock under
 	// the limit.
 	for i, p := range plan {
-		if p.Status != NonCompliant {
+		if p.Status != NonCompliant || p.Withheld {
 			out[i] = p
 			close(done[p.Key()])
 			continue
@@ -310,7 +375,7 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 	out := map[string]*sharedPrerequisite{}
 	for _, p := range plan {
 		pre, ok := byID[p.Control.ID].(control.Prerequisites)
-		if !ok || p.Status != NonCompliant || out[p.Control.ID] != nil {
+		if !ok || p.Status != NonCompliant || p.Withheld || out[p.Control.ID] != nil {
 			continue
 		}
 		sp := &sharedPrerequisite{done: make(chan struct{})}
@@ -322,14 +387,14 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 					sp.err = fmt.Errorf("internal error: %v", v)
 				}
 			}()
-			sp.err = pre.Prerequisites(ctx, r.Env, r.controlTarget(r.HomeRegion), journal(p.Control.ID, r.HomeRegion))
+			sp.err = pre.Prerequisites(ctx, r.Env, r.controlTarget("", r.HomeRegion), journal(p.Control.ID, r.HomeRegion))
 		}()
 	}
 	return out
 }
 
 func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, wait func(string) (Result, bool), journal JournalFor) (res Result) {
-	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes}
+	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes, Destroys: p.Destroys}
 	defer recoverInto(&res)
 	// Controls this one only runs after (Info.After) are waited for, never
 	// a reason to hold it back.
@@ -361,7 +426,7 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if err := ctx.Err(); err != nil {
 		return r.failed(res, err, true)
 	}
-	t := r.controlTarget(p.Region)
+	t := r.controlTarget(p.Control.ID, p.Region)
 	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
 	var deferred *control.DeferredError
@@ -376,6 +441,11 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if err != nil {
 		return r.failed(res, fmt.Errorf("re-check after apply: %w", err), false)
 	}
+	if onlyExcepted(f) {
+		// Done but for the resources an exception keeps.
+		res.Status, res.Note, res.Excepted, res.Destroys = Accepted, f.Note, excepted(f.Excepted), nil
+		return res
+	}
 	if !f.Compliant {
 		res.Status = Error
 		res.Changes = f.Changes
@@ -383,7 +453,7 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 		res.Reason = "run 'harden plan' to see what differs; something may be changing it back"
 		return res
 	}
-	res.Status, res.Note = Compliant, f.Note
+	res.Status, res.Note, res.Destroys = Compliant, f.Note, nil
 	return res
 }
 

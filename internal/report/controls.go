@@ -35,9 +35,11 @@ type controlJSON struct {
 	// Severity and DocURL were added within v1.
 	Severity severity.Severity `json:"severity"`
 	DocURL   string            `json:"doc_url"`
+	// Cost was added within v1.
+	Cost control.Cost `json:"cost"`
 }
 
-var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "DEPENDS ON", "SECURITY HUB", "CIS", "TITLE"}
+var controlHeaders = []string{"ID", "SCOPE", "DESTRUCTIVE", "COST", "DEPENDS ON", "SECURITY HUB", "CIS", "TITLE"}
 
 // RenderControls writes the control registry: what `harden controls` shows.
 func RenderControls(w io.Writer, infos []control.Info, o Options) error {
@@ -58,6 +60,7 @@ func RenderControls(w io.Writer, infos []control.Info, o Options) error {
 				WriteActions: append([]string{}, in.WriteActions...),
 				Severity:     severity.OfControl(in.ID, in.SecurityHub),
 				DocURL:       DocURL(in.ID),
+				Cost:         in.Cost,
 			}
 		}
 		return writeJSON(w, doc)
@@ -83,7 +86,16 @@ func controlCells(in control.Info) []string {
 	if in.Destructive {
 		destructive = "yes"
 	}
-	return []string{clean(in.ID), clean(string(in.Scope)), destructive, ids(in.DependsOn), ids(in.SecurityHub), ids(in.CIS), clean(in.Title)}
+	return []string{clean(in.ID), clean(string(in.Scope)), destructive, costWord(in.Cost), ids(in.DependsOn), ids(in.SecurityHub), ids(in.CIS), clean(in.Title)}
+}
+
+// costWord is the COST column: "usage" for a usage-based control, else
+// "free".
+func costWord(c control.Cost) string {
+	if c.UsageBased {
+		return "usage"
+	}
+	return "free"
 }
 
 func ids(s []string) string {
@@ -125,7 +137,7 @@ func controlsTable(w io.Writer, infos []control.Info, width int) error {
 	for i, in := range infos {
 		data[i] = controlCells(in)
 		// Lists wrap at ", " in a narrow column.
-		for c := 3; c <= 5; c++ {
+		for c := 4; c <= 6; c++ {
 			data[i][c] = strings.ReplaceAll(data[i][c], ",", ", ")
 		}
 	}
@@ -138,6 +150,8 @@ func controlsTable(w io.Writer, infos []control.Info, width int) error {
 			st = s.red
 		case c == 0:
 			st = s.bold
+		case c == 3 && ri >= 0 && ri < len(infos) && infos[ri].Cost.UsageBased:
+			st = s.yellow
 		}
 		if c < len(controlHeaders)-1 {
 			st = st.PaddingRight(colGap)
@@ -145,7 +159,7 @@ func controlsTable(w io.Writer, infos []control.Info, width int) error {
 		return st
 	}
 	out := fitTable(s.minimalTable(), controlHeaders, data, style, width,
-		shrink{3, 10, 9, false}, shrink{4, 13, 13, true}, shrink{5, 8, 8, true}, shrink{6, 24, 16, false})
+		shrink{4, 10, 9, false}, shrink{5, 13, 13, true}, shrink{6, 8, 8, true}, shrink{7, 24, 16, false})
 	if lipgloss.Width(out) > width {
 		// Too narrow for the columns: one block per control.
 		return writeSections(w, [][]string{controlBlocks(s, infos, width)})
@@ -180,6 +194,11 @@ func controlBlocks(s styles, infos []control.Info, width int) []string {
 		if in.Destructive {
 			parts = append(parts, "destructive")
 		}
+		if in.Cost.UsageBased {
+			parts = append(parts, "usage-based cost: "+clean(in.Cost.Drivers))
+		} else {
+			parts = append(parts, "free")
+		}
 		for _, l := range strings.Split(cellbuf.Wrap(clean(strings.Join(parts, " · ")), max(width-2, 20), ""), "\n") {
 			l = strings.Replace(l, "destructive", s.red.Render("destructive"), 1)
 			out = append(out, "  "+l)
@@ -190,11 +209,15 @@ func controlBlocks(s styles, infos []control.Info, width int) []string {
 
 func controlsMarkdown(w io.Writer, infos []control.Info) error {
 	var b strings.Builder
-	b.WriteString("| Control | Scope | Severity | Destructive | Depends on | Security Hub | CIS | Title |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| Control | Scope | Severity | Destructive | Cost | Depends on | Security Hub | CIS | Title |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, in := range infos {
 		c := controlCells(in)
-		fmt.Fprintf(&b, "| [`%s`](%s) | %s | %s | %s | %s | %s | %s | %s |\n", c[0], DocURL(in.ID), mdEscape(c[1]),
-			orNone(string(severity.OfControl(in.ID, in.SecurityHub))), mdEscape(c[2]), mdEscape(c[3]), mdEscape(c[4]), mdEscape(c[5]), mdEscape(c[6]))
+		cost := c[3]
+		if in.Cost.Drivers != "" {
+			cost += ": " + in.Cost.Drivers
+		}
+		fmt.Fprintf(&b, "| [`%s`](%s) | %s | %s | %s | %s | %s | %s | %s | %s |\n", c[0], DocURL(in.ID), mdEscape(c[1]),
+			orNone(string(severity.OfControl(in.ID, in.SecurityHub))), mdEscape(c[2]), mdEscape(cost), mdEscape(c[4]), mdEscape(c[5]), mdEscape(c[6]), mdEscape(c[7]))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

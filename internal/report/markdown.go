@@ -35,6 +35,18 @@ func writeMarkdown(w io.Writer, r Report) error {
 				mdEscape(rw.region), mdEscape(rw.word), mdEscape(rw.detail))
 		}
 	}
+	if ds := destructiveRows(r); len(ds) > 0 {
+		fmt.Fprintf(&b, "\n**%s**\n\n", mdEscape(destructiveHeading(r)))
+		for _, rw := range ds {
+			fmt.Fprintf(&b, "- `%s` %s: %s\n", rw.control, mdEscape(rw.region), mdEscape(rw.detail))
+		}
+	}
+	if cl := costLines(r); len(cl) > 0 {
+		fmt.Fprintf(&b, "\n**%s**\n\n", mdEscape(cl[0]))
+		for _, l := range cl[1:] {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(strings.TrimSpace(l)))
+		}
+	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {
 		b.WriteString("\n")
 		for _, l := range sk {

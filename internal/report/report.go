@@ -113,6 +113,9 @@ type Report struct {
 	Summary        Summary        `json:"summary"`
 	// StaleExceptions accept nothing in this run (a warning).
 	StaleExceptions []engine.Acceptance `json:"stale_exceptions"`
+	// UsageCosts are the usage-based controls with a change pending, one
+	// per control: what AWS bills once it is applied.
+	UsageCosts []UsageCost `json:"usage_costs"`
 	// Error is why the run failed before it could check anything (no
 	// credentials, say); Results are then empty.
 	Error string `json:"error,omitempty"`
@@ -120,6 +123,12 @@ type Report struct {
 	// controls are the run's controls, in order, for the formats that
 	// describe them (SARIF rules, JUnit suites).
 	controls []control.Info
+}
+
+// UsageCost is what drives the bill of a usage-based control.
+type UsageCost struct {
+	Control string `json:"control"`
+	Drivers string `json:"drivers"`
 }
 
 // Result is one target's outcome.
@@ -148,6 +157,12 @@ type Result struct {
 	// Resources are the non-compliant resources' ids, where a control has
 	// several per region.
 	Resources []string `json:"resources,omitempty"`
+	// Excepted are non-compliant resources an exception names: left as
+	// they are.
+	Excepted []engine.ExceptedResource `json:"excepted,omitempty"`
+	// Destroys is what a destructive change deletes or turns off, one
+	// entry per resource (see control.Loss).
+	Destroys []control.Loss `json:"destroys,omitempty"`
 	// DeferredUntil is when a deferred target's change can be made (RFC 3339).
 	DeferredUntil string `json:"deferred_until,omitempty"`
 	// Severity is the control's Security Hub (FSBP) severity: critical,
@@ -177,7 +192,10 @@ type Summary struct {
 	// Accepted counts findings an exception accepts.
 	Accepted int `json:"accepted"`
 	// Deferred counts changes that cannot be made yet.
-	Deferred       int `json:"deferred"`
+	Deferred int `json:"deferred"`
+	// Destructive counts the noncompliant targets whose change deletes or
+	// turns off something that exists (results[].destroys).
+	Destructive    int `json:"destructive"`
 	SkippedRegions int `json:"skipped_regions"`
 	Changed        int `json:"changed"`
 }
@@ -193,7 +211,9 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 		SkippedRegions:  append([]regions.Skip{}, skipped...),
 		Results:         make([]Result, 0, len(results)),
 		StaleExceptions: []engine.Acceptance{},
+		UsageCosts:      []UsageCost{},
 	}
+	costed := map[string]bool{}
 	r.Summary.SkippedRegions = len(skipped)
 	seen := map[string]bool{}
 	for _, e := range results {
@@ -218,6 +238,7 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			DependsOn:   append([]string(nil), e.Control.DependsOn...),
 			Accepted:    e.Accepted,
 			Resources:   append([]string(nil), e.Resources...),
+			Excepted:    append([]engine.ExceptedResource(nil), e.Excepted...),
 			Severity:    severity.OfControl(e.Control.ID, e.Control.SecurityHub),
 			Remediation: remediation(e),
 			DocURL:      DocURL(e.Control.ID),
@@ -234,6 +255,11 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 			}
 		case engine.NonCompliant:
 			r.Summary.NonCompliant++
+			if len(e.Destroys) > 0 {
+				r.Summary.Destructive++
+				res.Destroys = append([]control.Loss(nil), e.Destroys...)
+			}
+
 		case engine.Unmanaged:
 			r.Summary.Unmanaged++
 		case engine.Error:
@@ -253,6 +279,12 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 				res.DeferredUntil = e.Until.UTC().Format(time.RFC3339)
 			}
 		}
+		// A pending or deferred change of a usage-based control adds to
+		// the bill once it is made: named once per control.
+		if c := e.Control.Cost; c.UsageBased && (e.Status == engine.NonCompliant || e.Status == engine.Deferred) && !costed[e.Control.ID] {
+			costed[e.Control.ID] = true
+			r.UsageCosts = append(r.UsageCosts, UsageCost{Control: e.Control.ID, Drivers: c.Drivers})
+		}
 		r.Results = append(r.Results, res)
 	}
 	return r
@@ -263,7 +295,7 @@ func New(cmd Command, accountID, homeRegion string, enabled []string, skipped []
 func Failed(cmd Command, err error) Report {
 	return Report{
 		Schema: Schema, Command: cmd, Regions: []string{}, SkippedRegions: []regions.Skip{},
-		Results: []Result{}, StaleExceptions: []engine.Acceptance{}, Error: err.Error(),
+		Results: []Result{}, StaleExceptions: []engine.Acceptance{}, UsageCosts: []UsageCost{}, Error: err.Error(),
 	}
 }
 
@@ -279,6 +311,10 @@ func remediation(e engine.Result) string {
 	switch e.Status {
 	case engine.Compliant:
 		return ""
+	case engine.NonCompliant:
+		if e.Withheld && e.Reason != "" {
+			return upperFirst(strings.TrimSuffix(e.Reason, ".")) + "."
+		}
 	case engine.Unmanaged, engine.Error, engine.NotChecked, engine.Blocked:
 		if e.Reason != "" {
 			return upperFirst(strings.TrimSuffix(e.Reason, ".")) + "."

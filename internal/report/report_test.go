@@ -47,6 +47,7 @@ var (
 		Desired:     "an active ACCOUNT analyzer exists in the region",
 		SecurityHub: []string{"IAM.28"}, CIS: []string{"1.20"},
 		ReadActions: []string{"access-analyzer:ListAnalyzers"}, WriteActions: []string{"access-analyzer:CreateAnalyzer"},
+		Cost:        control.Cost{UsageBased: true, Drivers: "IAM roles and users analysed a month"},
 	}
 	recorder = control.Info{
 		ID: "config-recorder", Title: "AWS Config recorder", Scope: control.Regional,
@@ -122,6 +123,8 @@ func planResults() []engine.Result {
 	r[13].Changes = []control.Change{{Field: "recording group", Current: "some types", Desired: "all types"}}
 	r[14].Reason, r[14].NotChecked = scpReason, engine.DeniedBySCP
 	r[16].Action, r[16].Changes = control.ActionDelete, vpcChange
+	r[16].Destroys = []control.Loss{{Verb: "delete", Kind: "default VPC", Resource: "vpc-0abc123",
+		What: "deletes vpc-0abc123 (172.31.0.0/16) with its 3 subnets and internet gateway igw-0abc123; rollback recreates a default VPC with NEW ids: what referenced the old ids is not restored"}}
 	return r
 }
 
@@ -336,12 +339,13 @@ func TestStyledTableFitsWidth(t *testing.T) {
 	r := report(Plan, results)
 	for _, width := range []int{80, 100, 120} {
 		out := stripANSI(string(render(t, r, Options{Format: Table, Styled: true, Width: width})))
-		// Sections: header, table, skipped regions, summary.
+		// Sections: header, table, destructive changes, usage-based
+		// cost, skipped regions, summary.
 		sections := strings.Split(out, "\n\n")
-		if len(sections) != 4 {
-			t.Fatalf("width %d: got %d sections, want 4:\n%s", width, len(sections), out)
+		if len(sections) != 6 || !strings.HasPrefix(sections[2], "Destructive changes (1)") || !strings.HasPrefix(sections[3], "Usage-based cost") {
+			t.Fatalf("width %d: got %d sections, want 6:\n%s", width, len(sections), out)
 		}
-		for _, l := range strings.Split(sections[1], "\n") {
+		for _, l := range strings.Split(out, "\n") {
 			if lipgloss.Width(l) > width {
 				t.Errorf("width %d: line is %d wide: %q", width, lipgloss.Width(l), l)
 			}
@@ -442,10 +446,10 @@ func TestSummary(t *testing.T) {
 		line    string
 	}{
 		{Plan, planResults(),
-			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, SkippedRegions: 2},
-			"Plan: 4 to change, 9 compliant, 1 unmanaged, 1 error, 3 not checked, 2 regions skipped."},
+			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, Destructive: 1, SkippedRegions: 2},
+			"Plan: 4 to change, 1 destructive, 9 compliant, 1 unmanaged, 1 error, 3 not checked, 2 regions skipped."},
 		{Audit, planResults(),
-			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, SkippedRegions: 2},
+			Summary{Compliant: 9, NonCompliant: 4, Unmanaged: 1, Errors: 1, NotChecked: 3, NotCheckedUnexpected: 3, Destructive: 1, SkippedRegions: 2},
 			"Audit: 5 findings, 9 compliant, 1 unmanaged, 1 error, 3 not checked, 2 regions skipped."},
 		{Apply, applyResults(),
 			Summary{Compliant: 11, Unmanaged: 1, Errors: 2, NotChecked: 3, NotCheckedUnexpected: 3, Blocked: 1, SkippedRegions: 2, Changed: 2},
@@ -554,7 +558,8 @@ func TestTextLines(t *testing.T) {
 		"! access-analyzer                 eu-west-2     error        " + deniedErr.Error() + "; " + deniedReason,
 		"? config-recorder                 us-east-1     unmanaged    the recorder is owned by AWS Control Tower; recording group: some types -> all types",
 		"* default-vpc                     eu-central-1  not-checked  " + scpReason,
-		"- default-vpc                     eu-west-2     delete       default VPC: vpc-0abc123 -> none",
+		"- default-vpc                     eu-west-2     delete       deletes vpc-0abc123 (172.31.0.0/16) with its 3 subnets and internet gateway igw-0abc123; " +
+			"rollback recreates a default VPC with NEW ids: what referenced the old ids is not restored; default VPC: vpc-0abc123 -> none",
 		"skipped region af-south-1: not enabled for this account (opt-in status not-opted-in)",
 	} {
 		if !strings.Contains(out, want) {

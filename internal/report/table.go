@@ -104,6 +104,23 @@ func renderStyled(w io.Writer, r Report, o Options) error {
 	if rs := rows(r, o.Detail); len(rs) > 0 {
 		sections = append(sections, []string{resultsTable(s, rs, width)})
 	}
+	if ds := destructiveRows(r); len(ds) > 0 {
+		sections = append(sections, []string{fit(s.red.Bold(true), destructiveHeading(r)), resultsTable(s, ds, width)})
+	}
+	if cl := costLines(r); len(cl) > 0 {
+		lines := []string{fit(s.bold, cl[0])}
+		for _, l := range cl[1:] {
+			// Indented 2, continued at 4.
+			first, rest, _ := strings.Cut(wrapAtSpaces(l, width-2), "\n")
+			lines = append(lines, "  "+first)
+			if rest != "" {
+				for _, c := range strings.Split(wrapAtSpaces(strings.ReplaceAll(rest, "\n", " "), width-4), "\n") {
+					lines = append(lines, "    "+c)
+				}
+			}
+		}
+		sections = append(sections, lines)
+	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {
 		for i, l := range sk {
 			sk[i] = fit(s.faint, l)

@@ -63,6 +63,9 @@ func rows(r Report, detail bool) []row {
 			g.compliant = append(g.compliant, res.Region)
 			continue
 		}
+		if apart(r, res) {
+			continue // listed in the destructive section
+		}
 		rw := targetRow(res)
 		if !detail {
 			head := rw.kind + "\x00" + rw.symbol + "\x00" + rw.word + "\x00"
@@ -159,7 +162,7 @@ func targetRow(res Result) row {
 		if rw.word == "" {
 			rw.word = "change"
 		}
-		detail = changes(res.Changes)
+		detail = join(res.Reason, changes(res.Changes))
 		if len(res.DependsOn) > 0 {
 			detail = join(detail, "after "+strings.Join(res.DependsOn, ", "))
 		}
@@ -268,6 +271,53 @@ func clean(s string) string {
 	return b.String()
 }
 
+// apart reports whether res is a destructive change that plan and apply
+// list in a section of their own, after the others.
+func apart(r Report, res Result) bool {
+	return (r.Command == Plan || r.Command == Apply) && res.Status == string(engine.NonCompliant) && len(res.Destroys) > 0
+}
+
+// destructiveRows are the destructive changes, one row per target: what
+// each deletes or turns off (its blast radius), then its changes.
+func destructiveRows(r Report) []row {
+	var out []row
+	for _, res := range r.Results {
+		if !apart(r, res) {
+			continue
+		}
+		rw := targetRow(Result{Control: res.Control, Region: res.Region, Status: res.Status, Action: res.Action})
+		var whats []string
+		for _, l := range res.Destroys {
+			whats = append(whats, l.What)
+		}
+		rw.detail = clean(join(res.Reason, strings.Join(whats, "; "), changes(res.Changes)))
+		out = append(out, rw)
+	}
+	return out
+}
+
+// destructiveHeading introduces the destructive section.
+func destructiveHeading(r Report) string {
+	if r.Command == Apply {
+		return fmt.Sprintf("Destructive changes not made (%d): the account is not at the baseline until they are:", r.Summary.Destructive)
+	}
+	return fmt.Sprintf("Destructive changes (%d), listed apart: apply asks for these separately, by typing their number; "+
+		"with --yes or a plan file they need --allow-destructive or allow_destructive: true in harden.yaml:", r.Summary.Destructive)
+}
+
+// costLines list, for a plan, the usage-based controls with a change
+// pending, once each: what AWS bills once they are applied.
+func costLines(r Report) []string {
+	if r.Command != Plan || len(r.UsageCosts) == 0 {
+		return nil
+	}
+	out := []string{"Usage-based cost once applied (AWS bills these by use):"}
+	for _, c := range r.UsageCosts {
+		out = append(out, "  "+clean(c.Control)+": "+clean(c.Drivers))
+	}
+	return out
+}
+
 // header is the first line: what ran, where.
 func header(r Report) string {
 	s := fmt.Sprintf("harden %s: account %s, home region %s, %s",
@@ -352,7 +402,11 @@ func summaryLine(r Report) string {
 			c := clean(string(r.Command))
 			head = strings.ToUpper(c[:1]) + c[1:]
 		}
-		parts = []string{fmt.Sprintf("%d to change", s.NonCompliant), fmt.Sprintf("%d compliant", s.Compliant)}
+		parts = []string{fmt.Sprintf("%d to change", s.NonCompliant)}
+		if s.Destructive > 0 {
+			parts = append(parts, fmt.Sprintf("%d destructive", s.Destructive))
+		}
+		parts = append(parts, fmt.Sprintf("%d compliant", s.Compliant))
 	}
 	if s.Unmanaged > 0 {
 		parts = append(parts, fmt.Sprintf("%d unmanaged", s.Unmanaged))
@@ -390,8 +444,17 @@ func plural(n int, one, many string) string {
 func renderText(w io.Writer, r Report) error {
 	var sections [][]string
 	sections = append(sections, []string{header(r)})
-	if rs := rows(r, true); len(rs) > 0 {
-		sections = append(sections, textRows(rs))
+	// The destructive section's columns line up with the listing's.
+	rs, ds := rows(r, true), destructiveRows(r)
+	lines := textRows(append(append([]row(nil), rs...), ds...))
+	if len(rs) > 0 {
+		sections = append(sections, lines[:len(rs)])
+	}
+	if len(ds) > 0 {
+		sections = append(sections, append([]string{destructiveHeading(r)}, lines[len(rs):]...))
+	}
+	if cl := costLines(r); len(cl) > 0 {
+		sections = append(sections, cl)
 	}
 	if sk := skippedRegionLines(r); len(sk) > 0 {
 		sections = append(sections, sk)

@@ -324,6 +324,10 @@ func (rb *Rollback) checkDependents(staying []RollbackStep) error {
 	return nil
 }
 
+// stepsPerTarget bounds how many steps of one control-region target are
+// read or undone at once.
+const stepsPerTarget = 16
+
 func (rb *Rollback) limit() int {
 	if rb.opts.Concurrency > 0 {
 		return rb.opts.Concurrency
@@ -338,28 +342,54 @@ func (rb *Rollback) target(s RollbackStep, homes map[string]string) control.Targ
 // refresh decides every step concurrently. A step that cannot be read is
 // an error and is never undone blindly.
 func (rb *Rollback) refresh(ctx context.Context, homes map[string]string) {
-	var g errgroup.Group
-	g.SetLimit(rb.limit())
+	// Like apply, at most --concurrency control-region targets at once;
+	// the steps of one target are read together.
+	byTarget := map[string][]*RollbackStep{}
+	var order []string
 	for i := range rb.Steps {
 		s := &rb.Steps[i]
 		s.target = rb.target(*s, homes)
+		key := s.Control + "@" + s.Region
+		if byTarget[key] == nil {
+			order = append(order, key)
+		}
+		byTarget[key] = append(byTarget[key], s)
+	}
+	var g errgroup.Group
+	g.SetLimit(rb.limit())
+	for _, key := range order {
 		g.Go(func() error {
-			rb.decideStep(ctx, s)
-			return nil
+			var steps errgroup.Group
+			steps.SetLimit(stepsPerTarget)
+			for _, s := range byTarget[key] {
+				steps.Go(func() error {
+					rb.decideStep(ctx, s)
+					return nil
+				})
+			}
+			return steps.Wait()
 		})
 	}
 	_ = g.Wait()
 	// A step after another undo of the same target is decided again once
 	// that undo is made: say so in the preview.
-	seen := map[string]bool{}
+	// Steps naming distinct resources are independent (Undo.Resource).
+	seen := map[string]map[string]bool{}
 	for i := range rb.Steps {
 		s := &rb.Steps[i]
 		key := s.Control + "@" + s.Region
-		if seen[key] && s.Status == StepPending && !s.after {
+		res := s.resource()
+		changed := seen[key]
+		if s.Status == StepPending && !s.after &&
+			(changed[""] || (res == "" && len(changed) > 0) || (res != "" && changed[res])) {
 			s.What += " (checked again after the newer change above is undone)"
 		}
 		if s.Verdict == control.Restore || s.Verdict == control.Delete || s.Verdict == control.Drifted {
-			seen[key] = true
+			if changed == nil {
+				changed = map[string]bool{}
+				seen[key] = changed
+			}
+			changed[res] = true
 		}
 	}
 }
@@ -469,17 +499,26 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 		mu.Unlock()
 	}
 
-	var g errgroup.Group
-	g.SetLimit(rb.limit())
+	// A group waits for its dependents before it takes one of the
+	// --concurrency slots, so that waiting never holds a slot.
+	slots := make(chan struct{}, rb.limit())
+	var wg sync.WaitGroup
 	for _, gr := range groups {
-		g.Go(func() error {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			defer close(gr.done)
 			held := rb.waitDependents(ctx, gr, groups)
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				// undoGroup marks the steps not run.
+			}
 			gr.clean = rb.undoGroup(ctx, gr.steps, held, runs, report, finish)
-			return nil
-		})
+		}()
 	}
-	_ = g.Wait()
+	wg.Wait()
 	// Steps that must wait for every region of their control (a role
 	// shared by all regions) go last.
 	for _, s := range final {
@@ -554,14 +593,58 @@ func (rb *Rollback) waitDependents(ctx context.Context, gr *group, all []*group)
 	return ""
 }
 
-// undoGroup undoes steps in order and reports whether all of them ended
-// undone or with nothing to do. Once one step is left in place (drift,
-// error, held), the older steps of the group are held: undoing them would
-// pull the ground from under it.
+// undoGroup undoes a group's steps, newest first, and reports whether all
+// of them ended undone or with nothing to do. Steps that name distinct
+// resources (Undo.Resource) and follow one another form a batch whose
+// chains, one per resource, run together; any other step is a batch of
+// its own. Once one step is left in place (drift, error, held), the rest
+// of its chain and every later batch are held: undoing them would pull
+// the ground from under it.
 func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held string,
 	runs map[string]*journal.Run, report func(string), finish func(int)) bool {
 	clean := true
-	changed := false
+	// changed records which resources a newer undo of the group changed
+	// ("" for steps naming none, which may have changed anything).
+	changed := map[string]bool{}
+	for _, batch := range batches(steps) {
+		chains := chainsOf(batch)
+		results := make([]chainResult, len(chains))
+		var g errgroup.Group
+		g.SetLimit(stepsPerTarget)
+		for i, chain := range chains {
+			res := chain[0].resource()
+			before := changed[""] || (res == "" && len(changed) > 0) || (res != "" && changed[res])
+			g.Go(func() error {
+				results[i] = rb.undoChain(ctx, chain, held, before, runs, report, finish)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		for i, r := range results {
+			clean = clean && r.clean
+			if r.changed {
+				changed[chains[i][0].resource()] = true
+			}
+			if held == "" {
+				held = r.held
+			}
+		}
+	}
+	return clean
+}
+
+// chainResult is what undoing one chain of steps left.
+type chainResult struct {
+	clean, changed bool
+	// held is why older steps must be left, when one was left in place.
+	held string
+}
+
+// undoChain undoes steps that must go one after another. changed says
+// whether a newer undo already changed what the first step compares with.
+func (rb *Rollback) undoChain(ctx context.Context, steps []*RollbackStep, held string, changed bool,
+	runs map[string]*journal.Run, report func(string), finish func(int)) chainResult {
+	r := chainResult{clean: true}
 	for _, s := range steps {
 		switch {
 		case ctx.Err() != nil:
@@ -583,19 +666,58 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 				}
 			}
 			rb.undoStep(ctx, s, runs[s.Run])
-			changed = changed || s.Status == StepRestored || s.Status == StepDeleted || s.Status == StepOverwritten
+			if s.Status == StepRestored || s.Status == StepDeleted || s.Status == StepOverwritten {
+				changed, r.changed = true, true
+			}
 		}
 		finish(1)
 		switch s.Status {
 		case StepRestored, StepDeleted, StepKept, StepAlready, StepOverwritten:
 		default:
-			clean = false
+			r.clean = false
 			if held == "" {
 				held = fmt.Sprintf("a newer change to %s in %s (%s, run %s step %d) was not undone", s.Control, s.Region, s.Kind, s.Run, s.Seq)
+				r.held = held
 			}
 		}
 	}
-	return clean
+	return r
+}
+
+// resource is the resource the step's undo names, or "".
+func (s *RollbackStep) resource() string { return s.undo.Resource }
+
+// batches splits steps (newest first) into batches run one after
+// another: consecutive steps naming resources form one batch, and a step
+// naming none is a batch of its own.
+func batches(steps []*RollbackStep) [][]*RollbackStep {
+	var out [][]*RollbackStep
+	for _, s := range steps {
+		n := len(out)
+		if s.resource() != "" && n > 0 && out[n-1][0].resource() != "" {
+			out[n-1] = append(out[n-1], s)
+			continue
+		}
+		out = append(out, []*RollbackStep{s})
+	}
+	return out
+}
+
+// chainsOf splits a batch into chains of steps naming the same resource,
+// each newest first, in the order their first steps appear.
+func chainsOf(batch []*RollbackStep) [][]*RollbackStep {
+	index := map[string]int{}
+	var out [][]*RollbackStep
+	for _, s := range batch {
+		i, ok := index[s.resource()]
+		if !ok {
+			i = len(out)
+			index[s.resource()] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], s)
+	}
+	return out
 }
 
 // undoStep makes one step's undo and journals it.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/journal"
@@ -362,4 +363,124 @@ func TestRollbackInterrupted(t *testing.T) {
 		t.Errorf("counts %v: an interrupted rollback leaves steps not run and fails", c)
 	}
 
+}
+
+// parts is a fake control that writes a base (a step naming no resource)
+// and then one part per name (steps naming their part). Undoing a part
+// waits, up to a deadline, until every part's undo has started: it only
+// succeeds when rollback undoes independent parts together.
+type parts struct {
+	w     *world
+	names []string
+	met   *sync.WaitGroup
+}
+
+func (p parts) Info() control.Info { return control.Info{ID: "parts", Scope: control.Regional} }
+
+func (p parts) Check(context.Context, *control.Env, control.Target) (control.Finding, error) {
+	return control.Finding{}, nil
+}
+
+func (p parts) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	write := func(kind control.StepKind, name string) error {
+		k := "parts/" + name + "@" + t.Region
+		return j.Write(ctx, kind, value{p.w.get(k)}, value{name}, func(context.Context) (any, error) {
+			p.w.set(k, "on")
+			return nil, nil
+		})
+	}
+	if err := write("Base", "base"); err != nil {
+		return nil, err
+	}
+	for _, n := range p.names {
+		if err := write("Part", n); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (p parts) Steps() control.Steps {
+	undo := func(together bool) control.UndoFunc {
+		return func(_ context.Context, _ *control.Env, t control.Target, st control.Step) (control.Undo, error) {
+			var prior, after value
+			if err := control.DecodePrior(st, &prior); err != nil {
+				return control.Undo{}, err
+			}
+			if _, err := control.DecodeAfter(st, &after); err != nil {
+				return control.Undo{}, err
+			}
+			k := "parts/" + after.V + "@" + t.Region
+			if p.w.get(k) != "on" {
+				return control.Drift(nil, "%s changed", k), nil
+			}
+			return control.Restored("undo "+k, func(context.Context) error {
+				if together {
+					p.met.Done()
+					done := make(chan struct{})
+					go func() { p.met.Wait(); close(done) }()
+					select {
+					case <-done:
+					case <-time.After(5 * time.Second):
+						return errors.New("the parts were undone one after another")
+					}
+				}
+				p.w.mu.Lock()
+				defer p.w.mu.Unlock()
+				p.w.values[k] = prior.V
+				p.w.undone = append(p.w.undone, after.V)
+				return nil
+			}), nil
+		}
+	}
+	part := func(s control.Step) string {
+		var after value
+		_, _ = control.DecodeAfter(s, &after)
+		return after.V
+	}
+	return control.Steps{"Base": undo(false), "Part": control.Keyed(part, undo(true))}
+}
+
+func TestRollbackUndoesIndependentStepsTogether(t *testing.T) {
+	met := &sync.WaitGroup{}
+	met.Add(3)
+	f := newFixture(t, func(w *world) control.Control { return parts{w: w, names: []string{"a", "b", "c"}, met: met} })
+	f.apply(t, "parts@us-east-1")
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rb.Steps {
+		if s.Status != run.StepRestored {
+			t.Fatalf("step %s %s: %s %s", s.Kind, s.What, s.Status, s.Error)
+		}
+	}
+	// The base names no resource: it is undone only after every part.
+	if got := f.w.undone; len(got) != 4 || got[3] != "base" {
+		t.Fatalf("undo order %v, want the three parts (any order) then base", got)
+	}
+}
+
+func TestRollbackHoldsOlderStepsBehindADriftedPart(t *testing.T) {
+	met := &sync.WaitGroup{}
+	met.Add(1) // only part a is undone; b has drifted
+	f := newFixture(t, func(w *world) control.Control { return parts{w: w, names: []string{"a", "b"}, met: met} })
+	f.apply(t, "parts@us-east-1")
+	f.w.set("parts/b@us-east-1", "someone else's")
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, s := range rb.Steps {
+		kinds = append(kinds, string(s.Kind)+":"+string(s.Status))
+	}
+	// Newest first: b (drifted), a (restored: independent of b), base
+	// (held: it is older than the drifted part).
+	if strings.Join(kinds, " ") != "Part:drifted Part:restored Base:held" {
+		t.Fatalf("statuses %v", kinds)
+	}
+	if v := f.w.get("parts/base@us-east-1"); v != "on" {
+		t.Fatalf("base was undone behind a drifted part: %q", v)
+	}
 }

@@ -342,7 +342,17 @@ func (s *Session) Engine() *engine.Run {
 		Concurrency: s.Concurrency,
 		CallTimeout: s.CallTimeout,
 		Progress:    s.Progress,
+		Excepted:    s.excepted,
 	}
+}
+
+// excepted lists the resources the exceptions of a control and region
+// name (see control.Target.Excepts).
+func (s *Session) excepted(controlID, region string) []string {
+	if s.Exceptions == nil {
+		return nil
+	}
+	return s.Exceptions.ExceptedResources(controlID, region, s.Now)
 }
 
 // Plan checks every target; it makes no change. A finding an exception
@@ -359,6 +369,12 @@ func (s *Session) accept(results []engine.Result) []engine.Result {
 	}
 	for i := range results {
 		r := &results[i]
+		s.fillExcepted(r)
+		if r.Status == engine.Accepted && r.Accepted == nil && len(r.Excepted) > 0 {
+			// Every non-compliant resource is one an exception names.
+			r.Accepted = r.Excepted[0].By
+			continue
+		}
 		if r.Status != engine.NonCompliant && r.Status != engine.Unmanaged {
 			continue
 		}
@@ -370,8 +386,44 @@ func (s *Session) accept(results []engine.Result) []engine.Result {
 		if m.Expired != nil {
 			r.Expired = acceptance(s.Exceptions.Path, m.Expired)
 		}
+		s.keepIgnoredExceptions(r)
 	}
 	return results
+}
+
+// fillExcepted names the exception of each of r's excepted resources.
+func (s *Session) fillExcepted(r *engine.Result) {
+	for j := range r.Excepted {
+		if r.Excepted[j].By != nil {
+			continue
+		}
+		if e := s.Exceptions.ResourceException(r.Control.ID, r.Region, r.Excepted[j].ID, s.Now); e != nil {
+			r.Excepted[j].By = acceptance(s.Exceptions.Path, e)
+		}
+	}
+}
+
+// keepIgnoredExceptions leaves as it is a target whose control still
+// reports, among the resources it would change, one an exception names:
+// the control does not read control.Target.Excepted, and its Apply could
+// change the excepted resource with the others.
+func (s *Session) keepIgnoredExceptions(r *engine.Result) {
+	if r.Status != engine.NonCompliant {
+		return
+	}
+	named := s.excepted(r.Control.ID, r.Region)
+	var hit []string
+	for _, id := range r.Resources {
+		if contains(named, id) {
+			hit = append(hit, id)
+		}
+	}
+	if len(hit) == 0 {
+		return
+	}
+	r.Status, r.Action, r.Destroys = engine.Unmanaged, control.ActionNone, nil
+	r.Reason = fmt.Sprintf("kept as it is: an exception names %s, but %s cannot leave one of a region's resources out "+
+		"(name all of %s in the exception to accept the target)", strings.Join(hit, ", "), r.Control.ID, strings.Join(r.Resources, ", "))
 }
 
 func acceptance(path string, e *config.Exception) *engine.Acceptance {
@@ -394,9 +446,14 @@ func (s *Session) StaleExceptions(results []engine.Result) []engine.Acceptance {
 				continue
 			}
 			covered = true
-			if (r.Accepted != nil && r.Accepted.Source == e.Where(s.Exceptions.Path)) ||
-				(r.Expired != nil && r.Expired.Source == e.Where(s.Exceptions.Path)) {
+			where := e.Where(s.Exceptions.Path)
+			if (r.Accepted != nil && r.Accepted.Source == where) || (r.Expired != nil && r.Expired.Source == where) {
 				used = true
+			}
+			for _, x := range r.Excepted {
+				if x.By != nil && x.By.Source == where {
+					used = true
+				}
 			}
 		}
 		if covered && !used {
@@ -409,33 +466,60 @@ func (s *Session) StaleExceptions(results []engine.Result) []engine.Acceptance {
 func inList(list []string, s string) bool { return len(list) == 0 || contains(list, s) }
 
 // Apply makes the changes plan lists, journaling each write through
-// journal, and checks each changed target again.
+// journal, and checks each changed target again. A target plan marks
+// Withheld is left as it is.
 func (s *Session) Apply(ctx context.Context, plan []engine.Result, journal engine.JournalFor) []engine.Result {
-	return s.Engine().Apply(ctx, plan, journal)
+	results := s.Engine().Apply(ctx, plan, journal)
+	if s.Exceptions != nil {
+		for i := range results {
+			r := &results[i]
+			s.fillExcepted(r)
+			if r.Status == engine.Accepted && r.Accepted == nil && len(r.Excepted) > 0 {
+				r.Accepted = r.Excepted[0].By
+			}
+		}
+	}
+	return results
 }
 
-// Counts are what a plan would change, for the confirmation prompt.
+// Counts are what a plan would change, for the confirmation prompts.
 type Counts struct {
-	Create, Update, Delete int
-	// Adopt counts existing resources harden takes over (see
-	// control.ActionAdopt).
-	Adopt int
-	// Destructive counts changes that delete or disable something that
-	// existed: a delete, or any change of a destructive control.
+	// Create, Update, Delete and Adopt count the changes that are not
+	// destructive, by kind. Adopt counts existing resources harden takes
+	// over (see control.ActionAdopt).
+	Create, Update, Delete, Adopt int
+	// Destructive counts the changes that delete or turn off something
+	// that exists (engine.Result.Destructive): apply asks for them
+	// apart.
 	Destructive int
 	// DestructiveControls names the controls of those changes.
 	DestructiveControls []string
+	// Losses are what they delete or turn off, one per resource.
+	Losses []control.Loss
 }
 
 // Total is the number of changes.
-func (c Counts) Total() int { return c.Create + c.Update + c.Delete + c.Adopt }
+func (c Counts) Total() int { return c.NotDestructive() + c.Destructive }
 
-// Count counts plan's pending changes by kind.
+// NotDestructive is the number of changes that are not destructive.
+func (c Counts) NotDestructive() int { return c.Create + c.Update + c.Delete + c.Adopt }
+
+// Count counts plan's pending changes by kind; a withheld target is not
+// pending.
 func Count(plan []engine.Result) Counts {
 	var c Counts
 	seen := map[string]bool{}
 	for _, r := range plan {
-		if r.Status != engine.NonCompliant {
+		if r.Status != engine.NonCompliant || r.Withheld {
+			continue
+		}
+		if r.Destructive() {
+			c.Destructive++
+			c.Losses = append(c.Losses, r.Destroys...)
+			if !seen[r.Control.ID] {
+				seen[r.Control.ID] = true
+				c.DestructiveControls = append(c.DestructiveControls, r.Control.ID)
+			}
 			continue
 		}
 		switch r.Action {
@@ -448,13 +532,18 @@ func Count(plan []engine.Result) Counts {
 		default:
 			c.Update++
 		}
-		if r.Action == control.ActionDelete || r.Control.Destructive {
-			c.Destructive++
-			if !seen[r.Control.ID] {
-				seen[r.Control.ID] = true
-				c.DestructiveControls = append(c.DestructiveControls, r.Control.ID)
-			}
-		}
 	}
 	return c
+}
+
+// Withhold returns plan with its destructive changes withheld: apply
+// leaves them as they are, and reason says why.
+func Withhold(plan []engine.Result, reason string) []engine.Result {
+	out := append([]engine.Result(nil), plan...)
+	for i := range out {
+		if out[i].Destructive() {
+			out[i].Withheld, out[i].Reason = true, reason
+		}
+	}
+	return out
 }

@@ -70,21 +70,42 @@ func TestConnectInputErrors(t *testing.T) {
 	}
 }
 
+// Destructive changes are those whose finding names a loss, whatever the
+// control: a destructive control's create is not one (GuardDuty enabling a
+// detector), and Withhold leaves out exactly the destructive ones.
 func TestCount(t *testing.T) {
-	r := func(id string, destructive bool, st engine.Status, a control.Action) engine.Result {
-		return engine.Result{Control: control.Info{ID: id, Destructive: destructive}, Status: st, Action: a}
+	vpc := control.Loss{Verb: "delete", Kind: "default VPC", Resource: "vpc-1", What: "deletes vpc-1"}
+	feature := control.Loss{Verb: "turn off", Kind: "GuardDuty feature", Resource: "RUNTIME_MONITORING", What: "turns off"}
+	r := func(id string, destructive bool, st engine.Status, a control.Action, loss ...control.Loss) engine.Result {
+		return engine.Result{Control: control.Info{ID: id, Destructive: destructive}, Status: st, Action: a, Destroys: loss}
 	}
-	c := run.Count([]engine.Result{
+	plan := []engine.Result{
 		r("a", false, engine.NonCompliant, control.ActionCreate),
 		r("b", false, engine.NonCompliant, control.ActionUpdate),
-		r("c", true, engine.NonCompliant, control.ActionUpdate),
-		r("c", true, engine.NonCompliant, control.ActionUpdate),
+		r("guardduty", true, engine.NonCompliant, control.ActionCreate),
+		r("guardduty", true, engine.NonCompliant, control.ActionAdopt, feature),
+		r("default-vpc", true, engine.NonCompliant, control.ActionDelete, vpc),
+		r("default-vpc", true, engine.NonCompliant, control.ActionDelete, vpc),
 		r("d", false, engine.NonCompliant, control.ActionDelete),
 		r("e", true, engine.Compliant, ""),
 		r("f", false, engine.NotChecked, ""),
-	})
-	if c.Create != 1 || c.Update != 3 || c.Delete != 1 || c.Destructive != 3 || c.Total() != 5 ||
-		strings.Join(c.DestructiveControls, ",") != "c,d" {
+	}
+	c := run.Count(plan)
+	if c.Create != 2 || c.Update != 1 || c.Delete != 1 || c.Adopt != 0 || c.Destructive != 3 || c.NotDestructive() != 4 || c.Total() != 7 ||
+		strings.Join(c.DestructiveControls, ",") != "guardduty,default-vpc" || len(c.Losses) != 3 {
 		t.Fatalf("counts: %+v", c)
+	}
+	held := run.Withhold(plan, "not allowed")
+	for i, h := range held {
+		want := i == 3 || i == 4 || i == 5
+		if h.Withheld != want || (want && h.Reason != "not allowed") {
+			t.Errorf("target %d (%s): withheld %v %q", i, h.Control.ID, h.Withheld, h.Reason)
+		}
+		if plan[i].Withheld {
+			t.Fatal("Withhold changed its input")
+		}
+	}
+	if c := run.Count(held); c.Total() != 4 || c.Destructive != 0 {
+		t.Fatalf("counts after Withhold: %+v", c)
 	}
 }
