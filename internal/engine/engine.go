@@ -446,6 +446,12 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 		res.Status, res.Note, res.Excepted, res.Destroys = Accepted, f.Note, excepted(f.Excepted), nil
 		return res
 	}
+	if !f.Compliant && f.Unmanaged != "" {
+		// Apply made what it could; the rest is the user's to give (a
+		// setting harden cannot invent): a finding, not an error.
+		res.Status, res.Reason, res.Changes, res.Note, res.Destroys = Unmanaged, f.Unmanaged, f.Changes, f.Note, nil
+		return res
+	}
 	if !f.Compliant {
 		res.Status = Error
 		res.Changes = f.Changes
