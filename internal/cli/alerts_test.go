@@ -60,6 +60,7 @@ func TestMissingAlertEmailIsAFinding(t *testing.T) {
 	if written == 0 {
 		t.Fatal("apply without an email made no topic or rules")
 	}
+	t.Logf("apply without an email: %d writes", written)
 	o = hardenAt(t, env, dir, time.Now(), append([]string{"--config", none, "audit", "-o", "json"}, scope...)...)
 	expect(t, o, cli.ExitChanges, "audit without an email")
 	if !strings.Contains(o.stdout, `"status": "unmanaged"`) || !strings.Contains(o.stdout, "set controls.security-alerts.emails") {
