@@ -89,10 +89,11 @@ func goneWithDefaultVpc(log *journal.Log) int {
 }
 
 // settingsConfig configures the controls that need a person's settings
-// (a budget amount, the contacts), so that a full apply leaves nothing
-// unmanaged.
+// (an alert email, a budget amount, the contacts), so that a full apply
+// leaves nothing unmanaged.
 const settingsConfig = `version: 1
 controls:
+  security-alerts: {emails: [security@example.com]}
   budget-alarm: {amount: 100, emails: [finance@example.com]}
   alternate-contacts: {security_name: Sec Team, security_title: Security, security_email: security@example.com, security_phone: "+1 555 0100"}
 `

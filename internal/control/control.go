@@ -118,6 +118,17 @@ func Retain(format string, args ...any) error {
 	return &RetainedError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// DeferredError is what Apply returns when AWS refused the change for a
+// reason that passes with time (Detective before GuardDuty's first 48
+// hours, where AWS still enforces them): the target is deferred, as a
+// Check's Finding.Deferred would make it, not an error.
+type DeferredError struct {
+	Reason string
+	Until  time.Time
+}
+
+func (e *DeferredError) Error() string { return e.Reason }
+
 // Action is the kind of change a non-compliant target needs.
 type Action string
 
