@@ -11,6 +11,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // The forwarding role's writes, made by the home region's target.
@@ -45,18 +46,29 @@ type forwarderRole struct {
 	Policy string // "" when the role has no such inline policy
 }
 
+// readForwarderRole reads the role and its inline policy together (a
+// role that does not exist has no policy: NoSuchEntity, read as none).
 func readForwarderRole(ctx context.Context, env *control.Env, t control.Target) (forwarderRole, error) {
-	out, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ForwarderRoleName)})
-	if awserror.Is(err, "NoSuchEntity") {
-		return forwarderRole{}, nil
-	}
-	if err != nil {
-		return forwarderRole{}, fmt.Errorf("iam: get role %s: %w", ForwarderRoleName, err)
+	var out *iam.GetRoleOutput
+	var policy string
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ForwarderRoleName)})
+		if awserror.Is(err, "NoSuchEntity") {
+			out, err = nil, nil
+		}
+		if err != nil {
+			return fmt.Errorf("iam: get role %s: %w", ForwarderRoleName, err)
+		}
+		return nil
+	}, func(ctx context.Context) (err error) {
+		policy, err = forwarderPolicyDocument(ctx, env)
+		return err
+	})
+	if err != nil || out == nil {
+		return forwarderRole{}, err
 	}
 	trust, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
-	r := forwarderRole{Exists: true, RoleID: aws.ToString(out.Role.RoleId), Trust: trust}
-	r.Policy, err = forwarderPolicyDocument(ctx, env)
-	return r, err
+	return forwarderRole{Exists: true, RoleID: aws.ToString(out.Role.RoleId), Trust: trust, Policy: policy}, nil
 }
 
 // readForwarderRoleOnly says whether the role exists (one call).

@@ -47,7 +47,7 @@ var (
 		Desired:     "an active ACCOUNT analyzer exists in the region",
 		SecurityHub: []string{"IAM.28"}, CIS: []string{"1.20"},
 		ReadActions: []string{"access-analyzer:ListAnalyzers"}, WriteActions: []string{"access-analyzer:CreateAnalyzer"},
-		Cost:        control.Cost{UsageBased: true, Drivers: "IAM roles and users analysed a month"},
+		Cost: control.Cost{UsageBased: true, Drivers: "IAM roles and users analysed a month"},
 	}
 	recorder = control.Info{
 		ID: "config-recorder", Title: "AWS Config recorder", Scope: control.Regional,
