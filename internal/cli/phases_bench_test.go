@@ -27,9 +27,9 @@ type phase struct {
 // control unmanaged (settingsConfig), so that every control is applied.
 var lifecycle = []phase{
 	{"audit-fresh", []string{"audit", "-o", "json"}, cli.ExitChanges},
-	{"apply", []string{"apply", "--yes"}, cli.ExitOK},
+	{"apply", []string{"apply", "--yes", "--allow-destructive"}, cli.ExitOK},
 	{"audit-applied", []string{"audit", "-o", "json"}, cli.ExitOK},
-	{"apply-again", []string{"apply", "--yes"}, cli.ExitOK},
+	{"apply-again", []string{"apply", "--yes", "--allow-destructive"}, cli.ExitOK},
 	{"rollback", []string{"rollback", "--yes"}, cli.ExitOK},
 }
 
@@ -118,7 +118,7 @@ func throttledApply(b *testing.B, region string, rate float64) {
 		}
 		tm := settingsTerm(b)
 		start := time.Now()
-		o := harden(b, env, dir, tm, "apply", "--yes", "-o", "json")
+		o := harden(b, env, dir, tm, "apply", "--yes", "--allow-destructive", "-o", "json")
 		wall = time.Since(start)
 		failures = failedTargets(b, o.stdout)
 		bound, throttled = pacingBound(env.Server.Requests(), region, rate)

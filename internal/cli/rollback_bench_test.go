@@ -29,7 +29,7 @@ func BenchmarkRollbackFullApply(b *testing.B) {
 			tm := settingsTerm(b)
 			b.StartTimer()
 			start := time.Now()
-			if o := harden(b, env, dir, tm, "apply", "--yes"); o.code != cli.ExitOK {
+			if o := harden(b, env, dir, tm, "apply", "--yes", "--allow-destructive"); o.code != cli.ExitOK {
 				b.Fatalf("apply exit %d: %s", o.code, o.stderr)
 			}
 			apply[k] += time.Since(start)

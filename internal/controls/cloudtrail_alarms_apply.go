@@ -85,6 +85,29 @@ func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control
 	return changes, err
 }
 
+// Prerequisites makes the log group and its metric filters as soon as
+// apply starts, at once with the controls this one depends on (the bucket,
+// the trail, the alert topic): the group and the filters need none of
+// them, and CloudWatch Logs takes one log group's filters one at a time,
+// so these 15 writes in a row are the longest chain of calls in an apply.
+// Started only after the trail, they would come on top of log-archive's
+// and cloudtrail's chains. Apply makes them too, when the engine did not
+// run this (it then finds them in place). Nothing is written when the
+// control leaves the account as it is (someone else's trail or role).
+func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return err
+	}
+	if changes, unmanaged := st.plan(env, t); len(changes) == 0 || unmanaged != "" {
+		return nil
+	}
+	if err := writeLogGroup(ctx, env, t, j, st); err != nil {
+		return err
+	}
+	return writeFilters(ctx, env, t, j, st)
+}
+
 func writeLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
 	days := trailLogsDays(env)
 	prior := st.Retention
