@@ -42,7 +42,7 @@ demo: build
 	step() { want=$$1; shift; echo; echo "== harden $$*"; $(BIN)/harden "$$@"; got=$$?; \
 	  echo "-- exit $$got (expected $$want)"; [ $$got -eq $$want ] || exit 1; }; \
 	step 2 plan --regions us-east-1,eu-west-1,af-south-1; \
-	step 0 apply --yes; \
+	step 0 apply --yes --allow-destructive; \
 	step 0 audit; \
 	step 0 rollback --yes; \
 	step 2 audit -o text; \

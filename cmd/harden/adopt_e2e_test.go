@@ -40,7 +40,15 @@ func TestAdoptingADataBucket(t *testing.T) {
 	if out := run(t, url, state, 2, append([]string{"plan", "-o", "text"}, args...)...); !strings.Contains(out, "adopt") {
 		t.Fatalf("plan should say adopt:\n%s", out)
 	}
-	run(t, url, state, 0, append([]string{"apply", "--yes"}, args...)...)
+	// The retention rule may expire the team's objects under AWSLogs/:
+	// destructive, so --yes alone leaves the whole target out.
+	if out := run(t, url, state, 2, append([]string{"apply", "--yes"}, args...)...); !strings.Contains(out, "Destructive changes not made") {
+		t.Fatalf("apply --yes without --allow-destructive should leave the adoption out:\n%s", out)
+	}
+	if after := snapshot(t, url); after != before {
+		t.Fatalf("apply --yes without --allow-destructive changed the account:\n%s", after)
+	}
+	run(t, url, state, 0, append([]string{"apply", "--yes", "--allow-destructive"}, args...)...)
 
 	pol, err := s3c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("team-data")})
 	if err != nil {

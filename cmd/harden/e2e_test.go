@@ -138,7 +138,7 @@ func TestCommands(t *testing.T) {
 	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 170 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
-	run(t, url, state, 0, "apply", "--yes")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive")
 	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 170`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
@@ -160,7 +160,7 @@ func TestKilledApplyCanBeRolledBack(t *testing.T) {
 	url := startFakeAWS(t, "-latency", "40ms")
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	cmd := hardenCmd(url, state, "apply", "--yes", "--concurrency", "2")
+	cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--concurrency", "2")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestInterruptedApply(t *testing.T) {
 	url := startFakeAWS(t, "-latency", "40ms")
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	cmd := hardenCmd(url, state, "apply", "--yes", "--concurrency", "2")
+	cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--concurrency", "2")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
@@ -228,7 +228,7 @@ func TestKilledBetweenBucketAndTrail(t *testing.T) {
 	url := startFakeAWS(t, "-latency", "30ms")
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	cmd := hardenCmd(url, state, "apply", "--yes", "--controls", "log-archive,cloudtrail")
+	cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--controls", "log-archive,cloudtrail")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +248,6 @@ func TestKilledBetweenBucketAndTrail(t *testing.T) {
 		t.Fatal("rollback after the kill did not restore the prior state")
 	}
 	// And a fresh apply then goes all the way: the kept key is reused.
-	run(t, url, state, 0, "apply", "--yes", "--controls", "log-archive,cloudtrail")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "log-archive,cloudtrail")
 	run(t, url, state, 0, "audit", "--controls", "log-archive,cloudtrail")
 }

@@ -88,7 +88,7 @@ func TestRollbackLeavesNewerChanges(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	scope := []string{"--controls", "iam-password-policy,access-analyzer", "--regions", "us-east-1,eu-west-1"}
-	run(t, url, state, 0, append([]string{"apply", "--yes"}, scope...)...)
+	run(t, url, state, 0, append([]string{"apply", "--yes", "--allow-destructive"}, scope...)...)
 	c := clientsFor(t, url)
 	ctx := context.Background()
 	if _, err := c.IAM().UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{
@@ -147,7 +147,7 @@ func TestRollbackLeavesNewerChanges(t *testing.T) {
 func TestRollbackNeverDeletesByName(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
-	run(t, url, state, 0, "apply", "--yes", "--controls", "ebs-default-encryption", "--regions", "us-east-1")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "ebs-default-encryption", "--regions", "us-east-1")
 	c := clientsFor(t, url)
 	ctx := context.Background()
 	a, err := c.AccessAnalyzer("eu-west-1").CreateAnalyzer(ctx, &accessanalyzer.CreateAnalyzerInput{
@@ -194,14 +194,14 @@ func TestRollbackUndoesEveryRun(t *testing.T) {
 			url := startFakeAWS(t, "-latency", "20ms")
 			state := t.TempDir()
 			fresh := snapshot(t, url)
-			cmd := hardenCmd(url, state, "apply", "--yes", "--concurrency", "4")
+			cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--concurrency", "4")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			waitForJournal(t, cmd, state, `"type":"intent"`, killAt)
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
-			run(t, url, state, 0, "apply", "--yes")
+			run(t, url, state, 0, "apply", "--yes", "--allow-destructive")
 			if out := run(t, url, state, 0, "rollback", "--list"); !strings.Contains(out, "interrupted") {
 				t.Errorf("rollback --list should show the killed run as interrupted:\n%s", out)
 			}
@@ -223,7 +223,7 @@ func TestRollbackOfFormat1Journal(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	run(t, url, state, 0, "apply", "--yes", "--controls", "iam-password-policy,ebs-default-encryption,access-analyzer",
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "iam-password-policy,ebs-default-encryption,access-analyzer",
 		"--regions", "us-east-1,eu-west-1")
 	files := runFiles(t, state)
 	b, err := os.ReadFile(files[0])
@@ -261,10 +261,10 @@ func TestRollbackOfFormat1Journal(t *testing.T) {
 func TestRollbackRunRefusedWhileNewerRunUsesIt(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
-	run(t, url, state, 0, "apply", "--yes", "--controls", "log-archive")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "log-archive")
 	files := runFiles(t, state)
 	older := strings.TrimSuffix(filepath.Base(files[0]), ".jsonl")
-	run(t, url, state, 0, "apply", "--yes", "--controls", "log-archive,cloudtrail")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "log-archive,cloudtrail")
 	before := snapshot(t, url)
 	out := runErr(t, url, state, 1, "rollback", "--yes", "--run", older)
 	if !strings.Contains(out, "cloudtrail") {
@@ -281,7 +281,7 @@ func TestRollbackRunRefusedWhileNewerRunUsesIt(t *testing.T) {
 func TestRollbackFindsOrphanKey(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
-	run(t, url, state, 0, "apply", "--yes", "--controls", "ebs-default-encryption", "--regions", "us-east-1")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "ebs-default-encryption", "--regions", "us-east-1")
 	files := runFiles(t, state)
 	runID := strings.TrimSuffix(filepath.Base(files[0]), ".jsonl")
 	c := clientsFor(t, url)
@@ -301,7 +301,7 @@ func TestRollbackFindsOrphanKey(t *testing.T) {
 	if !strings.Contains(out, keyID) {
 		t.Errorf("rollback should name the orphan key %s:\n%s", keyID, out)
 	}
-	run(t, url, state, 0, "apply", "--yes", "--controls", "log-archive")
+	run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "log-archive")
 	keys, err := c.KMS("us-east-1").ListKeys(ctx, &kms.ListKeysInput{})
 	if err != nil {
 		t.Fatal(err)

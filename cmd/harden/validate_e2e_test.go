@@ -98,7 +98,7 @@ func TestE2ENoFalseGreen(t *testing.T) {
 	} {
 		url := startFakeAWS(t)
 		state := t.TempDir()
-		run(t, url, state, 0, "apply", "--yes", "--regions", "us-east-1")
+		run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--regions", "us-east-1")
 		run(t, url, state, 0, "audit", "--regions", "us-east-1")
 		addFault(t, url, fault)
 		code, out, errOut := execCode(t, hardenCmd(url, state, "audit", "--regions", "us-east-1"))
