@@ -62,38 +62,44 @@ func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control
 	}
 	// The log group and its filters, the role, and the alarms need
 	// nothing of each other; the trail's delivery needs the group and the
-	// role. The filters go one after another: CloudWatch Logs refuses
-	// concurrent updates of one log group (OperationAbortedException).
-	// The alarms go together: each is its own resource.
-	var group, role error
+	// role, not the filters. The filters go one after another: CloudWatch
+	// Logs refuses concurrent updates of one log group
+	// (OperationAbortedException). The alarms go together: each is its own
+	// resource.
+	var group error
+	groupDone := make(chan struct{})
 	err = parallel.All(ctx, func(ctx context.Context) error {
-		if group = writeLogGroup(ctx, env, t, j, st); group != nil {
+		group = writeLogGroup(ctx, env, t, j, st)
+		close(groupDone)
+		if group != nil {
 			return group
 		}
 		return writeFilters(ctx, env, t, j, st)
 	}, func(ctx context.Context) error {
-		role = writeLogsRole(ctx, env, t, j, st)
-		return role
+		if err := writeLogsRole(ctx, env, t, j, st); err != nil {
+			return err
+		}
+		<-groupDone
+		if group != nil {
+			return nil // reported by the group's branch
+		}
+		return writeTrailDelivery(ctx, env, t, j, st)
 	}, func(ctx context.Context) error {
 		return writeAlarms(ctx, env, t, j, st)
 	})
-	if group == nil && role == nil {
-		if derr := writeTrailDelivery(ctx, env, t, j, st); err == nil {
-			err = derr
-		}
-	}
 	return changes, err
 }
 
-// Prerequisites makes the log group and its metric filters as soon as
-// apply starts, at once with the controls this one depends on (the bucket,
-// the trail, the alert topic): the group and the filters need none of
-// them, and CloudWatch Logs takes one log group's filters one at a time,
-// so these 15 writes in a row are the longest chain of calls in an apply.
-// Started only after the trail, they would come on top of log-archive's
-// and cloudtrail's chains. Apply makes them too, when the engine did not
-// run this (it then finds them in place). Nothing is written when the
-// control leaves the account as it is (someone else's trail or role).
+// Prerequisites makes the log group with its metric filters, and the role
+// CloudTrail delivers with, as soon as apply starts, at once with the
+// controls this one depends on (the bucket, the trail, the alert topic):
+// none of them is needed for these, and CloudWatch Logs takes one log
+// group's filters one at a time, so these 15 writes in a row are the
+// longest chain of calls in an apply. Started only after the trail, they
+// would come on top of log-archive's and cloudtrail's chains. Apply makes
+// them too when the engine did not run this (it then finds them in place).
+// Nothing is written when the control leaves the account as it is
+// (someone else's trail or role).
 func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
 	st, err := c.read(ctx, env, t)
 	if err != nil {
@@ -102,10 +108,14 @@ func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t
 	if changes, unmanaged := st.plan(env, t); len(changes) == 0 || unmanaged != "" {
 		return nil
 	}
-	if err := writeLogGroup(ctx, env, t, j, st); err != nil {
-		return err
-	}
-	return writeFilters(ctx, env, t, j, st)
+	return parallel.All(ctx, func(ctx context.Context) error {
+		if err := writeLogGroup(ctx, env, t, j, st); err != nil {
+			return err
+		}
+		return writeFilters(ctx, env, t, j, st)
+	}, func(ctx context.Context) error {
+		return writeLogsRole(ctx, env, t, j, st)
+	})
 }
 
 func writeLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
