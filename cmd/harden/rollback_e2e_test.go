@@ -217,6 +217,39 @@ func TestRollbackUndoesEveryRun(t *testing.T) {
 	}
 }
 
+// The kill lands inside default-vpc's delete chain (regions at different
+// points of it): the next apply finishes the job, and one rollback of
+// both runs gives back every region's default VPC in the fresh shape, with
+// no gateway or subnet left over from the killed run.
+func TestRollbackAfterKillInDefaultVpcChain(t *testing.T) {
+	for _, action := range []string{"DetachInternetGateway", "DeleteInternetGateway", "DeleteSubnet", "DeleteVpc"} {
+		t.Run("kill-at-first-"+action, func(t *testing.T) {
+			url := startFakeAWS(t, "-latency", "20ms")
+			state := t.TempDir()
+			fresh := snapshot(t, url)
+			cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--controls", "default-vpc", "--concurrency", "4")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitForJournal(t, cmd, state, `"action":"`+action+`"`, 1)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "default-vpc")
+			run(t, url, state, 0, "audit", "--controls", "default-vpc")
+			out := run(t, url, state, 0, "rollback", "--yes")
+			if got := snapshot(t, url); got != fresh {
+				i := 0
+				for i < len(got) && i < len(fresh) && got[i] == fresh[i] {
+					i++
+				}
+				from := max(0, i-200)
+				t.Fatalf("one rollback did not undo both runs; from the first difference:\nfresh …%s\nnow   …%s\n%s",
+					fresh[from:min(len(fresh), i+300)], got[from:min(len(got), i+300)], out)
+			}
+		})
+	}
+}
+
 // A journal written by the previous format (no after states, no end
 // record) is still rolled back.
 func TestRollbackOfFormat1Journal(t *testing.T) {
