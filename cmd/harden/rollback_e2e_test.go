@@ -206,8 +206,8 @@ func TestRollbackUndoesEveryRun(t *testing.T) {
 				t.Errorf("rollback --list should show the killed run as interrupted:\n%s", out)
 			}
 			out := run(t, url, state, 0, "rollback", "--yes")
-			if snapshot(t, url) != fresh {
-				t.Fatalf("one rollback did not undo both runs:\n%s", out)
+			if got := snapshot(t, url); got != fresh {
+				t.Fatalf("one rollback did not undo both runs; %s\n%s", firstDifference(fresh, got), out)
 			}
 			if out := run(t, url, state, 0, "rollback", "--yes"); !strings.Contains(out, "Nothing to roll back") {
 				t.Errorf("second rollback:\n%s", out)
@@ -238,16 +238,21 @@ func TestRollbackAfterKillInDefaultVpcChain(t *testing.T) {
 			run(t, url, state, 0, "audit", "--controls", "default-vpc")
 			out := run(t, url, state, 0, "rollback", "--yes")
 			if got := snapshot(t, url); got != fresh {
-				i := 0
-				for i < len(got) && i < len(fresh) && got[i] == fresh[i] {
-					i++
-				}
-				from := max(0, i-200)
-				t.Fatalf("one rollback did not undo both runs; from the first difference:\nfresh …%s\nnow   …%s\n%s",
-					fresh[from:min(len(fresh), i+300)], got[from:min(len(got), i+300)], out)
+				t.Fatalf("one rollback did not undo both runs; %s\n%s", firstDifference(fresh, got), out)
 			}
 		})
 	}
+}
+
+// firstDifference shows two snapshots from a little before where they
+// first differ.
+func firstDifference(want, got string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	from := max(0, i-300)
+	return fmt.Sprintf("from the first difference:\nwant …%s\ngot  …%s", want[from:min(len(want), i+300)], got[from:min(len(got), i+300)])
 }
 
 // A journal written by the previous format (no after states, no end
