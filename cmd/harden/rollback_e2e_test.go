@@ -206,8 +206,8 @@ func TestRollbackUndoesEveryRun(t *testing.T) {
 				t.Errorf("rollback --list should show the killed run as interrupted:\n%s", out)
 			}
 			out := run(t, url, state, 0, "rollback", "--yes")
-			if snapshot(t, url) != fresh {
-				t.Fatalf("one rollback did not undo both runs:\n%s", out)
+			if got := snapshot(t, url); got != fresh {
+				t.Fatalf("one rollback did not undo both runs; %s\n%s", firstDifference(fresh, got), out)
 			}
 			if out := run(t, url, state, 0, "rollback", "--yes"); !strings.Contains(out, "Nothing to roll back") {
 				t.Errorf("second rollback:\n%s", out)
@@ -215,6 +215,44 @@ func TestRollbackUndoesEveryRun(t *testing.T) {
 			run(t, url, state, 2, "audit")
 		})
 	}
+}
+
+// The kill lands inside default-vpc's delete chain (regions at different
+// points of it): the next apply finishes the job, and one rollback of
+// both runs gives back every region's default VPC in the fresh shape, with
+// no gateway or subnet left over from the killed run.
+func TestRollbackAfterKillInDefaultVpcChain(t *testing.T) {
+	for _, action := range []string{"DetachInternetGateway", "DeleteInternetGateway", "DeleteSubnet", "DeleteVpc"} {
+		t.Run("kill-at-first-"+action, func(t *testing.T) {
+			url := startFakeAWS(t, "-latency", "20ms")
+			state := t.TempDir()
+			fresh := snapshot(t, url)
+			cmd := hardenCmd(url, state, "apply", "--yes", "--allow-destructive", "--controls", "default-vpc", "--concurrency", "4")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitForJournal(t, cmd, state, `"action":"`+action+`"`, 1)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			run(t, url, state, 0, "apply", "--yes", "--allow-destructive", "--controls", "default-vpc")
+			run(t, url, state, 0, "audit", "--controls", "default-vpc")
+			out := run(t, url, state, 0, "rollback", "--yes")
+			if got := snapshot(t, url); got != fresh {
+				t.Fatalf("one rollback did not undo both runs; %s\n%s", firstDifference(fresh, got), out)
+			}
+		})
+	}
+}
+
+// firstDifference shows two snapshots from a little before where they
+// first differ.
+func firstDifference(want, got string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	from := max(0, i-300)
+	return fmt.Sprintf("from the first difference:\nwant …%s\ngot  …%s", want[from:min(len(want), i+300)], got[from:min(len(got), i+300)])
 }
 
 // A journal written by the previous format (no after states, no end

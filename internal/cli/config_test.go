@@ -26,7 +26,7 @@ func hardenAt(t testing.TB, env *fakeawstest.Env, stateDir string, now time.Time
 	return outcome{code, out.String(), errb.String()}
 }
 
-func writeConfig(t *testing.T, body string) string {
+func writeConfig(t testing.TB, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "harden.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {

@@ -26,16 +26,17 @@ func BenchmarkRollbackFullApply(b *testing.B) {
 			b.StopTimer()
 			env := fakeawstest.Start(b, fakeaws.Options{Latency: latency})
 			dir := b.TempDir()
+			tm := settingsTerm(b)
 			b.StartTimer()
 			start := time.Now()
-			if o := harden(b, env, dir, term{}, "apply", "--yes"); o.code != cli.ExitOK {
+			if o := harden(b, env, dir, tm, "apply", "--yes", "--allow-destructive"); o.code != cli.ExitOK {
 				b.Fatalf("apply exit %d: %s", o.code, o.stderr)
 			}
 			apply[k] += time.Since(start)
 			applyCalls, applyWrites = len(env.Server.Requests()), len(env.Server.Writes())
 			env.Server.ResetLog()
 			start = time.Now()
-			if o := harden(b, env, dir, term{}, "rollback", "--yes"); o.code != cli.ExitOK {
+			if o := harden(b, env, dir, tm, "rollback", "--yes"); o.code != cli.ExitOK {
 				b.Fatalf("rollback exit %d: %s\n%s", o.code, o.stdout, o.stderr)
 			}
 			rollback[k] += time.Since(start)

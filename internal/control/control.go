@@ -380,6 +380,12 @@ type Control interface {
 // control and the home region, so that regions never race to create it.
 // It reads first and writes only what is missing; its steps are in Steps
 // (their undo usually AfterAllRegions).
+//
+// A control may also use it for a long part of its work that needs none of
+// the controls it depends on (cloudtrail-alarms' log group and its filters,
+// which CloudWatch Logs takes one at a time): the engine starts it at the
+// start of apply, at once with those controls, instead of after them. Apply
+// must still do the whole job when Prerequisites did not run.
 type Prerequisites interface {
 	Prerequisites(ctx context.Context, env *Env, t Target, j Journal) error
 }

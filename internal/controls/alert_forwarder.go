@@ -11,6 +11,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // The forwarding role's writes, made by the home region's target.
@@ -45,18 +46,29 @@ type forwarderRole struct {
 	Policy string // "" when the role has no such inline policy
 }
 
+// readForwarderRole reads the role and its inline policy together (a
+// role that does not exist has no policy: NoSuchEntity, read as none).
 func readForwarderRole(ctx context.Context, env *control.Env, t control.Target) (forwarderRole, error) {
-	out, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ForwarderRoleName)})
-	if awserror.Is(err, "NoSuchEntity") {
-		return forwarderRole{}, nil
-	}
-	if err != nil {
-		return forwarderRole{}, fmt.Errorf("iam: get role %s: %w", ForwarderRoleName, err)
+	var out *iam.GetRoleOutput
+	var policy string
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(ForwarderRoleName)})
+		if awserror.Is(err, "NoSuchEntity") {
+			out, err = nil, nil
+		}
+		if err != nil {
+			return fmt.Errorf("iam: get role %s: %w", ForwarderRoleName, err)
+		}
+		return nil
+	}, func(ctx context.Context) (err error) {
+		policy, err = forwarderPolicyDocument(ctx, env)
+		return err
+	})
+	if err != nil || out == nil {
+		return forwarderRole{}, err
 	}
 	trust, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
-	r := forwarderRole{Exists: true, RoleID: aws.ToString(out.Role.RoleId), Trust: trust}
-	r.Policy, err = forwarderPolicyDocument(ctx, env)
-	return r, err
+	return forwarderRole{Exists: true, RoleID: aws.ToString(out.Role.RoleId), Trust: trust, Policy: policy}, nil
 }
 
 // readForwarderRoleOnly says whether the role exists (one call).
@@ -187,11 +199,43 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 	}
 	if created.RoleID == "" || r.RoleID != created.RoleID {
 		if !s.Done {
-			return control.Nothing("the creation of role %s never happened (the role there is not the one this step made)", ForwarderRoleName), nil
+			// The outcome was never journaled (apply killed while
+			// CreateRole was in flight): the role is this step's when it
+			// carries this run's tags.
+			mine, err := forwarderRoleOfRun(ctx, env, s.RunID)
+			if err != nil {
+				return control.Undo{}, err
+			}
+			if !mine {
+				return control.Nothing("the creation of role %s never happened (the role there is not the one this step made)", ForwarderRoleName), nil
+			}
+			return deleteForwarderRole(env, fmt.Sprintf("delete role %s (its creation was not confirmed; it carries the tags of run %s)", ForwarderRoleName, s.RunID)), nil
 		}
 		return control.Drift(nil, "role %s is not the one harden created: its id is %s, harden's was %s", ForwarderRoleName, r.RoleID, created.RoleID), nil
 	}
-	return control.Deleted("delete role "+ForwarderRoleName, func(ctx context.Context) error {
+	return deleteForwarderRole(env, "delete role "+ForwarderRoleName), nil
+}
+
+// forwarderRoleOfRun reports whether the role carries harden's tags of
+// run runID.
+func forwarderRoleOfRun(ctx context.Context, env *control.Env, runID string) (bool, error) {
+	out, err := env.AWS.IAM().ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(ForwarderRoleName)})
+	if awserror.Is(err, "NoSuchEntity") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("iam: list tags of role %s: %w", ForwarderRoleName, err)
+	}
+	tags := map[string]string{}
+	for _, tag := range out.Tags {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == runID, nil
+}
+
+// deleteForwarderRole deletes the role with its inline policy.
+func deleteForwarderRole(env *control.Env, what string) control.Undo {
+	return control.Deleted(what, func(ctx context.Context) error {
 		if err := deleteForwarderPolicy(ctx, env); err != nil {
 			return err
 		}
@@ -200,7 +244,7 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 			return fmt.Errorf("iam: delete role %s: %w", ForwarderRoleName, err)
 		}
 		return nil
-	}), nil
+	})
 }
 
 func undoPutForwarderRolePolicy(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // The home region's writes: the topic's key and its alias, the topic, its
@@ -77,26 +78,34 @@ type alertSubscription struct {
 
 func (s alertSubscription) pending() bool { return !strings.HasPrefix(s.ARN, "arn:") }
 
+// readAlertHome reads the key and the topic together; the topic's tags
+// and subscriptions together once the topic is known to exist.
 func readAlertHome(ctx context.Context, env *control.Env, t control.Target) (alertHome, error) {
 	var h alertHome
-	key, found, err := describeAlertKey(ctx, env, t.HomeRegion, AlertKeyAlias)
-	if err != nil {
-		return h, err
-	}
-	if found && key.KeyState != kmstypes.KeyStatePendingDeletion {
-		h.KeyID, h.KeyARN = aws.ToString(key.KeyId), aws.ToString(key.Arn)
-		if h.KeyPolicy, err = alertKeyPolicyOf(ctx, env, t.HomeRegion, h.KeyID); err != nil {
-			return h, err
+	readKey := func(ctx context.Context) error {
+		key, found, err := describeAlertKey(ctx, env, t.HomeRegion, AlertKeyAlias)
+		if err != nil || !found || key.KeyState == kmstypes.KeyStatePendingDeletion {
+			return err
 		}
+		h.KeyID, h.KeyARN = aws.ToString(key.KeyId), aws.ToString(key.Arn)
+		h.KeyPolicy, err = alertKeyPolicyOf(ctx, env, t.HomeRegion, h.KeyID)
+		return err
 	}
-	h.TopicAttrs, h.TopicExists, err = topicAttributes(ctx, env, t.HomeRegion, AlertTopicARN(t))
-	if err != nil || !h.TopicExists {
-		return h, err
+	readTopic := func(ctx context.Context) error {
+		var err error
+		h.TopicAttrs, h.TopicExists, err = topicAttributes(ctx, env, t.HomeRegion, AlertTopicARN(t))
+		if err != nil || !h.TopicExists {
+			return err
+		}
+		return parallel.Do(ctx, func(ctx context.Context) (err error) {
+			h.TopicTags, err = topicTags(ctx, env, t.HomeRegion, AlertTopicARN(t))
+			return err
+		}, func(ctx context.Context) (err error) {
+			h.Subscriptions, err = topicSubscriptions(ctx, env, t.HomeRegion, AlertTopicARN(t))
+			return err
+		})
 	}
-	if h.TopicTags, err = topicTags(ctx, env, t.HomeRegion, AlertTopicARN(t)); err != nil {
-		return h, err
-	}
-	h.Subscriptions, err = topicSubscriptions(ctx, env, t.HomeRegion, AlertTopicARN(t))
+	err := parallel.Do(ctx, readKey, readTopic)
 	return h, err
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // alertRule is one EventBridge rule an alert control keeps in every region:
@@ -159,18 +160,22 @@ type ruleRead struct {
 }
 
 // readRules reads every rule of t's region and harden's target on it.
+// The rules, and each rule and its targets, are read together.
 func readRules(ctx context.Context, env *control.Env, t control.Target, rules []alertRule) ([]ruleRead, error) {
-	var out []ruleRead
-	for _, r := range rules {
-		cur, _, err := readRule(ctx, env, t.Region, r.Name, false)
-		if err != nil {
-			return nil, err
-		}
-		tg, _, err := readTarget(ctx, env, t.Region, r.Name, r.desiredTarget(t).ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ruleRead{rule: r, cur: cur, target: tg})
+	out := make([]ruleRead, len(rules))
+	var reads []func(context.Context) error
+	for i, r := range rules {
+		out[i].rule = r
+		reads = append(reads, func(ctx context.Context) (err error) {
+			out[i].cur, _, err = readRule(ctx, env, t.Region, r.Name, false)
+			return err
+		}, func(ctx context.Context) (err error) {
+			out[i].target, _, err = readTarget(ctx, env, t.Region, r.Name, r.desiredTarget(t).ID)
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -213,27 +218,35 @@ func targetText(t targetState) string {
 	return t.ARN
 }
 
-// applyRules puts every rule and target read that differs.
+// applyRules puts every rule and target read that differs: the rules
+// together, each rule before its target.
 func applyRules(ctx context.Context, env *control.Env, t control.Target, j control.Journal, reads []ruleRead) error {
+	var writes []func(context.Context) error
 	for _, rr := range reads {
-		r, cur := rr.rule, rr.cur
-		after := r.desiredRule(j.RunID())
-		if !cur.same(after) {
-			if cur.Exists {
-				after.Tags = nil // PutRule takes tags only at creation.
-			}
-			if err := j.Write(ctx, stepPutAlertRule, cur, after, func(ctx context.Context) (any, error) {
-				return putRule(ctx, env, t.Region, after)
-			}); err != nil {
-				return fmt.Errorf("events: put rule %s in %s: %w", r.Name, t.Region, err)
-			}
+		writes = append(writes, func(ctx context.Context) error { return applyRule(ctx, env, t, j, rr) })
+	}
+	return parallel.All(ctx, writes...)
+}
+
+// applyRule puts one rule and its target, if they differ.
+func applyRule(ctx context.Context, env *control.Env, t control.Target, j control.Journal, rr ruleRead) error {
+	r, cur := rr.rule, rr.cur
+	after := r.desiredRule(j.RunID())
+	if !cur.same(after) {
+		if cur.Exists {
+			after.Tags = nil // PutRule takes tags only at creation.
 		}
-		if want := r.desiredTarget(t); !rr.target.same(want) {
-			if err := j.Write(ctx, stepPutAlertTarget, rr.target, want, func(ctx context.Context) (any, error) {
-				return nil, putTarget(ctx, env, t.Region, want)
-			}); err != nil {
-				return fmt.Errorf("events: put target of rule %s in %s: %w", r.Name, t.Region, err)
-			}
+		if err := j.Write(ctx, stepPutAlertRule, cur, after, func(ctx context.Context) (any, error) {
+			return putRule(ctx, env, t.Region, after)
+		}); err != nil {
+			return fmt.Errorf("events: put rule %s in %s: %w", r.Name, t.Region, err)
+		}
+	}
+	if want := r.desiredTarget(t); !rr.target.same(want) {
+		if err := j.Write(ctx, stepPutAlertTarget, rr.target, want, func(ctx context.Context) (any, error) {
+			return nil, putTarget(ctx, env, t.Region, want)
+		}); err != nil {
+			return fmt.Errorf("events: put target of rule %s in %s: %w", r.Name, t.Region, err)
 		}
 	}
 	return nil

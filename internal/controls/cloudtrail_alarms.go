@@ -18,6 +18,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // CloudTrailAlarms sends harden's trail to a CloudWatch Logs log group
@@ -188,17 +189,16 @@ type foreignTrail struct {
 
 func (c CloudTrailAlarms) read(ctx context.Context, env *control.Env, t control.Target) (monitoringState, error) {
 	st := monitoringState{Filters: map[string]filterState{}, Alarms: map[string]alarmState{}}
-	if err := c.readTrails(ctx, env, t, &st); err != nil {
-		return st, err
-	}
-	if err := readLogGroup(ctx, env, t, &st); err != nil {
-		return st, err
-	}
-	if err := readLogsRole(ctx, env, t, &st); err != nil {
-		return st, err
-	}
-	alarms, err := readAlarms(ctx, env, t)
-	st.Alarms = alarms
+	// The trail, the log group, the role and the alarms are read
+	// together; each read sets its own fields of st.
+	err := parallel.Do(ctx,
+		func(ctx context.Context) error { return c.readTrails(ctx, env, t, &st) },
+		func(ctx context.Context) error { return readLogGroup(ctx, env, t, &st) },
+		func(ctx context.Context) error { return readLogsRole(ctx, env, t, &st) },
+		func(ctx context.Context) (err error) {
+			st.Alarms, err = readAlarms(ctx, env, t)
+			return err
+		})
 	return st, err
 }
 
@@ -299,12 +299,15 @@ func readLogsRole(ctx context.Context, env *control.Env, t control.Target, st *m
 		return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
 	}
 	st.RoleExists = true
-	tags, err := roleTags(ctx, env)
-	if err != nil {
+	var tags map[string]string
+	err = parallel.Do(ctx, func(ctx context.Context) (err error) {
+		tags, err = roleTags(ctx, env)
 		return err
-	}
+	}, func(ctx context.Context) (err error) {
+		st.RolePolicy, err = rolePolicy(ctx, env)
+		return err
+	})
 	st.RoleOwned = tags[control.TagManagedBy] == control.TagManagedByID
-	st.RolePolicy, err = rolePolicy(ctx, env)
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // logGroupStep is what CreateLogGroup and PutRetentionPolicy journal.
@@ -59,14 +60,62 @@ func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control
 	if !st.TrailExists {
 		return nil, fmt.Errorf("cloudtrail-alarms: harden's trail %s does not exist: apply the cloudtrail control first", TrailName)
 	}
-	for _, write := range []func(context.Context, *control.Env, control.Target, control.Journal, monitoringState) error{
-		writeLogGroup, writeLogsRole, writeTrailDelivery, writeFilters, writeAlarms,
-	} {
-		if err := write(ctx, env, t, j, st); err != nil {
-			return changes, err
+	// The log group and its filters, the role, and the alarms need
+	// nothing of each other; the trail's delivery needs the group and the
+	// role, not the filters. The filters go one after another: CloudWatch
+	// Logs refuses concurrent updates of one log group
+	// (OperationAbortedException). The alarms go together: each is its own
+	// resource.
+	var group error
+	groupDone := make(chan struct{})
+	err = parallel.All(ctx, func(ctx context.Context) error {
+		group = writeLogGroup(ctx, env, t, j, st)
+		close(groupDone)
+		if group != nil {
+			return group
 		}
+		return writeFilters(ctx, env, t, j, st)
+	}, func(ctx context.Context) error {
+		if err := writeLogsRole(ctx, env, t, j, st); err != nil {
+			return err
+		}
+		<-groupDone
+		if group != nil {
+			return nil // reported by the group's branch
+		}
+		return writeTrailDelivery(ctx, env, t, j, st)
+	}, func(ctx context.Context) error {
+		return writeAlarms(ctx, env, t, j, st)
+	})
+	return changes, err
+}
+
+// Prerequisites makes the log group with its metric filters, and the role
+// CloudTrail delivers with, as soon as apply starts, at once with the
+// controls this one depends on (the bucket, the trail, the alert topic):
+// none of them is needed for these, and CloudWatch Logs takes one log
+// group's filters one at a time, so these 15 writes in a row are the
+// longest chain of calls in an apply. Started only after the trail, they
+// would come on top of log-archive's and cloudtrail's chains. Apply makes
+// them too when the engine did not run this (it then finds them in place).
+// Nothing is written when the control leaves the account as it is
+// (someone else's trail or role).
+func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
+	st, err := c.read(ctx, env, t)
+	if err != nil {
+		return err
 	}
-	return changes, nil
+	if changes, unmanaged := st.plan(env, t); len(changes) == 0 || unmanaged != "" {
+		return nil
+	}
+	return parallel.All(ctx, func(ctx context.Context) error {
+		if err := writeLogGroup(ctx, env, t, j, st); err != nil {
+			return err
+		}
+		return writeFilters(ctx, env, t, j, st)
+	}, func(ctx context.Context) error {
+		return writeLogsRole(ctx, env, t, j, st)
+	})
 }
 
 func writeLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
@@ -206,19 +255,19 @@ func deleteFilter(ctx context.Context, env *control.Env, t control.Target, name 
 }
 
 func writeAlarms(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	var writes []func(context.Context) error
 	for _, f := range MonitoringFilters {
 		want := wantAlarm(f, t)
 		cur, ok := st.Alarms[want.Name]
 		if ok && reflect.DeepEqual(cur, want) {
 			continue
 		}
-		err := j.Write(ctx, stepPutMetricAlarm, alarmStep{Exists: ok, Alarm: cur}, alarmStep{Exists: true, Alarm: want},
-			func(ctx context.Context) (any, error) { return nil, putAlarm(ctx, env, t, want, f.What, j.RunID()) })
-		if err != nil {
-			return err
-		}
+		writes = append(writes, func(ctx context.Context) error {
+			return j.Write(ctx, stepPutMetricAlarm, alarmStep{Exists: ok, Alarm: cur}, alarmStep{Exists: true, Alarm: want},
+				func(ctx context.Context) (any, error) { return nil, putAlarm(ctx, env, t, want, f.What, j.RunID()) })
+		})
 	}
-	return nil
+	return parallel.All(ctx, writes...)
 }
 
 func putAlarm(ctx context.Context, env *control.Env, t control.Target, a alarmState, what, runID string) error {

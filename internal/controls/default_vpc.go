@@ -31,7 +31,11 @@ type DefaultVPC struct{}
 // first, so the DeleteVpc undo recreates the whole default VPC and the
 // older steps then find their subnet or gateway back (nothing to do).
 // Only when apply stopped before DeleteVpc do the older undos act: they
-// give the VPC that is still there its subnets and gateway again.
+// give the VPC that is still there its subnets and gateway again. One
+// exception: a gateway an apply killed after the detach left behind, when
+// a later apply deleted the VPC without it (it was no longer attached),
+// is deleted by the detach's undo once the VPC is gone (see
+// undoDetachGateway).
 const (
 	stepDetachInternetGateway control.StepKind = "DetachInternetGateway"
 	stepDeleteInternetGateway control.StepKind = "DeleteInternetGateway"
@@ -597,19 +601,32 @@ func (DefaultVPC) undoDeleteSubnet(ctx context.Context, env *control.Env, t cont
 	}), nil
 }
 
-// gatewaysNow reads the region's default VPC and its internet gateways:
-// the one attached to it (if any) and the one the step names (if it still
-// exists).
+// gatewaysNow reads the region's default VPC and, at once, its internet
+// gateways: the one attached to the default VPC (if any) and the one the
+// step names (if it still exists, default VPC or not).
 func gatewaysNow(ctx context.Context, env *control.Env, region, gatewayID string) (vpcID string, attached string, named *ec2types.InternetGateway, err error) {
-	current, err := defaultVpc(ctx, env, region)
-	if err != nil || current == nil {
+	var current *ec2types.Vpc
+	var igws []ec2types.InternetGateway
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		current, err = defaultVpc(gctx, env, region)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		igws, err = allPages(gctx, ec2.NewDescribeInternetGatewaysPaginator(env.AWS.EC2(region), &ec2.DescribeInternetGatewaysInput{}),
+			func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
+		if err != nil {
+			return fmt.Errorf("default-vpc: describe the internet gateways in %s: %w", region, err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return "", "", nil, err
 	}
-	vpcID = aws.ToString(current.VpcId)
-	igws, err := allPages(ctx, ec2.NewDescribeInternetGatewaysPaginator(env.AWS.EC2(region), &ec2.DescribeInternetGatewaysInput{}),
-		func(o *ec2.DescribeInternetGatewaysOutput) []ec2types.InternetGateway { return o.InternetGateways })
-	if err != nil {
-		return "", "", nil, fmt.Errorf("default-vpc: describe the internet gateways in %s: %w", region, err)
+	if current != nil {
+		vpcID = aws.ToString(current.VpcId)
 	}
 	for i, igw := range igws {
 		id := aws.ToString(igw.InternetGatewayId)
@@ -617,7 +634,7 @@ func gatewaysNow(ctx context.Context, env *control.Env, region, gatewayID string
 			named = &igws[i]
 		}
 		for _, a := range igw.Attachments {
-			if aws.ToString(a.VpcId) == vpcID {
+			if vpcID != "" && aws.ToString(a.VpcId) == vpcID {
 				attached = id
 			}
 		}
@@ -685,6 +702,16 @@ func replaceGateway(ctx context.Context, ec *ec2.Client, prior gatewayState) err
 
 // undoDetachGateway attaches the gateway to the VPC again when both are
 // still there (apply stopped after the detach).
+//
+// When the VPC it was detached from is gone (a later apply, resuming the
+// killed one, deleted the VPC without the gateway it no longer found
+// attached), the gateway is what is left of the default VPC harden took
+// apart: it is deleted, as the interrupted apply would have deleted it.
+// The fresh account had one internet gateway, attached to its default
+// VPC; the default VPC rollback recreates comes with a new one, so
+// attaching the old one as well is impossible and keeping it would leave
+// an orphan the fresh account never had. Only a gateway still as harden
+// left it (detached) is deleted; one attached anywhere is left alone.
 func (DefaultVPC) undoDetachGateway(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
 	var prior gatewayState
 	if err := control.DecodePrior(s, &prior); err != nil {
@@ -694,16 +721,28 @@ func (DefaultVPC) undoDetachGateway(ctx context.Context, env *control.Env, t con
 	switch {
 	case err != nil:
 		return control.Undo{}, err
-	case vpcID == "":
+	case named == nil && vpcID != prior.VpcID:
 		return control.Nothing("the internet gateway comes back with the default VPC (see the DeleteVpc step)"), nil
-	case attached != "":
-		return control.Nothing("default VPC %s has internet gateway %s", vpcID, attached), nil
-	case vpcID != prior.VpcID:
-		return control.Drift(nil, "the default VPC %s in %s has no internet gateway, but it is not the VPC harden emptied (%s): left as it is", vpcID, t.Region, prior.VpcID), nil
 	case named == nil:
 		return control.Nothing("internet gateway %s is gone (see the DeleteInternetGateway step)", prior.GatewayID), nil
+	case len(named.Attachments) > 0 && vpcID != "" && aws.ToString(named.Attachments[0].VpcId) == vpcID:
+		return control.Nothing("internet gateway %s is attached to the default VPC %s", prior.GatewayID, vpcID), nil
 	case len(named.Attachments) > 0:
 		return control.Drift(nil, "internet gateway %s is attached to %s now: left as it is", prior.GatewayID, aws.ToString(named.Attachments[0].VpcId)), nil
+	case vpcID != prior.VpcID:
+		// Default VPCs are never made non-default: the one harden
+		// detached the gateway from is deleted.
+		what := fmt.Sprintf("delete internet gateway %s, which harden detached from the default VPC %s before that VPC was deleted: "+
+			"the default VPC comes back with a gateway of its own (see the DeleteVpc step)", prior.GatewayID, prior.VpcID)
+		return control.Deleted(what, func(ctx context.Context) error {
+			_, err := env.AWS.EC2(t.Region).DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(prior.GatewayID)})
+			if err != nil && !awserror.Is(err, "InvalidInternetGatewayID.NotFound") {
+				return fmt.Errorf("default-vpc: delete internet gateway %s, detached from %s: %w", prior.GatewayID, prior.VpcID, err)
+			}
+			return nil
+		}), nil
+	case attached != "":
+		return control.Nothing("default VPC %s has internet gateway %s; %s stays detached as it was left", vpcID, attached, prior.GatewayID), nil
 	}
 	what := fmt.Sprintf("attach internet gateway %s to %s again", prior.GatewayID, prior.VpcID)
 	return control.Restored(what, func(ctx context.Context) error {

@@ -1,6 +1,10 @@
 package controls_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -343,5 +347,156 @@ func TestDefaultVpcSubnetUndoLeavesAnotherVpc(t *testing.T) {
 	}
 	if drifted != 1 {
 		t.Fatalf("%d subnet undos drifted, want 1", drifted)
+	}
+}
+
+// errChainKilled is what chainKillJournal returns once apply is "killed".
+var errChainKilled = errors.New("killed")
+
+// chainKillJournal journals into m as a run's journal does and "kills" the
+// apply at its intent number at: that intent is journaled without an
+// outcome (Done=false), its write made or not as made says, and every
+// later write is refused. at 0 never kills.
+type chainKillJournal struct {
+	m          *controltest.MemJournal
+	at         int
+	made, dead bool
+}
+
+func (k *chainKillJournal) RunID() string { return "20260101T000000Z-0000" }
+
+func (k *chainKillJournal) Write(ctx context.Context, kind control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
+	if k.dead {
+		return errChainKilled
+	}
+	p, _ := json.Marshal(prior)
+	a, _ := json.Marshal(after)
+	k.m.Entries = append(k.m.Entries, controltest.Entry{Control: "default-vpc", Region: vpcRegion,
+		Step: control.Step{Kind: kind, Prior: p, After: a, RunID: k.RunID()}})
+	if len(k.m.Entries) == k.at {
+		k.dead = true
+		if k.made {
+			_, _ = write(ctx)
+		}
+		return errChainKilled
+	}
+	if _, err := write(ctx); err != nil {
+		k.m.Entries[len(k.m.Entries)-1].Failed = true
+		return err
+	}
+	k.m.Entries[len(k.m.Entries)-1].Step.Done = true
+	return nil
+}
+
+// An apply killed anywhere in the delete chain (after each step
+// confirmed, or with its last step's outcome unknown, made or not): the
+// next apply reaches compliance, and one rollback of both runs, newest
+// first, gives back a default VPC of the fresh shape with no orphan
+// gateway or subnet.
+func TestDefaultVpcKilledApplyResumesAndRollsBack(t *testing.T) {
+	steps := []string{"DetachInternetGateway", "DeleteInternetGateway", "DeleteSubnet", "DeleteSubnet", "DeleteSubnet", "DeleteVpc"}
+	for at := 1; at <= len(steps); at++ {
+		for _, mode := range []string{"confirmed", "unknown-made", "unknown-not-made"} {
+			t.Run(fmt.Sprintf("%d-%s-%s", at, steps[at-1], mode), func(t *testing.T) {
+				env, c, cenv, tg := defaultVpcSetup(t)
+				fresh := fakeawstest.WithoutEC2IDs(t, env.Server.Snapshot())
+				first := &controltest.MemJournal{}
+				k := &chainKillJournal{m: first, at: at, made: mode == "unknown-made"}
+				if mode == "confirmed" {
+					k.at, k.made = at+1, false
+				}
+				_, err := c.Apply(ctx, cenv, tg, k)
+				if at == len(steps) && mode == "confirmed" {
+					if err != nil {
+						t.Fatalf("apply with every step confirmed: %v", err)
+					}
+				} else if !errors.Is(err, errChainKilled) {
+					t.Fatalf("killed apply = %v", err)
+				}
+				if mode == "confirmed" {
+					first.Entries = first.Entries[:at]
+				}
+
+				second := &controltest.MemJournal{Run: "20260101T000001Z-0000"}
+				if _, err := c.Apply(ctx, cenv, tg, second.For(c.Info().ID, vpcRegion)); err != nil {
+					t.Fatalf("re-apply: %v", err)
+				}
+				if f, err := c.Check(ctx, cenv, tg); err != nil || !f.Compliant {
+					t.Fatalf("after the re-apply: %+v, %v", f, err)
+				}
+
+				// One rollback of both runs: the newer run's steps first.
+				both := &controltest.MemJournal{Entries: append(append([]controltest.Entry{}, first.Entries...), second.Entries...)}
+				if err := both.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil {
+					t.Fatal(err)
+				}
+				if got := fakeawstest.WithoutEC2IDs(t, env.Server.Snapshot()); got != fresh {
+					i := 0
+					for i < len(got) && i < len(fresh) && got[i] == fresh[i] {
+						i++
+					}
+					from := max(0, i-200)
+					t.Fatalf("rollback did not give back the fresh shape; from the first difference:\nfresh …%s\nnow   …%s",
+						fresh[from:min(len(fresh), i+300)], got[from:min(len(got), i+300)])
+				}
+				env.Server.ResetLog()
+				if err := both.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil || len(env.Server.Writes()) != 0 {
+					t.Fatalf("second rollback: %v, writes %+v", err, env.Server.Writes())
+				}
+			})
+		}
+	}
+}
+
+// The gateway a killed apply only detached is deleted by rollback once
+// its VPC is gone, and only while it is as harden left it: attached
+// again by someone (here to a default VPC they recreated), it is theirs
+// and left alone.
+func TestDefaultVpcDetachedGatewayOfDeletedVpc(t *testing.T) {
+	env, c, cenv, tg := defaultVpcSetup(t)
+	first := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, tg, &chainKillJournal{m: first, at: 2}); !errors.Is(err, errChainKilled) {
+		t.Fatalf("killed apply = %v", err)
+	}
+	first.Entries = first.Entries[:1] // the detach, confirmed
+	var prior struct {
+		GatewayID string `json:"gateway_id"`
+	}
+	if err := json.Unmarshal(first.Entries[0].Step.Prior, &prior); err != nil {
+		t.Fatal(err)
+	}
+	second := &controltest.MemJournal{Run: "20260101T000001Z-0000"}
+	if _, err := c.Apply(ctx, cenv, tg, second.For(c.Info().ID, vpcRegion)); err != nil {
+		t.Fatal(err)
+	}
+	detach := first.Entries[0].Step
+	u := undoVerdict(t, c, cenv, tg, detach)
+	if u.Verdict != control.Delete || !strings.Contains(u.What, "delete internet gateway "+prior.GatewayID+", which harden detached") {
+		t.Fatalf("detach undo with the VPC gone = %s %q", u.Verdict, u.What)
+	}
+
+	// Someone recreates the default VPC and gives it the old gateway.
+	ec := env.Clients.EC2(vpcRegion)
+	if _, err := ec.CreateDefaultVpc(ctx, &ec2.CreateDefaultVpcInput{}); err != nil {
+		t.Fatal(err)
+	}
+	vpc := defaultVpcID(t, env)
+	igws, err := ec.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{
+		{Name: aws.String("attachment.vpc-id"), Values: []string{vpc}}}})
+	if err != nil || len(igws.InternetGateways) != 1 {
+		t.Fatalf("gateways of %s: %+v, %v", vpc, igws, err)
+	}
+	if _, err := ec.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: igws.InternetGateways[0].InternetGatewayId, VpcId: aws.String(vpc)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(prior.GatewayID), VpcId: aws.String(vpc)}); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.ResetLog()
+	if u := undoVerdict(t, c, cenv, tg, detach); u.Verdict != control.Already || u.Do != nil {
+		t.Fatalf("detach undo of a gateway attached again = %s %q", u.Verdict, u.What)
+	}
+	if err := controltest.Undo(ctx, c, cenv, tg, detach); err != nil || len(env.Server.Writes()) != 0 {
+		t.Fatalf("undo: %v, writes %+v", err, env.Server.Writes())
 	}
 }

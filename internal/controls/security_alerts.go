@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // SecurityAlerts sends GuardDuty, Access Analyzer and Security Hub findings
@@ -77,7 +78,7 @@ func (SecurityAlerts) Info() control.Info {
 		WriteActions: []string{"events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource",
 			"sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe", "sns:DeleteTopic", "sns:TagResource", "sns:ListTagsForResource",
 			"kms:CreateKey", "kms:PutKeyPolicy", "kms:CreateAlias", "kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:ListKeys", "kms:TagResource", "kms:ListResourceTags",
-			"iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PassRole"},
+			"iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PassRole", "iam:ListRoleTags"},
 		Service: "events",
 		Cost:    control.Cost{UsageBased: true, Drivers: "one KMS key ($1/month), SNS email deliveries and cross-region events (cents)"},
 	}
@@ -136,28 +137,34 @@ func messageTemplate(what, severity, resource, link string) string {
 // securityState is everything security-alerts reads in one region.
 type securityState struct {
 	home  alertHome     // home region only
-	role  forwarderRole // home region only
+	role  forwarderRole // home region: the role and its policy; elsewhere whether it exists
 	rules []ruleRead
 }
 
 func readSecurityState(ctx context.Context, env *control.Env, t control.Target, s *SecurityAlertsSettings) (securityState, error) {
 	var st securityState
-	var err error
+	reads := []func(context.Context) error{func(ctx context.Context) (err error) {
+		if st.rules, err = readRules(ctx, env, t, securityRules(t, s)); err != nil {
+			return fmt.Errorf("%s: %w", securityAlertsID, err)
+		}
+		return nil
+	}}
 	if t.Region == t.HomeRegion {
-		if st.home, err = readAlertHome(ctx, env, t); err != nil {
-			return st, err
-		}
-		if st.home.foreignTopic() != "" {
-			return st, nil
-		}
-		if st.role, err = readForwarderRole(ctx, env, t); err != nil {
-			return st, err
-		}
+		reads = append(reads, func(ctx context.Context) (err error) {
+			st.home, err = readAlertHome(ctx, env, t)
+			return err
+		}, func(ctx context.Context) (err error) {
+			st.role, err = readForwarderRole(ctx, env, t)
+			return err
+		})
+	} else {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			st.role.Exists, err = readForwarderRoleOnly(ctx, env)
+			return err
+		})
 	}
-	if st.rules, err = readRules(ctx, env, t, securityRules(t, s)); err != nil {
-		return st, fmt.Errorf("%s: %w", securityAlertsID, err)
-	}
-	return st, nil
+	err := parallel.Do(ctx, reads...)
+	return st, err
 }
 
 func (c SecurityAlerts) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
@@ -185,11 +192,7 @@ func (c SecurityAlerts) check(ctx context.Context, env *control.Env, t control.T
 		// The home region's target makes the role; without it this
 		// region's rules forward nothing. Apply here cannot fix that, so
 		// it is said (once the rules are in place), not planned.
-		role, err := readForwarderRoleOnly(ctx, env)
-		if err != nil {
-			return st, control.Finding{}, err
-		}
-		if !role {
+		if !st.role.Exists {
 			notes = append(notes, fmt.Sprintf("role %s is missing, nothing is forwarded until security-alerts is applied in the home region %s", ForwarderRoleName, t.HomeRegion))
 		}
 	}
@@ -230,10 +233,13 @@ func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.T
 		return nil, err
 	}
 	if t.Region == t.HomeRegion {
-		if err := applyAlertHome(ctx, env, t, j, s, st.home); err != nil {
-			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
-		}
-		if err := applyForwarderRole(ctx, env, t, j, st.role); err != nil {
+		// The key and topic, and the role, need nothing of each other.
+		err := parallel.All(ctx, func(ctx context.Context) error {
+			return applyAlertHome(ctx, env, t, j, s, st.home)
+		}, func(ctx context.Context) error {
+			return applyForwarderRole(ctx, env, t, j, st.role)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", securityAlertsID, err)
 		}
 	}

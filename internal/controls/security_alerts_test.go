@@ -294,3 +294,32 @@ func TestSeveritySettingUpdatesTheRule(t *testing.T) {
 		t.Fatalf("after rollback the medium finding was not sent (%d)", n)
 	}
 }
+
+// Apply killed while CreateRole was in flight (the role made, the outcome
+// never journaled), then applied again: one rollback of both runs deletes
+// the role, known by the killed run's tags.
+func TestUnconfirmedForwarderRoleIsRolledBack(t *testing.T) {
+	env, cenv := alertsEnv(t, "sec@example.com")
+	c := controls.SecurityAlerts{}
+	before := env.Server.Snapshot()
+	first := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, alertTarget("us-east-1"), newKillJournal(first, "CreateAlertForwarderRole")); !errors.Is(err, errKilled) {
+		t.Fatalf("killed apply = %v", err)
+	}
+	for i := range first.Entries {
+		// A killed process journals no outcome: not failed, not done.
+		first.Entries[i].Control, first.Entries[i].Failed = c.Info().ID, false
+	}
+	second := &controltest.MemJournal{Run: "20260101T000001Z-0000"}
+	applyAlerts(t, cenv, second, c, "us-east-1")
+	both := &controltest.MemJournal{Entries: append(append([]controltest.Entry{}, first.Entries...), second.Entries...)}
+	if err := both.UndoAll(ctx, c, cenv, alertTarget); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clients.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(controls.ForwarderRoleName)}); err == nil {
+		t.Fatal("the role the killed run made is still there")
+	}
+	if fakeawstest.WithoutKMS(t, env.Server.Snapshot()) != fakeawstest.WithoutKMS(t, before) {
+		t.Fatal("rollback of both runs left more than the key scheduled for deletion")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // SecurityHub keeps Security Hub CSPM enabled in every region with
@@ -513,28 +514,37 @@ func (c SecurityHub) Apply(ctx context.Context, env *control.Env, t control.Targ
 			return nil, err
 		}
 	}
+	// Once the hub is enabled, the generator, the standards and the
+	// aggregator are three settings that need nothing of each other.
+	var writes []func(context.Context) error
 	if p.SetGenerator {
-		err := j.Write(ctx, stepUpdateHubConfig, hubConfig{st.Generator}, hubConfig{shConsolidated}, func(ctx context.Context) (any, error) {
-			return nil, setGenerator(ctx, client, shConsolidated)
+		writes = append(writes, func(ctx context.Context) error {
+			err := j.Write(ctx, stepUpdateHubConfig, hubConfig{st.Generator}, hubConfig{shConsolidated}, func(ctx context.Context) (any, error) {
+				return nil, setGenerator(ctx, client, shConsolidated)
+			})
+			if err != nil {
+				return fmt.Errorf("securityhub: consolidate control findings in %s: %w", t.Region, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return nil, fmt.Errorf("securityhub: consolidate control findings in %s: %w", t.Region, err)
-		}
 	}
-	if p.EnableHub && st.StandardsUnknown {
-		if p.Standards, err = c.standardsAfterEnable(ctx, env, client, t); err != nil {
-			return nil, err
+	writes = append(writes, func(ctx context.Context) (err error) {
+		standards := p.Standards
+		if p.EnableHub && st.StandardsUnknown {
+			if standards, err = c.standardsAfterEnable(ctx, env, client, t); err != nil {
+				return err
+			}
 		}
-	}
-	if len(p.Standards) > 0 {
-		if err := c.enableStandards(ctx, client, t.Region, p.Standards, j); err != nil {
-			return nil, err
+		if len(standards) == 0 {
+			return nil
 		}
-	}
+		return c.enableStandards(ctx, client, t.Region, standards, j)
+	})
 	if p.CreateAggregate {
-		if err := c.createAggregator(ctx, client, t.Region, j); err != nil {
-			return nil, err
-		}
+		writes = append(writes, func(ctx context.Context) error { return c.createAggregator(ctx, client, t.Region, j) })
+	}
+	if err := parallel.All(ctx, writes...); err != nil {
+		return nil, err
 	}
 	return f.Changes, nil
 }

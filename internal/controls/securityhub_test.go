@@ -53,11 +53,14 @@ func enabledStandardARNs(t *testing.T, env *fakeawstest.Env, region string) ([]s
 	return arns, statuses
 }
 
+// stepKinds lists the kinds of j's steps, sorted: the steps written
+// together (the standards, the aggregator, the generator) come in any order.
 func stepKinds(j *controltest.MemJournal) []string {
 	var out []string
 	for _, e := range j.Entries {
 		out = append(out, string(e.Step.Kind))
 	}
+	sort.Strings(out)
 	return out
 }
 
@@ -84,7 +87,7 @@ func TestSecurityHubHomeRegionLifecycle(t *testing.T) {
 	env.Server.SetStandardsReadyAfter(3)
 	before := env.Server.Snapshot()
 	j := appliedJournal(t, c, cenv, tg)
-	if got := strings.Join(stepKinds(j), ","); got != "EnableSecurityHub,BatchEnableStandards,CreateFindingAggregator" {
+	if got := strings.Join(stepKinds(j), ","); got != "BatchEnableStandards,CreateFindingAggregator,EnableSecurityHub" {
 		t.Fatalf("steps: %s", got)
 	}
 	arns, statuses := enabledStandardARNs(t, env, "us-east-1")
@@ -155,7 +158,7 @@ func TestSecurityHubExistingHub(t *testing.T) {
 		t.Fatalf("check: %+v %v", f, err)
 	}
 	j := appliedJournal(t, c, cenv, tg)
-	if got := strings.Join(stepKinds(j), ","); got != "UpdateSecurityHubConfiguration,BatchEnableStandards" {
+	if got := strings.Join(stepKinds(j), ","); got != "BatchEnableStandards,UpdateSecurityHubConfiguration" {
 		t.Fatalf("steps: %s", got)
 	}
 	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil {
@@ -334,7 +337,8 @@ func TestFakeSecurityHubErrors(t *testing.T) {
 func TestSecurityHubUnconfirmedAndFormat1Steps(t *testing.T) {
 	_, c, cenv, tg := shSetup(t, "us-east-1")
 	j := appliedJournal(t, c, cenv, tg)
-	standards, aggregator := j.Entries[1].Step, j.Entries[2].Step
+	// The standards and the aggregator are written together: find them by kind.
+	standards, aggregator := stepOf(t, j, "BatchEnableStandards"), stepOf(t, j, "CreateFindingAggregator")
 	standards.Done, standards.Result = false, nil
 	if u := undoVerdict(t, c, cenv, tg, standards); u.Verdict != control.Restore || !strings.Contains(u.What, "CIS AWS Foundations Benchmark v5.0.0") {
 		t.Fatalf("unconfirmed standards: %s %q", u.Verdict, u.What)
@@ -350,7 +354,7 @@ func TestSecurityHubUnconfirmedAndFormat1Steps(t *testing.T) {
 		t.Fatal(err)
 	}
 	j2 := appliedJournal(t, c2, cenv2, tg2)
-	if u := undoVerdict(t, c2, cenv2, tg2, withoutAfter(j2.Entries[0].Step)); u.Verdict != control.Restore ||
+	if u := undoVerdict(t, c2, cenv2, tg2, withoutAfter(stepOf(t, j2, "UpdateSecurityHubConfiguration"))); u.Verdict != control.Restore ||
 		u.What != "restore Security Hub's control findings in eu-west-1 (ControlFindingGenerator SECURITY_CONTROL → STANDARD_CONTROL)" {
 		t.Fatalf("format-1 config step: %s %q", u.Verdict, u.What)
 	}

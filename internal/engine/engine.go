@@ -220,9 +220,21 @@ func (r *Run) Check(ctx context.Context) []Result {
 	ts := r.targets()
 	results := make([]Result, len(ts))
 	progress := r.tracker(len(ts))
+	// Targets start in priority order (see schedule.go); results keep
+	// target order.
+	h := heights(r.Controls)
+	order := make([]int, len(ts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		ta, tb := ts[order[a]], ts[order[b]]
+		return r.priorityOf(h, ta.ctl.Info().ID, ta.region, order[a]).before(r.priorityOf(h, tb.ctl.Info().ID, tb.region, order[b]))
+	})
 	var g errgroup.Group
 	g.SetLimit(r.limit())
-	for i, t := range ts {
+	for _, i := range order {
+		t := ts[i]
 		g.Go(func() error {
 			results[i] = r.check(ctx, t)
 			progress.finish()
@@ -315,8 +327,12 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	}
 	prereqs := r.startPrerequisites(ctx, plan, byID, journal)
 	var mu sync.Mutex
-	var g errgroup.Group
-	g.SetLimit(r.limit())
+	var wg sync.WaitGroup
+	// Every target waits for its prerequisites holding no slot, then for
+	// a slot in priority order (see schedule.go): no deadlock whatever
+	// the limit, and the chain of dependents goes first.
+	free := newSlots(r.limit())
+	h := heights(r.Controls)
 	pending := 0
 	for _, p := range plan {
 		if p.Status == NonCompliant && !p.Withheld {
@@ -324,19 +340,19 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		}
 	}
 	progress := r.tracker(pending)
-	// Plan order puts prerequisites first, so every goroutine that waits
-	// below waits on one that was started before it: no deadlock under
-	// the limit.
 	for i, p := range plan {
 		if p.Status != NonCompliant || p.Withheld {
 			out[i] = p
 			close(done[p.Key()])
 			continue
 		}
-		g.Go(func() error {
+		prio := r.priorityOf(h, p.Control.ID, p.Region, i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			defer close(done[p.Key()])
 			defer progress.finish()
-			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], prereqs[p.Control.ID], func(key string) (Result, bool) {
+			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], prereqs[p.Control.ID], free, prio, func(key string) (Result, bool) {
 				ch, ok := done[key]
 				if !ok {
 					return Result{}, false
@@ -353,10 +369,9 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 			mu.Lock()
 			out[i] = res
 			mu.Unlock()
-			return nil
-		})
+		}()
 	}
-	_ = g.Wait()
+	wg.Wait()
 	return out
 }
 
@@ -393,7 +408,7 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 	return out
 }
 
-func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, wait func(string) (Result, bool), journal JournalFor) (res Result) {
+func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, free *slots, prio priority, wait func(string) (Result, bool), journal JournalFor) (res Result) {
 	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes, Destroys: p.Destroys}
 	defer recoverInto(&res)
 	// Controls this one only runs after (Info.After) are waited for, never
@@ -423,6 +438,10 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 			return r.failed(res, fmt.Errorf("%s: shared prerequisite in %s: %w", p.Control.ID, r.HomeRegion, shared.err), true)
 		}
 	}
+	if err := free.acquire(ctx, prio); err != nil {
+		return r.failed(res, err, true)
+	}
+	defer free.release()
 	if err := ctx.Err(); err != nil {
 		return r.failed(res, err, true)
 	}

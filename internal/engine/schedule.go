@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+
+	"github.com/harden-dev/harden/internal/control"
+)
+
+// A run's round trips are its longest chain of calls: a control that
+// others wait for (log-archive before cloudtrail before cloudtrail-alarms,
+// security-alerts before health-alerts) is on that chain, a leaf is not.
+// So targets are served in order of priority: the longer the chain of
+// controls waiting on a target's control, the sooner the target gets a
+// slot; then home-region targets (where account-wide work is); then plan
+// order. A target that waits for a prerequisite holds no slot while it
+// waits: the slots (Run.Concurrency) bound the targets talking to AWS, not
+// the ones waiting for each other.
+
+// heights returns, for every control id, the length of the longest chain
+// of controls that depend on it (DependsOn or After), itself included: 1
+// for a control nothing waits for.
+func heights(controls []control.Control) map[string]int {
+	dependents := map[string][]string{}
+	for _, c := range controls {
+		info := c.Info()
+		for _, d := range append(append([]string(nil), info.DependsOn...), info.After...) {
+			dependents[d] = append(dependents[d], info.ID)
+		}
+	}
+	h := map[string]int{}
+	var height func(id string, seen map[string]bool) int
+	height = func(id string, seen map[string]bool) int {
+		if v, ok := h[id]; ok {
+			return v
+		}
+		if seen[id] { // a cycle: Order refuses it; do not loop here
+			return 1
+		}
+		seen[id] = true
+		best := 0
+		for _, d := range dependents[id] {
+			best = max(best, height(d, seen))
+		}
+		h[id] = best + 1
+		return best + 1
+	}
+	for _, c := range controls {
+		height(c.Info().ID, map[string]bool{})
+	}
+	return h
+}
+
+// priority orders targets: a higher one is served first.
+type priority struct {
+	height int
+	home   bool
+	index  int // plan order: lower first
+}
+
+func (p priority) before(q priority) bool {
+	if p.height != q.height {
+		return p.height > q.height
+	}
+	if p.home != q.home {
+		return p.home
+	}
+	return p.index < q.index
+}
+
+// priorityOf is the priority of the index-th target, of control id in region.
+func (r *Run) priorityOf(h map[string]int, id, region string, index int) priority {
+	return priority{height: h[id], home: region == r.HomeRegion, index: index}
+}
+
+// slots is a counting semaphore whose freed slots go to the waiting
+// target of highest priority.
+type slots struct {
+	mu      sync.Mutex
+	free    int
+	waiting waiters
+}
+
+func newSlots(n int) *slots { return &slots{free: n} }
+
+type waiter struct {
+	prio  priority
+	ready chan struct{}
+	pos   int // index in the heap; -1 once served or gone
+}
+
+// acquire waits for a slot. It fails only when ctx ends first.
+func (s *slots) acquire(ctx context.Context, p priority) error {
+	s.mu.Lock()
+	if s.free > 0 && len(s.waiting) == 0 {
+		s.free--
+		s.mu.Unlock()
+		return nil
+	}
+	w := &waiter{prio: p, ready: make(chan struct{})}
+	heap.Push(&s.waiting, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if w.pos < 0 { // served meanwhile: hand the slot on
+			s.releaseLocked()
+		} else {
+			heap.Remove(&s.waiting, w.pos)
+		}
+		return ctx.Err()
+	}
+}
+
+// release frees a slot, giving it to the highest waiter if any.
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked()
+}
+
+func (s *slots) releaseLocked() {
+	if len(s.waiting) == 0 {
+		s.free++
+		return
+	}
+	w := heap.Pop(&s.waiting).(*waiter)
+	w.pos = -1
+	close(w.ready)
+}
+
+// waiters is a heap of waiters, highest priority first.
+type waiters []*waiter
+
+func (q waiters) Len() int           { return len(q) }
+func (q waiters) Less(i, j int) bool { return q[i].prio.before(q[j].prio) }
+func (q waiters) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].pos, q[j].pos = i, j
+}
+func (q *waiters) Push(x any) {
+	w := x.(*waiter)
+	w.pos = len(*q)
+	*q = append(*q, w)
+}
+func (q *waiters) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	w.pos = -1
+	return w
+}
