@@ -35,7 +35,7 @@ demo: build
 	export AWS_ENDPOINT_URL=$$url AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_SESSION_TOKEN= \
 	  AWS_REGION=us-east-1 AWS_PROFILE= AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	  AWS_EC2_METADATA_DISABLED=true HARDEN_STATE_DIR=$$state HARDEN_CONFIG=$$state/harden.yaml; \
-	printf '%s\n' 'version: 1' 'controls:' '  budget-alarm: {amount: 100}' \
+	printf '%s\n' 'version: 1' 'controls:' '  security-alerts: {emails: [security@example.com]}' '  budget-alarm: {amount: 100}' \
 	  '  alternate-contacts: {security_name: Demo Security, security_title: Security, security_email: security@example.com, security_phone: "+1 555 0100"}' \
 	  > $$state/harden.yaml; \
 	echo "== fakeaws serving a fresh account at $$url"; \

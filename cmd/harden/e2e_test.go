@@ -33,10 +33,12 @@ func TestMain(m *testing.M) {
 			panic("build " + pkg + ": " + err.Error() + "\n" + string(out))
 		}
 	}
-	// The controls that need a person's settings (a budget amount, the
-	// security contact) are configured, as a user would, so that a full
-	// apply leaves nothing unmanaged.
-	settings := "version: 1\ncontrols:\n  budget-alarm: {amount: 100}\n" +
+	// The controls that need a person's settings (an alert email, a budget
+	// amount, the security contact) are configured, as a user would, so
+	// that a full apply leaves nothing unmanaged. Destructive changes are
+	// not allowed by the file: the tests that want the whole baseline pass
+	// --allow-destructive, and one checks that --yes alone leaves them out.
+	settings := "version: 1\ncontrols:\n  security-alerts: {emails: [security@example.com]}\n  budget-alarm: {amount: 100}\n" +
 		"  alternate-contacts: {security_name: Sec Team, security_title: Security, security_email: security@example.com, security_phone: \"+1 555 0100\"}\n"
 	if err := os.WriteFile(filepath.Join(dir, "harden.yaml"), []byte(settings), 0o600); err != nil {
 		panic(err)
@@ -135,11 +137,11 @@ func TestCommands(t *testing.T) {
 	url := startFakeAWS(t)
 	state := t.TempDir()
 	fresh := snapshot(t, url)
-	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 170 to change") {
+	if out := run(t, url, state, 2, "plan"); !strings.Contains(out, "Plan: 188 to change") {
 		t.Fatalf("plan:\n%s", out)
 	}
 	run(t, url, state, 0, "apply", "--yes", "--allow-destructive")
-	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 170`) {
+	if out := run(t, url, state, 0, "audit", "-o", "json"); !strings.Contains(out, `"compliant": 188`) {
 		t.Fatalf("audit json:\n%s", out)
 	}
 	run(t, url, state, 0, "rollback", "--yes")

@@ -41,3 +41,41 @@ func TestAlertsTest(t *testing.T) {
 		t.Errorf("published %+v", msgs)
 	}
 }
+
+// Without an alert email, apply makes the topic and rules and ends
+// unmanaged (exit 0: apply did what it can), audit exits 2 naming the
+// setting, a second apply writes nothing; with the email set, apply
+// subscribes it and audit exits 0 (pending confirmation is a note).
+func TestMissingAlertEmailIsAFinding(t *testing.T) {
+	env := fakeawstest.Start(t)
+	dir := t.TempDir()
+	scope := []string{"--controls", "security-alerts", "--regions", "us-east-1"}
+	none := writeConfig(t, "version: 1\n")
+	o := hardenAt(t, env, dir, time.Now(), append([]string{"--config", none, "apply", "--yes"}, scope...)...)
+	expect(t, o, cli.ExitOK, "apply without an email")
+	if !strings.Contains(o.stdout, "unmanaged") || !strings.Contains(o.stdout, "no email address configured: set controls.security-alerts.emails") {
+		t.Fatalf("apply without an email:\n%s", o.stdout)
+	}
+	written := len(env.Server.Writes())
+	if written == 0 {
+		t.Fatal("apply without an email made no topic or rules")
+	}
+	t.Logf("apply without an email: %d writes", written)
+	o = hardenAt(t, env, dir, time.Now(), append([]string{"--config", none, "audit", "-o", "json"}, scope...)...)
+	expect(t, o, cli.ExitChanges, "audit without an email")
+	if !strings.Contains(o.stdout, `"status": "unmanaged"`) || !strings.Contains(o.stdout, "set controls.security-alerts.emails") {
+		t.Fatalf("audit without an email:\n%s", o.stdout)
+	}
+	env.Server.ResetLog()
+	expect(t, hardenAt(t, env, dir, time.Now(), append([]string{"--config", none, "apply", "--yes"}, scope...)...), cli.ExitOK, "second apply")
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("second apply without an email wrote %+v", w)
+	}
+	cfg := writeConfig(t, "version: 1\ncontrols:\n  security-alerts: {emails: [sec@example.com]}\n")
+	expect(t, hardenAt(t, env, dir, time.Now(), append([]string{"--config", cfg, "apply", "--yes"}, scope...)...), cli.ExitOK, "apply with an email")
+	o = hardenAt(t, env, dir, time.Now(), append([]string{"--config", cfg, "audit", "-o", "json"}, scope...)...)
+	expect(t, o, cli.ExitOK, "audit with an email")
+	if !strings.Contains(o.stdout, "sec@example.com: pending confirmation") {
+		t.Fatalf("audit with an email:\n%s", o.stdout)
+	}
+}

@@ -180,6 +180,7 @@ controls:
   detective: {enabled: false}
   default-vpc: {enabled: false}
   default-security-group: {enabled: false}
+  vpc-flow-logs: {enabled: false}
   security-alerts: {enabled: false}
   health-alerts: {enabled: false}
   cloudtrail-alarms: {enabled: false}

@@ -118,6 +118,17 @@ func Retain(format string, args ...any) error {
 	return &RetainedError{Reason: fmt.Sprintf(format, args...)}
 }
 
+// DeferredError is what Apply returns when AWS refused the change for a
+// reason that passes with time (Detective before GuardDuty's first 48
+// hours, where AWS still enforces them): the target is deferred, as a
+// Check's Finding.Deferred would make it, not an error.
+type DeferredError struct {
+	Reason string
+	Until  time.Time
+}
+
+func (e *DeferredError) Error() string { return e.Reason }
+
 // Action is the kind of change a non-compliant target needs.
 type Action string
 
@@ -412,4 +423,44 @@ func DecodeResult(s Step, v any) (bool, error) {
 		return false, fmt.Errorf("journal step %s: decode result: %w", s.Kind, err)
 	}
 	return true, nil
+}
+
+// ArchiveWriter is a control whose AWS service delivers logs to the log
+// archive (the log-archive control's bucket, encrypted with its KMS key).
+// The log archive's bucket and key policies grant exactly what the
+// registered archive writers declare, so that each writer can deliver
+// whichever controls a run selects.
+type ArchiveWriter interface {
+	// ArchiveGrants returns the statements the control's service needs in
+	// the archive's policies for target t (t.HomeRegion is the archive's
+	// region). Their Sids never change: the log archive merges its
+	// statements into an existing bucket policy by Sid.
+	ArchiveGrants(t Target) []ArchiveGrant
+}
+
+// ArchivePolicy names the archive policy a grant goes in.
+type ArchivePolicy string
+
+const (
+	// BucketPolicy is the log-archive bucket's policy.
+	BucketPolicy ArchivePolicy = "bucket"
+	// KeyPolicy is the log-archive KMS key's policy.
+	KeyPolicy ArchivePolicy = "key"
+)
+
+// ArchiveGrant is one Allow statement for an AWS service principal in the
+// log archive's bucket or key policy.
+type ArchiveGrant struct {
+	Sid    string
+	Policy ArchivePolicy
+	// Service is the service principal ("delivery.logs.amazonaws.com").
+	Service string
+	Actions []string
+	// Objects are the object keys the statement covers, as patterns under
+	// the bucket ("AWSLogs/123456789012/CloudTrail/*"); none means the
+	// bucket itself in a bucket policy, and "*" (the key) in a key policy.
+	Objects []string
+	// Condition is the statement's condition block: operator, then key,
+	// then value.
+	Condition map[string]map[string]string
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/control/controltest"
 	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/fakeaws"
 	"github.com/harden-dev/harden/internal/fakeawstest"
 )
 
@@ -42,6 +44,35 @@ func TestAlternateContactsMissingSettingIsUnmanaged(t *testing.T) {
 	j := &controltest.MemJournal{}
 	if changed, err := c.Apply(ctx, cenv, target(c, ""), j.For("alternate-contacts", "us-east-1")); err != nil || len(changed) != 0 || len(j.Entries) != 0 {
 		t.Fatalf("apply without settings changed %v, %v", changed, err)
+	}
+}
+
+// Without the security contact, a configured billing contact is still
+// applied through the engine; the target then ends unmanaged naming the
+// security settings (not an error), and a second apply writes nothing.
+func TestAlternateContactsAppliesWhatIsConfigured(t *testing.T) {
+	env := fakeawstest.Start(t)
+	c := controls.AlternateContacts{}
+	cenv := &control.Env{AWS: env.Clients, ControlSettings: map[string]control.ControlSettings{
+		"alternate-contacts": &controls.AlternateContactsSettings{
+			BillingName: "Bill Payer", BillingTitle: "Finance", BillingEmail: "billing@example.com", BillingPhone: "+1 555 0101"}}}
+	run := &engine.Run{Controls: []control.Control{c}, Env: cenv, AccountID: fakeaws.DefaultAccountID, HomeRegion: "us-east-1",
+		Regions: []string{"us-east-1"}, Concurrency: 4}
+	plan := run.Check(ctx)
+	if len(plan) != 1 || plan[0].Status != engine.NonCompliant || !strings.Contains(plan[0].Note, "controls.alternate-contacts.security_email") {
+		t.Fatalf("plan: %+v", plan)
+	}
+	res := run.Apply(ctx, plan, (&controltest.MemJournal{}).For)
+	if len(res) != 1 || res[0].Status != engine.Unmanaged || res[0].Err != nil || !strings.Contains(res[0].Reason, "controls.alternate-contacts.security_email") {
+		t.Fatalf("apply: %+v", res)
+	}
+	out, err := env.Clients.Account().GetAlternateContact(ctx, &account.GetAlternateContactInput{AlternateContactType: accttypes.AlternateContactTypeBilling})
+	if err != nil || aws.ToString(out.AlternateContact.Name) != "Bill Payer" {
+		t.Fatalf("billing contact: %+v, %v", out, err)
+	}
+	env.Server.ResetLog()
+	if res := run.Apply(ctx, run.Check(ctx), (&controltest.MemJournal{}).For); res[0].Status != engine.Unmanaged || len(env.Server.Writes()) != 0 {
+		t.Fatalf("second apply: %+v, writes %+v", res, env.Server.Writes())
 	}
 }
 

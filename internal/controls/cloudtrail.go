@@ -158,6 +158,28 @@ func (CloudTrail) Info() control.Info {
 	}
 }
 
+// ArchiveGrants: CloudTrail checks the archive bucket's ACL and writes log
+// files and digests under AWSLogs/<account>/, and encrypts them with the
+// archive key, all for harden's trail only.
+func (CloudTrail) ArchiveGrants(t control.Target) []control.ArchiveGrant {
+	acct, trail := t.AccountID, TrailARN(t)
+	const svc = "cloudtrail.amazonaws.com"
+	return []control.ArchiveGrant{
+		{Sid: "CloudTrailAclCheck", Policy: control.BucketPolicy, Service: svc, Actions: []string{"s3:GetBucketAcl"},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceArn": trail}}},
+		{Sid: "CloudTrailWrite", Policy: control.BucketPolicy, Service: svc, Actions: []string{"s3:PutObject"},
+			Objects: []string{"AWSLogs/" + acct + "/CloudTrail/*", "AWSLogs/" + acct + "/CloudTrail-Digest/*"},
+			Condition: map[string]map[string]string{"StringEquals": {
+				"aws:SourceArn": trail, "s3:x-amz-acl": "bucket-owner-full-control"}}},
+		{Sid: "CloudTrailEncryptLogs", Policy: control.KeyPolicy, Service: svc, Actions: []string{"kms:GenerateDataKey*"},
+			Condition: map[string]map[string]string{
+				"StringEquals": {"aws:SourceArn": trail},
+				"StringLike":   {"kms:EncryptionContext:aws:cloudtrail:arn": fmt.Sprintf("arn:aws:cloudtrail:*:%s:trail/*", acct)}}},
+		{Sid: "CloudTrailDescribeKey", Policy: control.KeyPolicy, Service: svc, Actions: []string{"kms:DescribeKey"},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceArn": trail}}},
+	}
+}
+
 // trailState is what CloudTrail looks like from the home region.
 type trailState struct {
 	// Own is harden's trail, nil when it does not exist; OwnLogging and

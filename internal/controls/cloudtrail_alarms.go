@@ -23,7 +23,10 @@ import (
 
 // CloudTrailAlarms sends harden's trail to a CloudWatch Logs log group
 // and keeps a metric filter and an alarm for each CIS monitoring
-// recommendation there, the alarms notifying the alert topic.
+// recommendation there, the alarms notifying the alert topic. It never
+// modifies a trail that is not harden's, nor that trail's log group: when
+// such a trail counts (so the cloudtrail control adds none of harden's),
+// or a trail named TrailName lacks harden's tag, the target is unmanaged.
 type CloudTrailAlarms struct{}
 
 const (
@@ -90,7 +93,7 @@ func (CloudTrailAlarms) Info() control.Info {
 		SecurityHub: append([]string{"CloudTrail.5"}, shub...),
 		CIS:         cis,
 		DependsOn:   []string{"log-archive", "cloudtrail", alertsControlID},
-		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
+		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
 			"logs:ListTagsForResource", "iam:GetRole", "iam:GetRolePolicy", "iam:ListRoleTags", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
 		WriteActions: []string{"cloudtrail:UpdateTrail", "iam:PassRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy",
 			"iam:DeleteRolePolicy", "iam:DeleteRole", "logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy",
@@ -162,10 +165,13 @@ type trailDelivery struct {
 // monitoringState is everything the control reads.
 type monitoringState struct {
 	// Trail is harden's trail's delivery; TrailExists false when harden
-	// has no trail. Foreign lists other multi-region trails.
+	// has no trail. Then Foreign is the foreign trail that counts in its
+	// place (nil: the cloudtrail control creates harden's), and Taken the
+	// name of a trail called TrailName without harden's tag.
 	TrailExists bool
 	Trail       trailDelivery
-	Foreign     []foreignTrail
+	Foreign     *foreignTrail
+	Taken       string
 	// Group: whether the log group exists and its retention (0: never
 	// expires).
 	GroupExists bool
@@ -196,13 +202,23 @@ func (c CloudTrailAlarms) read(ctx context.Context, env *control.Env, t control.
 	return st, err
 }
 
+// readTrails finds harden's trail and, when there is none, what the
+// cloudtrail control finds in its place: a foreign trail that counts
+// (harden will not add its own, so it is the trail the CIS alarms would
+// watch; a trail named TrailName without harden's tag may be it) or, when
+// none counts, a trail named TrailName without harden's tag (in the way
+// of harden's own). A foreign trail that does not count is no obstacle:
+// the cloudtrail control adds harden's trail beside it.
 func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
 	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
 	if err != nil {
 		return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
 	}
+	groups := map[string]string{}
+	var trails []ctTrail
 	for _, tr := range out.TrailList {
 		d := trailDelivery{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
+		groups[aws.ToString(tr.TrailARN)] = d.LogGroupARN
 		if aws.ToString(tr.TrailARN) == TrailARN(t) {
 			owner, err := CloudTrail{}.ownership(ctx, env, t, TrailARN(t))
 			if err != nil {
@@ -210,12 +226,18 @@ func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t cont
 			}
 			if owner.Harden {
 				st.TrailExists, st.Trail = true, d
-				continue
+				return nil
 			}
+			st.Taken = aws.ToString(tr.Name)
 		}
-		if aws.ToBool(tr.IsMultiRegionTrail) {
-			st.Foreign = append(st.Foreign, foreignTrail{Name: aws.ToString(tr.Name), LogGroupARN: d.LogGroupARN})
-		}
+		trails = append(trails, trailFromSDK(tr, t.AccountID))
+	}
+	var found trailState
+	if err := (CloudTrail{}).findCounting(ctx, env, t, trails, &found); err != nil {
+		return fmt.Errorf("cloudtrail-alarms: %w", err)
+	}
+	if found.Counting != nil {
+		st.Foreign = &foreignTrail{Name: found.Counting.Name, LogGroupARN: groups[found.Counting.ARN]}
 	}
 	return nil
 }
@@ -348,18 +370,19 @@ func alarmStateOf(a cwtypes.MetricAlarm) alarmState {
 // plan lists the changes from st to the desired state; unmanaged says why
 // harden leaves the target alone ("" when it does not).
 func (st monitoringState) plan(env *control.Env, t control.Target) (changes []control.Change, unmanaged string) {
-	if !st.TrailExists {
-		for _, f := range st.Foreign {
-			if f.LogGroupARN == "" {
-				return []control.Change{{Field: "trail " + f.Name, Current: "no CloudWatch Logs delivery", Desired: "delivers to a log group with CIS alarms"}},
-					fmt.Sprintf("trail %q is not harden's and delivers to no CloudWatch Logs log group: harden never modifies someone else's trail; "+
-						"send it to a log group, or let harden create its own trail", f.Name)
-			}
+	if f := st.Foreign; !st.TrailExists && f != nil {
+		if f.LogGroupARN == "" {
+			return []control.Change{{Field: "trail " + f.Name, Current: "no CloudWatch Logs delivery", Desired: "delivers to a log group with CIS alarms"}},
+				fmt.Sprintf("trail %q is not harden's and delivers to no CloudWatch Logs log group: harden never modifies someone else's trail; "+
+					"send it to a log group with the CIS metric filters and alarms, or let harden create its own trail", f.Name)
 		}
-		if len(st.Foreign) > 0 {
-			return []control.Change{{Field: "trail " + st.Foreign[0].Name, Current: "delivers to " + st.Foreign[0].LogGroupARN, Desired: "CIS alarms on harden's trail"}},
-				fmt.Sprintf("trail %q is not harden's: harden keeps alarms only on its own trail's log group", st.Foreign[0].Name)
-		}
+		return []control.Change{{Field: "trail " + f.Name, Current: "delivers to " + f.LogGroupARN, Desired: "CIS alarms on harden's trail"}},
+			fmt.Sprintf("trail %q is not harden's: harden never modifies someone else's trail or its log group %s, and keeps the CIS metric filters "+
+				"and alarms only on its own trail's log group; keep them on that log group yourself", f.Name, f.LogGroupARN)
+	}
+	if !st.TrailExists && st.Taken != "" {
+		return []control.Change{{Field: "trail " + st.Taken, Current: "without harden's tag managed-by=harden", Desired: "harden's"}},
+			fmt.Sprintf("a trail named %q exists without harden's tag managed-by=harden: harden never modifies someone else's trail; rename or delete it", st.Taken)
 	}
 	if st.RoleExists && !st.RoleOwned {
 		return []control.Change{{Field: "role " + trailLogsRole, Current: "exists, not harden's", Desired: "harden's"}},
@@ -385,7 +408,7 @@ func (st monitoringState) plan(env *control.Env, t control.Target) (changes []co
 	}
 	var filters, alarms []string
 	for _, f := range MonitoringFilters {
-		if cur, ok := st.Filters[monitoringPrefix+f.Name]; !ok || cur != wantFilter(f) {
+		if cur, ok := st.Filters[monitoringPrefix+f.Name]; !ok || !sameFilter(cur, wantFilter(f)) {
 			filters = append(filters, f.Name)
 		}
 		if cur, ok := st.Alarms[monitoringPrefix+f.Name]; !ok || !reflect.DeepEqual(cur, wantAlarm(f, t)) {

@@ -221,7 +221,7 @@ func writeFilters(ctx context.Context, env *control.Env, t control.Target, j con
 	for _, f := range MonitoringFilters {
 		want := wantFilter(f)
 		cur, ok := st.Filters[want.Name]
-		if ok && cur == want {
+		if ok && sameFilter(cur, want) {
 			continue
 		}
 		err := j.Write(ctx, stepPutMetricFilter, filterStep{Exists: ok, Filter: cur}, filterStep{Exists: true, Filter: want},

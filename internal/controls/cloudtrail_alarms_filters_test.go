@@ -50,7 +50,9 @@ func TestMonitoringFilterPatterns(t *testing.T) {
 			noMatch: []string{login("IAMUser", "Yes", "Success", ""), login("IAMUser", "No", "Failure", "Failed authentication"), login("AssumedRole", "No", "Success", "")},
 		},
 		"IamPolicyChanges": {
-			match:   []string{event("iam.amazonaws.com", "PutRolePolicy", ""), event("iam.amazonaws.com", "AttachGroupPolicy", ""), event("iam.amazonaws.com", "DeletePolicyVersion", "")},
+			// The guide warns that DeletePolicy from Auto Scaling counts too:
+			// the pattern names operations, not IAM.
+			match:   []string{event("iam.amazonaws.com", "PutRolePolicy", ""), event("iam.amazonaws.com", "AttachGroupPolicy", ""), event("iam.amazonaws.com", "DeletePolicyVersion", ""), event("autoscaling.amazonaws.com", "DeletePolicy", "")},
 			noMatch: []string{event("iam.amazonaws.com", "ListPolicies", ""), event("iam.amazonaws.com", "CreateRole", "")},
 		},
 		"CloudTrailChanges": {

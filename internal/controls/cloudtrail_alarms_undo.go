@@ -270,7 +270,7 @@ func undoFilter(ctx context.Context, env *control.Env, t control.Target, s contr
 		}
 		return putFilter(ctx, env, t, prior.Filter)
 	}
-	switch putVerdict(exists, cur == after.Filter, cur == prior.Filter, prior.Exists) {
+	switch putVerdict(exists, sameFilter(cur, after.Filter), sameFilter(cur, prior.Filter), prior.Exists) {
 	case control.Restore:
 		if !prior.Exists {
 			return control.Deleted("delete metric filter "+name, putBack), nil

@@ -70,6 +70,24 @@ func (ConfigRecorder) Info() control.Info {
 	}
 }
 
+// ArchiveGrants: AWS Config checks the archive bucket's ACL, lists it and
+// writes under AWSLogs/<account>/Config/, and encrypts deliveries with the
+// archive key, for this account only.
+func (ConfigRecorder) ArchiveGrants(t control.Target) []control.ArchiveGrant {
+	acct := t.AccountID
+	const svc = "config.amazonaws.com"
+	return []control.ArchiveGrant{
+		{Sid: "ConfigAclCheck", Policy: control.BucketPolicy, Service: svc, Actions: []string{"s3:GetBucketAcl", "s3:ListBucket"},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": acct}}},
+		{Sid: "ConfigWrite", Policy: control.BucketPolicy, Service: svc, Actions: []string{"s3:PutObject"},
+			Objects: []string{"AWSLogs/" + acct + "/Config/*"},
+			Condition: map[string]map[string]string{"StringEquals": {
+				"aws:SourceAccount": acct, "s3:x-amz-acl": "bucket-owner-full-control"}}},
+		{Sid: "ConfigEncryptDeliveries", Policy: control.KeyPolicy, Service: svc, Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
+			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": acct}}},
+	}
+}
+
 // configRecorderSpec is a recorder as the journal keeps it: what
 // PutConfigurationRecorder takes.
 type configRecorderSpec struct {

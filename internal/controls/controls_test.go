@@ -36,10 +36,11 @@ func target(c control.Control, region string) control.Target {
 var idsReissued = map[string]bool{"default-vpc": true, "default-security-group": true}
 
 // lifecycleSettings are the settings TestLifecycle runs with: controls
-// whose defaults leave nothing to apply (no contact, no budget amount) get
-// values a person would set.
+// whose defaults leave nothing to apply or a finding (no contact, no budget
+// amount, no alert email) get values a person would set.
 var lifecycleSettings = map[string]control.ControlSettings{
-	"budget-alarm": &controls.BudgetAlarmSettings{Amount: 100, Currency: "USD", Emails: []string{"finance@example.com"}},
+	"security-alerts": &controls.SecurityAlertsSettings{Emails: []string{"security@example.com"}, GuardDutyMinSeverity: 4},
+	"budget-alarm":    &controls.BudgetAlarmSettings{Amount: 100, Currency: "USD", Emails: []string{"finance@example.com"}},
 	"alternate-contacts": &controls.AlternateContactsSettings{
 		SecurityName: "Sec Team", SecurityTitle: "Security", SecurityEmail: "security@example.com", SecurityPhone: "+1 555 0100",
 		BillingName: "Bill Payer", BillingTitle: "Finance", BillingEmail: "billing@example.com", BillingPhone: "+1 555 0101",

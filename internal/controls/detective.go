@@ -15,16 +15,39 @@ import (
 
 // Detective keeps an Amazon Detective behavior graph in every region. It
 // needs GuardDuty: until the region's detector has been enabled for the
-// settings' hours (48 by default, as AWS asked), the target is deferred,
-// neither a change nor an error, and a later apply creates the graph. Any
-// existing graph counts (AWS allows one per account and region).
+// settings' hours (48 by default), the target is deferred, neither a change
+// nor an error, and a later apply creates the graph. Any existing graph
+// counts (AWS allows one per account and region).
+//
+// Whether AWS still requires the 48 hours is uncertain, so harden works
+// under both readings. Older CreateGraph references said: "Before you try
+// to enable Detective, make sure that your account has been enrolled in
+// Amazon GuardDuty for at least 48 hours. If you do not meet this
+// requirement, you cannot enable Detective", and listed, under
+// ServiceQuotaExceededException, "Detective is unable to verify the data
+// rate for the member account. This is usually because the member account
+// is not enrolled in Amazon GuardDuty". The current reference
+// (https://docs.aws.amazon.com/detective/latest/APIReference/API_CreateGraph.html,
+// and the doc comment of CreateGraph in aws-sdk-go-v2 service/detective
+// v1.39.1) has neither sentence, and the prerequisites page
+// (https://docs.aws.amazon.com/detective/latest/userguide/detective-prerequisites.html)
+// lists only IAM permissions and the CLI version. So: by default harden
+// still waits the 48 hours (no write is tried while AWS might refuse it);
+// with guardduty_min_age_hours lower, apply tries CreateGraph, and if AWS
+// refuses with ServiceQuotaExceededException while GuardDuty is younger
+// than 48 hours, the target is deferred until the 48 hours are over
+// (control.DeferredError), not an error.
 type Detective struct{}
 
 const stepCreateGraph control.StepKind = "CreateGraph"
 
+// guardDutyAgeAWS is how long older AWS references said GuardDuty must
+// have been enabled before CreateGraph.
+const guardDutyAgeAWS = 48 * time.Hour
+
 // DetectiveSettings set the GuardDuty prerequisite.
 type DetectiveSettings struct {
-	GuardDutyHours int `yaml:"guardduty_min_age_hours" doc:"hours GuardDuty must have been enabled in a region before harden creates the behavior graph there (AWS asked for 48); 0 creates it as soon as GuardDuty is enabled"`
+	GuardDutyHours int `yaml:"guardduty_min_age_hours" doc:"hours GuardDuty must have been enabled in a region before harden creates the behavior graph there (older AWS references asked for 48; the current ones no longer say so); 0 tries as soon as GuardDuty is enabled, and if AWS refuses within GuardDuty's first 48 hours the target is deferred until then"`
 }
 
 // Validate refuses a negative age.
@@ -179,6 +202,10 @@ func (c Detective) Apply(ctx context.Context, env *control.Env, t control.Target
 		return graphCreated{ARN: aws.ToString(out.GraphArn)}, nil
 	})
 	if err != nil {
+		if until := st.GuardDutyAge.Add(guardDutyAgeAWS); awserror.Is(err, "ServiceQuotaExceededException") && time.Now().Before(until) {
+			return nil, &control.DeferredError{Until: until, Reason: fmt.Sprintf("deferred until %s: AWS refused the behavior graph "+
+				"while GuardDuty has been enabled for less than 48 hours (%v)", until.UTC().Format(time.RFC3339), err)}
+		}
 		return nil, fmt.Errorf("detective: create behavior graph in %s: %w", t.Region, err)
 	}
 	return f.Changes, nil

@@ -202,3 +202,65 @@ func TestDetectiveInOneRunWithGuardDuty(t *testing.T) {
 		t.Fatalf("detective where not offered: %+v", r)
 	}
 }
+
+// With guardduty_min_age_hours at 0, harden tries the graph as soon as
+// GuardDuty is on, and works under both readings of AWS: where AWS still
+// asks for GuardDuty's 48 hours (fakeaws' default) the refusal makes the
+// target deferred until then, through the engine, not an error, and
+// rollback has nothing to undo; where it does not (SetDetectiveGuardDutyAge
+// 0) the graph is created at once.
+func TestDetectiveTriesAndDefersOnRefusal(t *testing.T) {
+	zero := map[string]control.ControlSettings{"detective": &controls.DetectiveSettings{GuardDutyHours: 0}}
+	run := func(env *fakeawstest.Env) (engine.Result, *controltest.MemJournal) {
+		t.Helper()
+		r := &engine.Run{Controls: []control.Control{controls.GuardDuty{}, controls.Detective{}}, Env: &control.Env{AWS: env.Clients, ControlSettings: zero},
+			AccountID: fakeaws.DefaultAccountID, HomeRegion: "us-east-1", Regions: []string{dtRegion}, Concurrency: 4}
+		plan := r.Check(ctx)
+		j := &controltest.MemJournal{}
+		return byKeyResults(r.Apply(ctx, plan, j.For))["detective@"+dtRegion], j
+	}
+
+	t.Run("AWS still asks for 48 hours", func(t *testing.T) {
+		env, c, cenv, tg := dtSetup(t, 10*time.Hour)
+		cenv.ControlSettings = zero
+		if f, err := c.Check(ctx, cenv, tg); err != nil || f.Action != control.ActionCreate || f.Deferred != "" {
+			t.Fatalf("check at 10 hours with 0: %+v %v", f, err)
+		}
+		before := env.Server.Snapshot()
+		res, j := run(env)
+		if res.Status != engine.Deferred || !strings.Contains(res.Reason, "AWS refused the behavior graph") || res.Err != nil {
+			t.Fatalf("detective: %+v", res)
+		}
+		if d := time.Until(res.Until); d < 37*time.Hour || d > 39*time.Hour {
+			t.Fatalf("deferred until %s, want GuardDuty's creation + 48 hours", res.Until)
+		}
+		if len(graphARNs(t, env)) != 0 || string(env.Server.Snapshot()) != string(before) {
+			t.Fatal("the refused CreateGraph changed the account")
+		}
+		for _, e := range j.Entries {
+			if e.Step.Kind != "CreateGraph" || !e.Failed {
+				t.Fatalf("journal: %+v", j.Entries)
+			}
+			if u := undoVerdict(t, c, cenv, tg, e.Step); u.Verdict != control.Already {
+				t.Fatalf("undo of the refused create: %s %q", u.Verdict, u.What)
+			}
+		}
+		// After 48 hours a refusal is a real error (a quota), never a
+		// deferral.
+		env.Server.Backdate(40 * time.Hour)
+		env.Server.AddFault(fakeaws.Fault{Service: "detective", Action: "CreateGraph", Error: "ServiceQuotaExceededException", Status: 402,
+			Message: "The request would cause the data rate for the behavior graph to exceed the maximum allowed."})
+		if res, _ := run(env); res.Status != engine.Error || !strings.Contains(res.Err.Error(), "ServiceQuotaExceededException") {
+			t.Fatalf("refused after 48 hours: %+v", res)
+		}
+	})
+
+	t.Run("AWS no longer asks", func(t *testing.T) {
+		env, _, _, _ := dtSetup(t, time.Minute)
+		env.Server.SetDetectiveGuardDutyAge(0)
+		res, _ := run(env)
+		if res.Status != engine.Compliant || len(graphARNs(t, env)) != 1 {
+			t.Fatalf("detective: %+v", res)
+		}
+	})
+}

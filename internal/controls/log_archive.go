@@ -13,11 +13,12 @@ import (
 )
 
 // LogArchive keeps the account's log archive in the home region: a
-// customer managed KMS key (rotation on, usable by CloudTrail and Config of
-// this account only) and an S3 bucket with Block Public Access, a
-// retention lifecycle rule on AWSLogs/, and a policy that denies non-TLS
-// requests and lets CloudTrail and Config write only under their own
-// prefixes.
+// customer managed KMS key (rotation on, usable by this account's archive
+// writers only) and an S3 bucket with Block Public Access, a retention
+// lifecycle rule on AWSLogs/, and a policy that denies non-TLS requests and
+// lets each archive writer (CloudTrail, Config, VPC flow log delivery: the
+// registered controls that implement control.ArchiveWriter) write only
+// under its own prefix.
 //
 // A bucket harden creates (tagged managed-by=harden) also gets SSE-KMS
 // with the key and versioning. An existing bucket harden did not create is
@@ -102,7 +103,7 @@ func (LogArchive) Info() control.Info {
 		ID:    "log-archive",
 		Title: "Log archive bucket and KMS key",
 		Scope: control.Account,
-		Desired: "an S3 bucket with Block Public Access, TLS-only access, writes only from this account's CloudTrail and Config, " +
+		Desired: "an S3 bucket with Block Public Access, TLS-only access, writes only from this account's CloudTrail, Config and VPC flow log delivery, " +
 			"and a retention rule that DELETES log objects under AWSLogs/ older than the retention (destructive); a bucket harden creates " +
 			"also gets SSE-KMS (customer managed key, rotation on) and versioning, an existing bucket is adopted keeping its other policy " +
 			"statements, lifecycle rules, encryption and versioning; rollback keeps logs and the key",
@@ -187,7 +188,7 @@ func (s archiveState) changes(env *control.Env, t control.Target) []control.Chan
 			add("KMS key rotation", "false", "true")
 		}
 		if !samePolicy(s.KeyPolicy, keyPolicy(t)) {
-			add("KMS key policy", "other", "this account's CloudTrail and Config only")
+			add("KMS key policy", "other", "this account's "+archiveWriterNames()+" only")
 		}
 	}
 	if !s.Exists {
@@ -211,7 +212,7 @@ func (s archiveState) changes(env *control.Env, t control.Target) []control.Chan
 		if s.Policy == "" {
 			cur = "none"
 		}
-		add("bucket policy", cur, "TLS only; CloudTrail and Config write under their own prefixes (other statements kept)")
+		add("bucket policy", cur, "TLS only; "+archiveWriterNames()+" write under their own prefixes (other statements kept)")
 	}
 	return out
 }

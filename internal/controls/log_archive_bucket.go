@@ -691,7 +691,9 @@ func (LogArchive) undoBucketPolicy(ctx context.Context, env *control.Env, t cont
 		return control.Undo{}, err
 	}
 	if !ok {
-		after.Policy = bucketPolicy(prior.Bucket, t)
+		// A format-1 journal: the policy then granted CloudTrail and
+		// Config only.
+		after.Policy = bucketPolicyOf(formatOneWriters(), prior.Bucket, t)
 	}
 	c := env.AWS.S3(t.HomeRegion)
 	cur, err := readBucketPolicy(ctx, c, prior.Bucket)

@@ -1,7 +1,10 @@
 package controls
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -58,14 +61,14 @@ func TestMergedBucketPolicy(t *testing.T) {
 		name, current string
 		wantSids      string
 	}{
-		{"no policy", "", "statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport"},
-		{"already merged", ours, "statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport"},
+		{"no policy", "", "statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite"},
+		{"already merged", ours, "statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite"},
 		{"foreign statement kept", `{"Version":"2012-10-17","Id":"team","Statement":[` + partner + `]}`,
-			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, Partner"},
+			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite, Partner"},
 		{"single statement object", `{"Version":"2012-10-17","Statement":` + partner + `}`,
-			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, Partner"},
+			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite, Partner"},
 		{"harden's Sid replaced, not doubled", `{"Version":"2012-10-17","Statement":[` + staleTLS + `,` + partner + `]}`,
-			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, Partner"},
+			"statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite, Partner"},
 	} {
 		got, err := mergedBucketPolicy(tc.current, "b", tg)
 		if err != nil {
@@ -129,5 +132,46 @@ func TestWithRetention(t *testing.T) {
 	}
 	if hasRetention([]lifecycleRule{user, wholeBucket}, 365) {
 		t.Error("a whole-bucket rule counts as harden's AWSLogs/ retention")
+	}
+}
+
+// The policies derived from CloudTrail's and Config's grants are, byte for
+// byte, those harden wrote before the grants were derived (and before
+// vpc-flow-logs): journals and adopted policies of earlier versions still
+// compare equal, Sid by Sid.
+func TestArchivePoliciesBeforeFlowLogs(t *testing.T) {
+	tg := control.Target{AccountID: "123456789012", Region: "eu-west-1", HomeRegion: "us-east-1"}
+	for name, got := range map[string]string{
+		"key":    keyPolicyOf(formatOneWriters(), tg),
+		"bucket": bucketPolicyOf(formatOneWriters(), "b", tg),
+	} {
+		want, err := os.ReadFile("testdata/archive_policy_before_flowlogs." + name + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, want); err != nil {
+			t.Fatal(err)
+		}
+		if got != compact.String() {
+			t.Errorf("%s policy changed:\n got %s\nwant %s", name, got, compact.String())
+		}
+	}
+	// Today's policies add the flow logs' statements: at the end of the
+	// bucket policy (merged by Sid into an existing one), before
+	// AccountReadsLogs in the key policy.
+	if got := policySids(bucketPolicy("b", tg)); got != "statements CloudTrailAclCheck, CloudTrailWrite, ConfigAclCheck, ConfigWrite, DenyInsecureTransport, FlowLogsAclCheck, FlowLogsWrite" {
+		t.Errorf("bucket policy: %s", got)
+	}
+	_, stmts, err := parseStatements(keyPolicy(tg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sids []string
+	for _, s := range stmts {
+		sids = append(sids, statementSid(s))
+	}
+	if got := strings.Join(sids, ","); got != "AccountAdministration,CloudTrailEncryptLogs,CloudTrailDescribeKey,ConfigEncryptDeliveries,FlowLogsEncrypt,AccountReadsLogs" {
+		t.Errorf("key policy statements: %s", got)
 	}
 }

@@ -327,7 +327,9 @@ func (LogArchive) undoPutKeyPolicy(ctx context.Context, env *control.Env, t cont
 		return control.Undo{}, err
 	}
 	if !ok {
-		after = keyPolicyPrior{KeyARN: prior.KeyARN, Policy: keyPolicy(t)}
+		// A format-1 journal: the policy then granted CloudTrail and
+		// Config only.
+		after = keyPolicyPrior{KeyARN: prior.KeyARN, Policy: keyPolicyOf(formatOneWriters(), t)}
 	}
 	if prior.Policy == "" {
 		return control.Nothing("the policy of KMS key %s had no prior value to restore", keyID(prior.KeyARN)), nil

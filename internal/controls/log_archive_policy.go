@@ -43,57 +43,123 @@ func samePolicy(a, b string) bool {
 	return reflect.DeepEqual(x, y)
 }
 
+// archiveWriters are the registered controls that deliver to the log
+// archive, in registry order. The archive grants what every one of them
+// needs whichever controls a run selects: applying log-archive alone never
+// takes away a grant a writer applied earlier relies on, and a run of one
+// writer finds the archive ready for it.
+func archiveWriters() []control.ArchiveWriter {
+	var out []control.ArchiveWriter
+	for _, c := range All() {
+		if w, ok := c.(control.ArchiveWriter); ok {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// archiveWriterNames names the archive writers for plans: "cloudtrail,
+// config-recorder and vpc-flow-logs".
+func archiveWriterNames() string {
+	var ids []string
+	for _, w := range archiveWriters() {
+		if c, ok := w.(control.Control); ok {
+			ids = append(ids, c.Info().ID)
+		}
+	}
+	if len(ids) < 2 {
+		return strings.Join(ids, "")
+	}
+	return strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
+}
+
+// formatOneWriters are the writers the archive granted when journals of
+// format 1 were written (they record no after state): CloudTrail and
+// Config. Rollback of such a journal compares with what those grants made.
+func formatOneWriters() []control.ArchiveWriter {
+	return []control.ArchiveWriter{CloudTrail{}, ConfigRecorder{}}
+}
+
+// grantStatements renders writers' grants of one policy as statements, in
+// writer order. A single action or object is written as a string, several
+// as a list; a bucket grant without objects covers the bucket itself, a key
+// grant the key ("*").
+func grantStatements(writers []control.ArchiveWriter, policy control.ArchivePolicy, bucket string, t control.Target) []statement {
+	arn := "arn:aws:s3:::" + bucket
+	var out []statement
+	for _, w := range writers {
+		for _, g := range w.ArchiveGrants(t) {
+			if g.Policy != policy {
+				continue
+			}
+			s := statement{Sid: g.Sid, Effect: "Allow", Principal: map[string]string{"Service": g.Service},
+				Action: oneOrList(g.Actions), Condition: g.Condition}
+			switch {
+			case len(g.Objects) > 0:
+				var objects []string
+				for _, o := range g.Objects {
+					objects = append(objects, arn+"/"+o)
+				}
+				s.Resource = oneOrList(objects)
+			case policy == control.BucketPolicy:
+				s.Resource = arn
+			default:
+				s.Resource = "*"
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func oneOrList(items []string) any {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return items
+}
+
+// keyPolicy is the log-archive key's policy: the account administers the
+// key, every archive writer's service encrypts with it as it declares, and
+// the account's principals read CloudTrail's log files.
 func keyPolicy(t control.Target) string {
+	return keyPolicyOf(archiveWriters(), t)
+}
+
+func keyPolicyOf(writers []control.ArchiveWriter, t control.Target) string {
 	acct := t.AccountID
 	trails := fmt.Sprintf("arn:aws:cloudtrail:*:%s:trail/*", acct)
-	return mustJSON(policyDoc{Version: "2012-10-17", ID: "harden-log-archive", Statement: []statement{
-		{Sid: "AccountAdministration", Effect: "Allow", Principal: map[string]string{"AWS": "arn:aws:iam::" + acct + ":root"},
-			Action: "kms:*", Resource: "*"},
-		{Sid: "CloudTrailEncryptLogs", Effect: "Allow", Principal: map[string]string{"Service": "cloudtrail.amazonaws.com"},
-			Action: "kms:GenerateDataKey*", Resource: "*", Condition: map[string]map[string]string{
-				"StringEquals": {"aws:SourceArn": TrailARN(t)},
-				"StringLike":   {"kms:EncryptionContext:aws:cloudtrail:arn": trails}}},
-		{Sid: "CloudTrailDescribeKey", Effect: "Allow", Principal: map[string]string{"Service": "cloudtrail.amazonaws.com"},
-			Action: "kms:DescribeKey", Resource: "*", Condition: map[string]map[string]string{
-				"StringEquals": {"aws:SourceArn": TrailARN(t)}}},
-		{Sid: "ConfigEncryptDeliveries", Effect: "Allow", Principal: map[string]string{"Service": "config.amazonaws.com"},
-			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: "*", Condition: map[string]map[string]string{
-				"StringEquals": {"aws:SourceAccount": acct}}},
-		{Sid: "AccountReadsLogs", Effect: "Allow", Principal: map[string]string{"AWS": "*"},
-			Action: []string{"kms:Decrypt", "kms:ReEncryptFrom"}, Resource: "*", Condition: map[string]map[string]string{
-				"StringEquals": {"kms:CallerAccount": acct},
-				"StringLike":   {"kms:EncryptionContext:aws:cloudtrail:arn": trails}}},
-	}})
+	stmts := []statement{{Sid: "AccountAdministration", Effect: "Allow", Principal: map[string]string{"AWS": "arn:aws:iam::" + acct + ":root"},
+		Action: "kms:*", Resource: "*"}}
+	stmts = append(stmts, grantStatements(writers, control.KeyPolicy, "", t)...)
+	stmts = append(stmts, statement{Sid: "AccountReadsLogs", Effect: "Allow", Principal: map[string]string{"AWS": "*"},
+		Action: []string{"kms:Decrypt", "kms:ReEncryptFrom"}, Resource: "*", Condition: map[string]map[string]string{
+			"StringEquals": {"kms:CallerAccount": acct},
+			"StringLike":   {"kms:EncryptionContext:aws:cloudtrail:arn": trails}}})
+	return mustJSON(policyDoc{Version: "2012-10-17", ID: "harden-log-archive", Statement: stmts})
 }
 
 // bucketStatements are the statements harden owns in the log bucket's
-// policy, each known by its Sid.
+// policy, each known by its Sid: TLS only, then each archive writer's.
 func bucketStatements(bucket string, t control.Target) []statement {
-	acct := t.AccountID
+	return bucketStatementsOf(archiveWriters(), bucket, t)
+}
+
+func bucketStatementsOf(writers []control.ArchiveWriter, bucket string, t control.Target) []statement {
 	arn := "arn:aws:s3:::" + bucket
-	return []statement{
+	return append([]statement{
 		{Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
 			Resource: []string{arn, arn + "/*"}, Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}}},
-		{Sid: "CloudTrailAclCheck", Effect: "Allow", Principal: map[string]string{"Service": "cloudtrail.amazonaws.com"},
-			Action: "s3:GetBucketAcl", Resource: arn, Condition: map[string]map[string]string{"StringEquals": {"aws:SourceArn": TrailARN(t)}}},
-		{Sid: "CloudTrailWrite", Effect: "Allow", Principal: map[string]string{"Service": "cloudtrail.amazonaws.com"},
-			Action:   "s3:PutObject",
-			Resource: []string{arn + "/AWSLogs/" + acct + "/CloudTrail/*", arn + "/AWSLogs/" + acct + "/CloudTrail-Digest/*"},
-			Condition: map[string]map[string]string{"StringEquals": {
-				"aws:SourceArn": TrailARN(t), "s3:x-amz-acl": "bucket-owner-full-control"}}},
-		{Sid: "ConfigAclCheck", Effect: "Allow", Principal: map[string]string{"Service": "config.amazonaws.com"},
-			Action: []string{"s3:GetBucketAcl", "s3:ListBucket"}, Resource: arn,
-			Condition: map[string]map[string]string{"StringEquals": {"aws:SourceAccount": acct}}},
-		{Sid: "ConfigWrite", Effect: "Allow", Principal: map[string]string{"Service": "config.amazonaws.com"},
-			Action: "s3:PutObject", Resource: arn + "/AWSLogs/" + acct + "/Config/*",
-			Condition: map[string]map[string]string{"StringEquals": {
-				"aws:SourceAccount": acct, "s3:x-amz-acl": "bucket-owner-full-control"}}},
-	}
+	}, grantStatements(writers, control.BucketPolicy, bucket, t)...)
 }
 
 // bucketPolicy is the policy harden writes to a bucket that has none.
 func bucketPolicy(bucket string, t control.Target) string {
-	return mustJSON(policyDoc{Version: "2012-10-17", Statement: bucketStatements(bucket, t)})
+	return bucketPolicyOf(archiveWriters(), bucket, t)
+}
+
+func bucketPolicyOf(writers []control.ArchiveWriter, bucket string, t control.Target) string {
+	return mustJSON(policyDoc{Version: "2012-10-17", Statement: bucketStatementsOf(writers, bucket, t)})
 }
 
 // mergedBucketPolicy returns current with harden's statements merged in by

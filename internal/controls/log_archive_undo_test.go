@@ -3,6 +3,7 @@ package controls_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -366,6 +367,15 @@ func TestLogArchiveFormat1Steps(t *testing.T) {
 	// The former policy step wrote harden's whole policy over none.
 	c := controls.LogArchive{}
 	if _, err := c.Apply(ctx, &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("logs", 365)}, target(c, ""), (&controltest.MemJournal{}).For("log-archive", "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	// ... which granted CloudTrail and Config only (before vpc-flow-logs).
+	former, err := os.ReadFile("testdata/archive_policy_before_flowlogs.bucket.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b,
+		Policy: aws.String(strings.ReplaceAll(string(former), "arn:aws:s3:::b", "arn:aws:s3:::logs"))}); err != nil {
 		t.Fatal(err)
 	}
 	policy := control.Step{Kind: "PutBucketPolicy", Done: true, Prior: []byte(`{"Bucket":"logs","Policy":""}`)}

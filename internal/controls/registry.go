@@ -28,6 +28,7 @@ func All() []control.Control {
 		Detective{},
 		DefaultVPC{},
 		DefaultSecurityGroup{},
+		VPCFlowLogs{},
 		SecurityAlerts{},
 		HealthAlerts{},
 		CloudTrailAlarms{},

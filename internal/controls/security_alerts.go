@@ -186,9 +186,6 @@ func (c SecurityAlerts) check(ctx context.Context, env *control.Env, t control.T
 		changes = append(changes, st.home.changes(t, s)...)
 		changes = append(changes, st.role.changes(t)...)
 		notes = st.home.pendingNotes()
-		if len(s.Emails) == 0 {
-			notes = append(notes, missingEmailNote)
-		}
 	}
 	changes = append(changes, ruleChanges(t, st.rules)...)
 	if t.Region != t.HomeRegion && len(changes) == 0 {
@@ -199,21 +196,34 @@ func (c SecurityAlerts) check(ctx context.Context, env *control.Env, t control.T
 			notes = append(notes, fmt.Sprintf("role %s is missing, nothing is forwarded until security-alerts is applied in the home region %s", ForwarderRoleName, t.HomeRegion))
 		}
 	}
+	noEmail := t.Region == t.HomeRegion && len(s.Emails) == 0
 	f := control.Finding{Note: strings.Join(notes, "; ")}
-	if len(changes) > 0 {
+	switch {
+	case len(changes) > 0:
 		f.Action, f.Changes = control.ActionCreate, changes
-	} else {
+		if noEmail {
+			f.Note = strings.TrimPrefix(f.Note+"; "+missingEmail, "; ")
+		}
+	case noEmail:
+		f.Unmanaged = missingEmail
+	default:
 		f.Compliant = true
 	}
 	return st, f, nil
 }
 
-// missingEmailNote is what the home target says without an address. The
-// topic, key and rules are made all the same (the other alert controls
-// notify the topic, and a subscription can be added later), so the missing
-// address is a note, not a finding: the engine requires a target to be
-// compliant after apply, and apply cannot invent an address.
-const missingEmailNote = "no email address is subscribed, nobody is told: set controls.security-alerts.emails"
+// missingEmail is the home target's finding without an address, in the
+// shape budget-alarm's amount and alternate-contacts' security contact
+// have: "no <setting> configured: set <key>", with no invented change
+// (apply cannot supply an address). The topic, key and rules are made all
+// the same, because the other alert controls notify the topic and a chat
+// or other subscription can be added to it later; but nobody is told
+// until an address is set, so the target stays a finding (unmanaged, exit
+// 2 in audit) and a fresh plan says it next to the changes. A
+// subscription waiting for its recipient's confirmation is compliant with
+// a note ("pending confirmation"): harden has done what it can, and only
+// the recipient can confirm.
+const missingEmail = "no email address configured: set controls." + securityAlertsID + ".emails"
 
 // Apply writes what the region lacks, from one read of its state.
 func (c SecurityAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/control/controltest"
 	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/fakeaws"
 	"github.com/harden-dev/harden/internal/fakeawstest"
 )
@@ -121,22 +122,42 @@ func TestHomeLifecycleWithEmail(t *testing.T) {
 	}
 }
 
-// Without an email the home region still gets its topic and rules, and
-// says which setting is missing.
+// Without an email the home region still gets its topic and rules (the
+// other alert controls notify the topic; a subscription can come later),
+// but the target stays a finding that names the setting: through the
+// engine, apply ends unmanaged (not an error, not compliant) and a second
+// apply writes nothing. Once an address is set, apply subscribes it and
+// the pending confirmation is a note on a compliant target.
 func TestMissingEmailNamesTheSetting(t *testing.T) {
 	env, cenv := alertsEnv(t)
 	c := controls.SecurityAlerts{}
 	f, err := c.Check(ctx, cenv, alertTarget("us-east-1"))
-	if err != nil || f.Compliant || !strings.Contains(f.Note, "controls.security-alerts.emails") {
+	if err != nil || f.Compliant || f.Action != control.ActionCreate || !strings.Contains(f.Note, "controls.security-alerts.emails") {
 		t.Fatalf("fresh: %+v %v", f, err)
 	}
-	applyAlerts(t, cenv, &controltest.MemJournal{}, c, "us-east-1")
-	f, err = c.Check(ctx, cenv, alertTarget("us-east-1"))
-	if err != nil || !f.Compliant || !strings.Contains(f.Note, "controls.security-alerts.emails") {
-		t.Fatalf("after apply: %+v %v", f, err)
+	run := &engine.Run{Controls: []control.Control{c}, Env: cenv, AccountID: fakeaws.DefaultAccountID, HomeRegion: "us-east-1",
+		Regions: []string{"us-east-1"}, Concurrency: 4}
+	res := run.Apply(ctx, run.Check(ctx), (&controltest.MemJournal{}).For)
+	if len(res) != 1 || res[0].Status != engine.Unmanaged || res[0].Err != nil ||
+		res[0].Reason != "no email address configured: set controls.security-alerts.emails" {
+		t.Fatalf("apply without an email: %+v", res)
 	}
 	if _, found, _ := topicExists(env); !found {
 		t.Fatal("no topic without an email")
+	}
+	f, err = c.Check(ctx, cenv, alertTarget("us-east-1"))
+	if err != nil || f.Compliant || f.Unmanaged != res[0].Reason || f.Action != control.ActionNone || len(f.Changes) != 0 {
+		t.Fatalf("after apply: %+v %v", f, err)
+	}
+	env.Server.ResetLog()
+	if res := run.Apply(ctx, run.Check(ctx), (&controltest.MemJournal{}).For); res[0].Status != engine.Unmanaged || len(env.Server.Writes()) != 0 {
+		t.Fatalf("second apply without an email: %+v, writes %+v", res, env.Server.Writes())
+	}
+
+	cenv.ControlSettings["security-alerts"].(*controls.SecurityAlertsSettings).Emails = []string{"sec@example.com"}
+	res = run.Apply(ctx, run.Check(ctx), (&controltest.MemJournal{}).For)
+	if res[0].Status != engine.Compliant || !strings.Contains(res[0].Note, "sec@example.com: pending confirmation") {
+		t.Fatalf("apply with an email: %+v", res)
 	}
 }
 

@@ -91,6 +91,7 @@ func (SecurityHub) Info() control.Info {
 		DependsOn: []string{"config-recorder"},
 		ReadActions: []string{"securityhub:DescribeHub", "securityhub:GetEnabledStandards", "securityhub:DescribeStandards",
 			"securityhub:ListFindingAggregators", "securityhub:GetFindingAggregator", "securityhub:GetAdministratorAccount",
+			"securityhub:DescribeOrganizationConfiguration", "securityhub:GetConfigurationPolicyAssociation",
 			"securityhub:ListTagsForResource"},
 		WriteActions: []string{"securityhub:EnableSecurityHub", "securityhub:UpdateSecurityHubConfiguration",
 			"securityhub:BatchEnableStandards", "securityhub:BatchDisableStandards", "securityhub:CreateFindingAggregator",
@@ -135,6 +136,11 @@ type hubState struct {
 	// Administrator is the Security Hub administrator account managing
 	// this one; "" when standalone.
 	Administrator string
+	// CentralPolicy says, when this account is the delegated
+	// administrator of an organization under central configuration, which
+	// configuration policy governs this account ("" when none or
+	// self-managed); see centralPolicy.
+	CentralPolicy string
 	Offered       []shStandard
 	// StandardsUnknown is true when Security Hub would not list its
 	// standards (not enabled): the plan then names them as the settings do.
@@ -233,6 +239,10 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 		return nil
 	})
 	g.Go(func() (err error) {
+		st.CentralPolicy, err = centralPolicy(ctx, client, t)
+		return err
+	})
+	g.Go(func() (err error) {
 		st.Subscriptions, err = enabledStandards(ctx, client, t.Region, nil)
 		return err
 	})
@@ -243,6 +253,60 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 		})
 	}
 	return st, g.Wait()
+}
+
+// selfManagedPolicy is the ConfigurationPolicyId of an account that
+// central configuration leaves self-managed.
+const selfManagedPolicy = "SELF_MANAGED_SECURITY_HUB"
+
+// centralPolicy finds whether Security Hub central configuration governs
+// this account, as far as the account itself can tell.
+//
+// A member account cannot read its configuration: DescribeOrganization
+// Configuration is for "the Security Hub CSPM administrator account" only,
+// and Get/List/BatchGetConfigurationPolicyAssociation(s) for "the Security
+// Hub CSPM delegated administrator ... from the home Region" (the
+// operations' documentation in aws-sdk-go-v2 service/securityhub v1.71.2,
+// as in the API reference). What a member can call is
+// GetAdministratorAccount ("Can be used by both member accounts that are
+// managed using Organizations and accounts that were invited manually"),
+// and central configuration exists only in an organization with a
+// delegated administrator, so every member it governs has one: the
+// administrator check covers them (hubState.Administrator).
+//
+// The one account central configuration can govern without an
+// administrator above it is the delegated administrator itself. It can ask:
+// DescribeOrganizationConfiguration answers ConfigurationType CENTRAL, and
+// GetConfigurationPolicyAssociation for its own account gives the policy
+// (SELF_MANAGED_SECURITY_HUB when it is self-managed). Any other account
+// gets InvalidAccessException, the operation's modeled error for an
+// account without permission: not an administrator, nothing to report.
+// When the association cannot be read (another region than the central
+// configuration's home region answers it only there), the account is left
+// alone rather than guessed at.
+func centralPolicy(ctx context.Context, client *securityhub.Client, t control.Target) (string, error) {
+	org, err := client.DescribeOrganizationConfiguration(ctx, &securityhub.DescribeOrganizationConfigurationInput{})
+	if awserror.Is(err, shNotEnabledCode) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("securityhub: describe organization configuration in %s: %w", t.Region, err)
+	}
+	if org.OrganizationConfiguration == nil || org.OrganizationConfiguration.ConfigurationType != shtypes.OrganizationConfigurationConfigurationTypeCentral {
+		return "", nil
+	}
+	out, err := client.GetConfigurationPolicyAssociation(ctx, &securityhub.GetConfigurationPolicyAssociationInput{
+		Target: &shtypes.TargetMemberAccountId{Value: t.AccountID}})
+	if err != nil {
+		if awserror.Is(err, shNotEnabledCode) || awserror.Is(err, "ResourceNotFoundException") {
+			return "an unreadable configuration policy (central configuration is on; its association is readable from its home region only)", nil
+		}
+		return "", fmt.Errorf("securityhub: get configuration policy association of %s in %s: %w", t.AccountID, t.Region, err)
+	}
+	if id := aws.ToString(out.ConfigurationPolicyId); id != selfManagedPolicy {
+		return fmt.Sprintf("configuration policy %s (%s)", id, strings.ToLower(string(out.AssociationType))), nil
+	}
+	return "", nil
 }
 
 func describeStandards(ctx context.Context, client *securityhub.Client, region string) ([]shStandard, error) {
@@ -379,8 +443,12 @@ func (SecurityHub) finding(env *control.Env, t control.Target, st hubState) cont
 	if p.EnableHub {
 		f.Action = control.ActionCreate
 	}
-	if st.Administrator != "" {
-		f.Action, f.Unmanaged = control.ActionNone, fmt.Sprintf("managed elsewhere: Security Hub administrator account %s", st.Administrator)
+	switch {
+	case st.Administrator != "":
+		f.Action, f.Unmanaged = control.ActionNone, fmt.Sprintf("managed elsewhere: Security Hub administrator account %s "+
+			"(with central configuration, its configuration policies set this account)", st.Administrator)
+	case st.CentralPolicy != "":
+		f.Action, f.Unmanaged = control.ActionNone, fmt.Sprintf("managed elsewhere: Security Hub central configuration, %s", st.CentralPolicy)
 	}
 	return f
 }

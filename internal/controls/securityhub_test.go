@@ -169,7 +169,10 @@ func TestSecurityHubExistingHub(t *testing.T) {
 	}
 }
 
-// An account a Security Hub administrator manages is left alone.
+// An account a Security Hub administrator manages is left alone. A member
+// under central configuration is one of them: it cannot read its
+// configuration policy (only the delegated administrator may), but
+// GetAdministratorAccount names the administrator whose policies set it.
 func TestSecurityHubManagedElsewhere(t *testing.T) {
 	env, c, cenv, tg := shSetup(t, "eu-west-1")
 	if _, err := env.Clients.SecurityHub("eu-west-1").EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{
@@ -354,5 +357,40 @@ func TestSecurityHubUnconfirmedAndFormat1Steps(t *testing.T) {
 	if u := undoVerdict(t, c2, cenv2, tg2, withoutAfter(stepOf(t, j2, "UpdateSecurityHubConfiguration"))); u.Verdict != control.Restore ||
 		u.What != "restore Security Hub's control findings in eu-west-1 (ControlFindingGenerator SECURITY_CONTROL → STANDARD_CONTROL)" {
 		t.Fatalf("format-1 config step: %s %q", u.Verdict, u.What)
+	}
+}
+
+// The delegated administrator itself under central configuration: its own
+// account's policy is read where central configuration lives; a policy
+// leaves it alone (0 writes), self-managed lets harden manage it, and in
+// another region, where the association cannot be read, it is left alone.
+func TestSecurityHubCentralConfigurationAdministrator(t *testing.T) {
+	env, c, cenv, tg := shSetup(t, "us-east-1")
+	if _, err := env.Clients.SecurityHub("us-east-1").EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{
+		EnableDefaultStandards: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	env.Server.SetSecurityHubCentralConfiguration("us-east-1", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111")
+	env.Server.ResetLog()
+	f, err := c.Check(ctx, cenv, tg)
+	if err != nil || f.Compliant || f.Unmanaged != "managed elsewhere: Security Hub central configuration, configuration policy a1b2c3d4-5678-90ab-cdef-EXAMPLE11111 (inherited)" {
+		t.Fatalf("check under a policy: %+v %v", f, err)
+	}
+	j := &controltest.MemJournal{}
+	if ch, err := c.Apply(ctx, cenv, tg, j.For("securityhub", "us-east-1")); err != nil || len(ch) != 0 || len(j.Entries) != 0 {
+		t.Fatalf("apply under a policy: %v %+v %v", ch, j.Entries, err)
+	}
+	if w := env.Server.Writes(); len(w) != 0 {
+		t.Fatalf("writes under a policy: %+v", w)
+	}
+
+	env.Server.SetSecurityHubCentralConfiguration("eu-west-1", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111")
+	if f, err := c.Check(ctx, cenv, tg); err != nil || !strings.Contains(f.Unmanaged, "readable from its home region only") {
+		t.Fatalf("check outside the central configuration's home region: %+v %v", f, err)
+	}
+
+	env.Server.SetSecurityHubCentralConfiguration("us-east-1", "SELF_MANAGED_SECURITY_HUB")
+	if f, err := c.Check(ctx, cenv, tg); err != nil || f.Unmanaged != "" || f.Action != control.ActionUpdate {
+		t.Fatalf("check when self-managed: %+v %v", f, err)
 	}
 }

@@ -448,6 +448,11 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	t := r.controlTarget(p.Control.ID, p.Region)
 	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
+	var deferred *control.DeferredError
+	if errors.As(err, &deferred) {
+		res.Status, res.Reason, res.Until = Deferred, deferred.Reason, deferred.Until
+		return res
+	}
 	if err != nil {
 		return r.failed(res, err, true)
 	}
@@ -458,6 +463,12 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if onlyExcepted(f) {
 		// Done but for the resources an exception keeps.
 		res.Status, res.Note, res.Excepted, res.Destroys = Accepted, f.Note, excepted(f.Excepted), nil
+		return res
+	}
+	if !f.Compliant && f.Unmanaged != "" {
+		// Apply made what it could; the rest is the user's to give (a
+		// setting harden cannot invent): a finding, not an error.
+		res.Status, res.Reason, res.Changes, res.Note, res.Destroys = Unmanaged, f.Unmanaged, f.Changes, f.Note, nil
 		return res
 	}
 	if !f.Compliant {

@@ -29,6 +29,7 @@ var serviceOf = map[string]string{
 	"detective":                      "detective",
 	"default-vpc":                    "ec2",
 	"default-security-group":         "ec2",
+	"vpc-flow-logs":                  "ec2",
 	"security-alerts":                "events",
 	"health-alerts":                  "events",
 	"cloudtrail-alarms":              "logs",

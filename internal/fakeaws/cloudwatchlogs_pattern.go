@@ -11,10 +11,16 @@ import (
 // filterPattern is a parsed CloudWatch Logs filter pattern. fakeaws
 // implements the JSON form the CIS monitoring filters use —
 // "{ ($.a = "x") && ($.b != y*) || $.c NOT EXISTS }" with parentheses,
-// && binding tighter than ||, quoted or bare values, "*" wildcards,
-// numeric comparisons and NOT EXISTS / EXISTS — and the plain form where
+// && binding tighter than || ("() > && > ||"), quoted or bare values, "*"
+// wildcards at the start or end of a value, numeric comparisons, IS NULL,
+// IS TRUE, IS FALSE and NOT EXISTS / EXISTS — and the plain form where
 // every term must appear in the message. An empty pattern matches
-// everything.
+// everything. The rules are the CloudWatch Logs user guide's "Filter and
+// pattern syntax" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html):
+// "*Event" matches PutEvent, "Event*" EventId, but "Ev*ent only matches
+// the actual string Ev*ent"; a selector that points to an array or an
+// object matches neither = nor != ("{$.users = 1} and {$.users != 1} will
+// fail to match" an array).
 type filterPattern struct {
 	json  *patternNode
 	terms []string
@@ -25,7 +31,7 @@ type patternNode struct {
 	op          string // "&&", "||" or "" for a leaf
 	left, right *patternNode
 	selector    []string // field path: ["userIdentity", "type"], array indexes as "[0]"
-	cmp         string   // "=", "!=", "<", "<=", ">", ">=", "EXISTS", "NOT EXISTS"
+	cmp         string   // "=", "!=", "<", "<=", ">", ">=", "EXISTS", "NOT EXISTS", "IS NULL", "IS TRUE", "IS FALSE"
 	value       string
 }
 
@@ -177,6 +183,13 @@ func (p *patternParser) comparison() (*patternNode, error) {
 		n.cmp = "NOT EXISTS"
 	case "EXISTS":
 		n.cmp = "EXISTS"
+	case "IS":
+		switch v := p.next(); v {
+		case "NULL", "TRUE", "FALSE":
+			n.cmp = "IS " + v
+		default:
+			return nil, fmt.Errorf("IS must be followed by NULL, TRUE or FALSE, got %q", v)
+		}
 	default:
 		return nil, fmt.Errorf("unexpected %q after %s", op, sel)
 	}
@@ -263,6 +276,19 @@ func (n *patternNode) match(doc any) bool {
 		return false
 	}
 	switch n.cmp {
+	case "IS NULL":
+		return v == nil
+	case "IS TRUE", "IS FALSE":
+		b, isBool := v.(bool)
+		return isBool && b == (n.cmp == "IS TRUE")
+	}
+	// A selector must point to a value node: on an array or an object
+	// neither = nor != matches.
+	switch v.(type) {
+	case []any, map[string]any:
+		return false
+	}
+	switch n.cmp {
 	case "=":
 		return patternValueMatches(v, n.value)
 	case "!=":
@@ -307,8 +333,8 @@ func lookup(doc any, sel []string) (any, bool) {
 	return cur, true
 }
 
-// valueMatches compares a JSON value with a pattern value, "*" matching
-// any run of characters.
+// patternValueMatches compares a JSON value with a pattern value, a "*"
+// at the start or the end of it matching any run of characters.
 func patternValueMatches(v any, want string) bool {
 	var s string
 	switch x := v.(type) {
@@ -326,29 +352,24 @@ func patternValueMatches(v any, want string) bool {
 	default:
 		return false
 	}
-	if strings.Contains(want, "*") {
-		return globMatch(want, s)
-	}
-	return s == want
+	return patternWildcardMatch(want, s)
 }
 
-// globMatch matches s against pattern, "*" matching any run of
-// characters.
-func globMatch(pattern, s string) bool {
-	parts := strings.Split(pattern, "*")
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
+// patternWildcardMatch matches s against want, where a "*" at the start or the
+// end of want matches any run of characters and one anywhere else is
+// itself.
+func patternWildcardMatch(want, s string) bool {
+	lead := strings.HasPrefix(want, "*")
+	want = strings.TrimPrefix(want, "*")
+	trail := strings.HasSuffix(want, "*")
+	want = strings.TrimSuffix(want, "*")
+	switch {
+	case lead && trail:
+		return strings.Contains(s, want)
+	case lead:
+		return strings.HasSuffix(s, want)
+	case trail:
+		return strings.HasPrefix(s, want)
 	}
-	s = s[len(parts[0]):]
-	for i, part := range parts[1:] {
-		if i == len(parts)-2 {
-			return strings.HasSuffix(s, part)
-		}
-		j := strings.Index(s, part)
-		if j < 0 {
-			return false
-		}
-		s = s[j+len(part):]
-	}
-	return true
+	return s == want
 }

@@ -20,10 +20,11 @@ type dtGraph struct {
 	Tags        map[string]string `json:",omitempty"`
 }
 
-// dtGuardDutyAge is how long GuardDuty must have been enabled in the
-// region before CreateGraph accepts, as older CreateGraph API references
-// say (the one of detective v1.39.1 no longer does; harden gates on it).
-const dtGuardDutyAge = 48 * time.Hour
+// dtDefaultGuardDutyAge is how long GuardDuty must have been enabled in
+// the region before CreateGraph accepts, as older CreateGraph API
+// references say (the current one, like detective v1.39.1's doc comment,
+// no longer does): SetDetectiveGuardDutyAge switches between the readings.
+const dtDefaultGuardDutyAge = 48 * time.Hour
 
 func detectiveService() *service {
 	return &service{
@@ -76,7 +77,7 @@ func dtCreateGraph(c *call) (any, error) {
 			GraphArn string `json:"GraphArn"`
 		}{arn}, nil
 	}
-	if !c.regionState().GuardDuty.enabledFor(dtGuardDutyAge) {
+	if !c.regionState().GuardDuty.enabledFor(c.server.detectiveGuardDutyAge()) {
 		return nil, &APIError{Status: 402, Code: "ServiceQuotaExceededException",
 			Message: "Detective is unable to verify the data rate for the account: it must be enrolled in Amazon GuardDuty for at least 48 hours"}
 	}
@@ -138,6 +139,24 @@ func (r *guarddutyRegion) enabledFor(d time.Duration) bool {
 		return err == nil && det.Status == "ENABLED" && time.Since(at) >= d
 	}
 	return false
+}
+
+// SetDetectiveGuardDutyAge sets how long GuardDuty must have been enabled
+// before CreateGraph accepts: 48 hours by default (older AWS references),
+// 0 for no such rule (the current ones: any enabled detector will do).
+func (s *Server) SetDetectiveGuardDutyAge(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dtGuardDutyAge = &d
+}
+
+// detectiveGuardDutyAge is the age CreateGraph asks of GuardDuty. The
+// caller holds s.mu, as every handler does.
+func (s *Server) detectiveGuardDutyAge() time.Duration {
+	if s.dtGuardDutyAge == nil {
+		return dtDefaultGuardDutyAge
+	}
+	return *s.dtGuardDutyAge
 }
 
 // Backdate moves the creation time of every GuardDuty detector back by d,

@@ -23,10 +23,16 @@ type ec2Region struct {
 	PeeringConnections           map[string]*peeringConnection
 	TransitGatewayVpcAttachments map[string]*tgwAttachment
 	VpnGateways                  map[string]*vpnGateway
+	FlowLogs                     map[string]*flowLog
 	// issued counts the ids made since the account was created, so that
 	// each new resource gets a distinct one. It is left out of snapshots:
 	// a resource recreated with a new id compares by shape.
 	issued int
+	// flowLogTokens are the answers CreateFlowLogs gave that created a
+	// flow log, by client token:
+	// a request repeated with the same token gets the same answer and
+	// creates nothing (EC2 idempotency). Left out of snapshots.
+	flowLogTokens map[string]createFlowLogsResult
 }
 
 func ec2Service() *service {
@@ -71,6 +77,9 @@ func ec2Service() *service {
 			{name: "AuthorizeSecurityGroupEgress", write: true, handle: ec2AuthorizeSecurityGroupRules(true)},
 			{name: "RevokeSecurityGroupIngress", write: true, handle: ec2RevokeSecurityGroupRules(false)},
 			{name: "RevokeSecurityGroupEgress", write: true, handle: ec2RevokeSecurityGroupRules(true)},
+			{name: "CreateFlowLogs", write: true, handle: ec2CreateFlowLogs},
+			{name: "DescribeFlowLogs", handle: ec2DescribeFlowLogs},
+			{name: "DeleteFlowLogs", write: true, handle: ec2DeleteFlowLogs},
 		},
 	}
 }

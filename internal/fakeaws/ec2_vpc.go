@@ -169,6 +169,7 @@ func newEC2Region(acct, region string) ec2Region {
 		PeeringConnections:           map[string]*peeringConnection{},
 		TransitGatewayVpcAttachments: map[string]*tgwAttachment{},
 		VpnGateways:                  map[string]*vpnGateway{},
+		FlowLogs:                     map[string]*flowLog{},
 	}
 	r.addDefaultVpc(acct, region, "initial")
 	return r
@@ -771,6 +772,7 @@ func ec2DeleteVpc(c *call) (any, error) {
 		return nil, dependencyViolation("vpc", id)
 	}
 	delete(r.Vpcs, id)
+	r.deleteFlowLogsOf(id)
 	for _, sgID := range sortedKeys(r.SecurityGroups) {
 		if r.SecurityGroups[sgID].VpcID == id {
 			delete(r.SecurityGroups, sgID)

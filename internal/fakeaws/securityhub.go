@@ -42,6 +42,18 @@ type shSubscription struct {
 // securityhubAccount is Security Hub state of the whole account.
 type securityhubAccount struct {
 	Aggregator *shAggregator `json:",omitempty"`
+	// Central, when set, makes the account the delegated administrator of
+	// an organization under central configuration.
+	Central *shCentral `json:",omitempty"`
+}
+
+// shCentral is central configuration as the delegated administrator sees
+// it: the home region where configuration policies are managed, and the
+// policy associated with the administrator's own account (its UUID, or
+// SELF_MANAGED_SECURITY_HUB).
+type shCentral struct {
+	HomeRegion string
+	PolicyID   string
 }
 
 // shAggregator is the account's one finding aggregator, created in (and
@@ -104,6 +116,8 @@ func securityhubService() *service {
 			{name: "CreateFindingAggregator", write: true, method: http.MethodPost, path: "/findingAggregator/create", handle: shCreateAggregator},
 			{name: "DeleteFindingAggregator", write: true, method: http.MethodDelete, path: "/findingAggregator/delete/{arn+}", handle: shDeleteAggregator},
 			{name: "GetAdministratorAccount", method: http.MethodGet, path: "/administrator", handle: shGetAdministrator},
+			{name: "DescribeOrganizationConfiguration", method: http.MethodGet, path: "/organization/configuration", handle: shDescribeOrgConfig},
+			{name: "GetConfigurationPolicyAssociation", method: http.MethodPost, path: "/configurationPolicyAssociation/get", handle: shGetPolicyAssociation},
 			{name: "ListTagsForResource", method: http.MethodGet, path: "/tags/{arn}", handle: shListTags},
 		},
 	}
@@ -490,6 +504,76 @@ func shGetAdministrator(c *call) (any, error) {
 	}{invitation{r.Administrator, "7ab938c5d52d7904ad09f9e7c20cc4eb", "2026-01-01T00:00:00.000Z", "Enabled"}}, nil
 }
 
+// shNotAdministrator is the answer to an organization operation from an
+// account that is not the Security Hub administrator: InvalidAccessException
+// is the error these operations model for an account without permission
+// (the message is not documented).
+func shNotAdministrator(c *call) *APIError {
+	return &APIError{Status: 401, Code: "InvalidAccessException",
+		Message: fmt.Sprintf("Account %s is not an administrator for this organization", c.acct.ID)}
+}
+
+// shDescribeOrgConfig answers the delegated administrator only ("Only the
+// Security Hub CSPM administrator account can invoke this operation").
+func shDescribeOrgConfig(c *call) (any, error) {
+	if _, err := shEnabled(c); err != nil {
+		return nil, err
+	}
+	central := c.acct.SecurityHub.Central
+	if central == nil {
+		return nil, shNotAdministrator(c)
+	}
+	type orgConfig struct {
+		ConfigurationType string `json:"ConfigurationType"`
+		Status            string `json:"Status"`
+	}
+	return struct {
+		AutoEnable                bool      `json:"AutoEnable"`
+		AutoEnableStandards       string    `json:"AutoEnableStandards"`
+		MemberAccountLimitReached bool      `json:"MemberAccountLimitReached"`
+		OrganizationConfiguration orgConfig `json:"OrganizationConfiguration"`
+	}{false, "NONE", false, orgConfig{"CENTRAL", "ENABLED"}}, nil
+}
+
+// shGetPolicyAssociation answers the delegated administrator in the
+// central configuration's home region only ("Only the Security Hub CSPM
+// delegated administrator can invoke this operation from the home
+// Region"; the error elsewhere is not documented: InvalidAccessException),
+// for its own account (other accounts are not modelled:
+// ResourceNotFoundException).
+func shGetPolicyAssociation(c *call) (any, error) {
+	var in struct {
+		Target struct {
+			AccountID string `json:"AccountId"`
+		} `json:"Target"`
+	}
+	if err := c.decodeJSON(&in); err != nil {
+		return nil, err
+	}
+	if _, err := shEnabled(c); err != nil {
+		return nil, err
+	}
+	central := c.acct.SecurityHub.Central
+	if central == nil {
+		return nil, shNotAdministrator(c)
+	}
+	if c.region != central.HomeRegion {
+		return nil, &APIError{Status: 401, Code: "InvalidAccessException",
+			Message: "Configuration policy associations can be read only from the home Region " + central.HomeRegion}
+	}
+	if in.Target.AccountID != c.acct.ID {
+		return nil, &APIError{Status: 404, Code: "ResourceNotFoundException", Message: "No association for target " + in.Target.AccountID}
+	}
+	return struct {
+		AssociationStatus     string `json:"AssociationStatus"`
+		AssociationType       string `json:"AssociationType"`
+		ConfigurationPolicyID string `json:"ConfigurationPolicyId"`
+		TargetID              string `json:"TargetId"`
+		TargetType            string `json:"TargetType"`
+		UpdatedAt             string `json:"UpdatedAt"`
+	}{"SUCCESS", "INHERITED", central.PolicyID, c.acct.ID, "ACCOUNT", "2026-01-01T00:00:00.000Z"}, nil
+}
+
 func shListTags(c *call) (any, error) {
 	arn := c.path["arn"]
 	r := c.regionState().SecurityHub
@@ -512,6 +596,21 @@ func (s *Server) SetSecurityHubAdministrator(region, admin string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acct.region(region).SecurityHub.Administrator = admin
+}
+
+// SetSecurityHubCentralConfiguration makes the account the delegated
+// administrator of an organization under Security Hub central
+// configuration managed from homeRegion, its own account associated with
+// policyID (SELF_MANAGED_SECURITY_HUB for self-managed); homeRegion ""
+// turns it off.
+func (s *Server) SetSecurityHubCentralConfiguration(homeRegion, policyID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if homeRegion == "" {
+		s.acct.SecurityHub.Central = nil
+		return
+	}
+	s.acct.SecurityHub.Central = &shCentral{HomeRegion: homeRegion, PolicyID: policyID}
 }
 
 // SetStandardsReadyAfter sets how many GetEnabledStandards answers show a

@@ -54,6 +54,9 @@ type Server struct {
 	// standardsReadyAfter is how many GetEnabledStandards answers show a
 	// new Security Hub standard PENDING (securityhub.go).
 	standardsReadyAfter int
+	// dtGuardDutyAge, when set, is how long GuardDuty must have been
+	// enabled before Detective's CreateGraph accepts (detective.go).
+	dtGuardDutyAge *time.Duration
 }
 
 // Request is one entry of the request log.
