@@ -62,3 +62,48 @@ func TestPlanOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+// On a real terminal, apply draws one progress line on stderr: done/total,
+// the write in flight by control, region and step, and Security Hub's wait
+// for its standards with the time so far; every drawing fits the terminal,
+// and the line is erased before the report.
+func TestApplyOnATerminal(t *testing.T) {
+	const cols = 100
+	url := startFakeAWS(t, "-standards-ready-after", "5") // about 3 s of waiting
+	cmd := hardenCmd(url, t.TempDir(), "apply", "--yes", "--regions", "eu-west-1", "--controls", "log-archive,config-recorder,securityhub")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: cols, Rows: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen bytes.Buffer
+	io.Copy(&screen, tty)
+	cmd.Wait()
+	tty.Close()
+	out := strings.ReplaceAll(screen.String(), "\r\n", "\n")
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d\n%q", code, out)
+	}
+	for _, want := range []string{
+		"\r\x1b[Kapplied 0/3 targets  log-archive us-east-1: CreateBucket",
+		"\r\x1b[Kapplied 2/3 targets  securityhub eu-west-1: waiting for AWS Foundational Security Best Pract… (0 s)",
+		"\r\x1b[Kapplied 2/3 targets  securityhub eu-west-1: waiting for AWS Foundational Security Best Pract… (1 s)",
+		"\r\x1b[Kapplied 2/3 targets  securityhub eu-west-1: waiting for AWS Foundational Security Best Pract… (2 s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q on the screen:\n%q", want, out)
+		}
+	}
+	// Each drawing is what follows an erase, up to the next carriage
+	// return or newline.
+	for _, d := range strings.Split(out, "\r\x1b[K")[1:] {
+		d, _, _ = strings.Cut(d, "\r")
+		d, _, _ = strings.Cut(d, "\n")
+		if n := utf8.RuneCountInString(ansi.ReplaceAllString(d, "")); n >= cols {
+			t.Errorf("a progress line of %d columns on a terminal of %d: %q", n, cols, d)
+		}
+	}
+	report := out[strings.LastIndex(out, "\r\x1b[K")+len("\r\x1b[K"):]
+	if strings.Contains(report, "targets") || !strings.Contains(ansi.ReplaceAllString(report, ""), "Journal: ") {
+		t.Errorf("the progress line was not erased before the report:\n%q", report)
+	}
+}

@@ -110,7 +110,7 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes, allowDestructive b
 		return err
 	}
 	defer lock.Close()
-	p := newProgress(stdio, "checked")
+	p := newProgress(stdio, "checked", opts.Format)
 	s.Progress = p.callback()
 	plan := s.Plan(ctx)
 	p.done()
@@ -172,8 +172,10 @@ func applyRun(ctx context.Context, g *globals, stdio IO, yes, allowDestructive b
 	if err != nil {
 		return err
 	}
-	p = newProgress(stdio, "applied")
+	p = newProgress(stdio, "applied", opts.Format)
+	p.start(run.Count(plan).Total())
 	s.Progress = p.callback()
+	s.Activity = p.monitor()
 	results := s.Apply(ctx, plan, jr.For)
 	p.done()
 	outcome := journal.OutcomeCompleted

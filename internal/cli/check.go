@@ -65,7 +65,7 @@ func checkRun(ctx context.Context, g *globals, stdio IO, cmd report.Command, pla
 		g.reportFailure(stdio, cmd, err)
 		return err
 	}
-	p := newProgress(stdio, "checked")
+	p := newProgress(stdio, "checked", g.reportOptions(stdio).Format)
 	s.Progress = p.callback()
 	results := s.Plan(ctx)
 	p.done()

@@ -38,7 +38,10 @@ type IO struct {
 	// StderrTTY shows progress on stderr.
 	StderrTTY bool
 	Width     int
-	Getenv    func(string) string
+	// StderrWidth is stderr's width when it is a terminal, for the
+	// progress line; 0 means Width.
+	StderrWidth int
+	Getenv      func(string) string
 	// Now is the clock exceptions expire against; nil means time.Now.
 	Now func() time.Time
 
@@ -57,19 +60,23 @@ func (stdio IO) context() context.Context {
 
 // SystemIO is the process's own standard streams.
 func SystemIO() IO {
-	width := 0
+	width, errWidth := 0, 0
 	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 		width = w
 	}
+	if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil {
+		errWidth = w
+	}
 	return IO{
-		In:        os.Stdin,
-		Out:       os.Stdout,
-		Err:       os.Stderr,
-		StdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
-		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
-		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		Width:     width,
-		Getenv:    os.Getenv,
+		In:          os.Stdin,
+		Out:         os.Stdout,
+		Err:         os.Stderr,
+		StdinTTY:    term.IsTerminal(int(os.Stdin.Fd())),
+		StdoutTTY:   term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY:   term.IsTerminal(int(os.Stderr.Fd())),
+		Width:       width,
+		StderrWidth: errWidth,
+		Getenv:      os.Getenv,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -625,4 +626,41 @@ func TestIAMPolicy(t *testing.T) {
 		t.Fatal("iam-policy called AWS")
 	}
 	expect(t, harden(t, env, t.TempDir(), term{}, "iam-policy", "--for", "everything"), cli.ExitUsage, "bad --for")
+}
+
+// On a terminal, apply shows done/total and what is in flight: each write
+// by its target and step kind, and Security Hub's wait for its standards
+// with the time so far; the line is cleared before the report. Piped,
+// stderr says only where the journal is.
+func TestApplyProgress(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.SetStandardsReadyAfter(5) // 3 s of polling
+	sel := []string{"--regions", "eu-west-1", "--controls", "log-archive,config-recorder,securityhub"}
+	o := harden(t, env, t.TempDir(), term{stderrTTY: true, width: 200}, append([]string{"apply", "--yes"}, sel...)...)
+	expect(t, o, cli.ExitOK, "apply on a terminal")
+	for _, want := range []string{
+		"\r\x1b[Kapplied 0/3 targets",
+		"\r\x1b[Kapplied 0/3 targets  log-archive us-east-1: CreateBucket",
+		"\r\x1b[Kapplied 2/3 targets  securityhub eu-west-1: waiting for AWS Foundational Security Best Practices v1.0.0 and CIS AWS Foundations Benchmark v5.0.0 to be READY (0 s)",
+		"\r\x1b[Kapplied 2/3 targets  securityhub eu-west-1: waiting for AWS Foundational Security Best Practices v1.0.0 and CIS AWS Foundations Benchmark v5.0.0 to be READY (2 s)",
+	} {
+		if !strings.Contains(o.stderr, want) {
+			t.Errorf("no %q in stderr:\n%q", want, o.stderr)
+		}
+	}
+	if i := strings.Index(o.stderr, "Journal: "); i < 0 || !strings.HasSuffix(o.stderr[:i], "applied 3/3 targets\r\x1b[K") {
+		t.Errorf("the line is not cleared before the report: %q", o.stderr)
+	}
+
+	env = fakeawstest.Start(t)
+	env.Server.SetStandardsReadyAfter(5)
+	o = harden(t, env, t.TempDir(), term{}, append([]string{"apply", "--yes"}, sel...)...)
+	expect(t, o, cli.ExitOK, "apply piped")
+	if !regexp.MustCompile(`^Journal: \S+\nUndo with: harden rollback --run \S+\n$`).MatchString(o.stderr) {
+		t.Fatalf("piped apply's stderr: %q", o.stderr)
+	}
+	o = harden(t, env, t.TempDir(), term{stderrTTY: true}, append([]string{"plan", "-o", "json"}, sel...)...)
+	if o.stderr != "" {
+		t.Fatalf("plan -o json on a terminal drew progress: %q", o.stderr)
+	}
 }

@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/report/severity"
 	"github.com/harden-dev/harden/internal/version"
@@ -135,53 +133,6 @@ func (g *globals) failOnSeverity() (severity.Severity, error) {
 		return "", usagef("--fail-on: %v", err)
 	}
 	return s, nil
-}
-
-// progress shows checked/total on stderr while a run goes, on a terminal
-// only; done clears the line.
-type progress struct {
-	mu    sync.Mutex
-	io    IO
-	verb  string
-	shown bool
-}
-
-func newProgress(stdio IO, verb string) *progress {
-	if !stdio.StderrTTY {
-		return nil
-	}
-	return &progress{io: stdio, verb: verb}
-}
-
-// update is the engine's progress callback.
-func (p *progress) update(done, total int) {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.Err, "\r\x1b[K%s %d/%d targets", p.verb, done, total)
-	p.shown = true
-}
-
-func (p *progress) done() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shown {
-		fmt.Fprint(p.io.Err, "\r\x1b[K")
-		p.shown = false
-	}
-}
-
-// callback returns the engine callback, nil without a terminal.
-func (p *progress) callback() engine.ProgressFunc {
-	if p == nil {
-		return nil
-	}
-	return p.update
 }
 
 // onlyListFormats refuses, for a command that prints no check results

@@ -1,6 +1,7 @@
 package controls
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -41,10 +42,13 @@ const (
 	// Apply waits for enabled standards to be READY, polling from
 	// shStandardsFirstPoll, backing off to shStandardsMaxPoll, for at most
 	// shStandardsReadyDeadline.
-	shStandardsReadyDeadline = 10 * time.Minute
-	shStandardsFirstPoll     = 100 * time.Millisecond
-	shStandardsMaxPoll       = 5 * time.Second
+	shStandardsFirstPoll = 100 * time.Millisecond
+	shStandardsMaxPoll   = 5 * time.Second
 )
+
+// shStandardsReadyDeadline bounds the wait for READY (a variable for the
+// tests of the deadline).
+var shStandardsReadyDeadline = 10 * time.Minute
 
 // SecurityHubSettings choose the standards.
 type SecurityHubSettings struct {
@@ -627,7 +631,8 @@ func standardName(standards []shStandard, arn string) string {
 
 // waitStandardsReady polls GetEnabledStandards, backing off from 100 ms to
 // 5 s, until every subscription is READY; FAILED or INCOMPLETE, or the
-// deadline, is an error.
+// deadline, is an error; a cancelled ctx ends the wait at once. While it
+// waits, it says for which standards (control.Waiting).
 func waitStandardsReady(ctx context.Context, client *securityhub.Client, region string, subs []shSubscription) error {
 	if len(subs) == 0 {
 		return nil
@@ -635,9 +640,14 @@ func waitStandardsReady(ctx context.Context, client *securityhub.Client, region 
 	ctx, cancel := context.WithTimeout(ctx, shStandardsReadyDeadline)
 	defer cancel()
 	arns := make([]string, len(subs))
+	names := map[string]string{}
 	for i, s := range subs {
 		arns[i] = s.SubscriptionARN
+		names[s.SubscriptionARN] = s.Name
 	}
+	start := time.Now()
+	announced, end := "", func() {}
+	defer func() { end() }()
 	wait := shStandardsFirstPoll
 	for {
 		now, err := enabledStandards(ctx, client, region, arns)
@@ -651,13 +661,33 @@ func waitStandardsReady(ctx context.Context, client *securityhub.Client, region 
 		if len(pending) == 0 {
 			return nil
 		}
+		// The wait is announced once, and again only when fewer
+		// standards remain; its start stays that of the whole wait.
+		if what := "waiting for " + waitingFor(pending, names) + " to be READY"; what != announced {
+			end()
+			announced, end = what, control.Announce(ctx, control.Activity{What: what, Wait: true, Started: start})
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("securityhub: standards in %s still not ready (%s): %w", region, strings.Join(pending, ", "), ctx.Err())
+			return fmt.Errorf("securityhub: standards in %s still not ready after %s (%s): %w", region,
+				time.Since(start).Round(time.Second), strings.Join(pending, ", "), ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, shStandardsMaxPoll)
 	}
+}
+
+// waitingFor names the pending subscriptions by their standards' names
+// ("A", "A and B", "A, B and C").
+func waitingFor(pending []string, names map[string]string) string {
+	out := make([]string, len(pending))
+	for i, arn := range pending {
+		out[i] = cmp.Or(names[arn], arn)
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return strings.Join(out[:len(out)-1], ", ") + " and " + out[len(out)-1]
 }
 
 // notReady lists the subscriptions still PENDING; one FAILED or

@@ -1,10 +1,13 @@
 package controls_test
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
@@ -392,5 +395,96 @@ func TestSecurityHubCentralConfigurationAdministrator(t *testing.T) {
 	env.Server.SetSecurityHubCentralConfiguration("us-east-1", "SELF_MANAGED_SECURITY_HUB")
 	if f, err := c.Check(ctx, cenv, tg); err != nil || f.Unmanaged != "" || f.Action != control.ActionUpdate {
 		t.Fatalf("check when self-managed: %+v %v", f, err)
+	}
+}
+
+// waitWatcher records the activities a control announces.
+type waitWatcher struct {
+	mu        sync.Mutex
+	started   []control.Activity
+	ended     int
+	announced chan struct{}
+}
+
+func newWaitWatcher() *waitWatcher { return &waitWatcher{announced: make(chan struct{}, 16)} }
+
+func (w *waitWatcher) monitor(a control.Activity) func() {
+	w.mu.Lock()
+	w.started = append(w.started, a)
+	w.mu.Unlock()
+	w.announced <- struct{}{}
+	return func() { w.mu.Lock(); w.ended++; w.mu.Unlock() }
+}
+
+// While standards are PENDING, apply says which it waits for, and since
+// when; Ctrl-C (a cancelled context) ends the wait at once, and the wait is
+// no longer shown.
+func TestSecurityHubWaitShowsProgressAndStopsOnCancel(t *testing.T) {
+	env, c, cenv, tg := shSetup(t, "eu-west-1")
+	env.Server.SetStandardsReadyAfter(1 << 30) // never READY
+	w := newWaitWatcher()
+	cctx, cancel := context.WithCancel(control.WithMonitor(ctx, w.monitor))
+	defer cancel()
+	j := &controltest.MemJournal{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Apply(cctx, cenv, tg, j.For(c.Info().ID, tg.Region))
+		done <- err
+	}()
+	select {
+	case <-w.announced:
+	case err := <-done:
+		t.Fatalf("apply returned without waiting: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wait announced within 10 s")
+	}
+	w.mu.Lock()
+	a := w.started[0]
+	w.mu.Unlock()
+	want := "waiting for AWS Foundational Security Best Practices v1.0.0 and CIS AWS Foundations Benchmark v5.0.0 to be READY"
+	if !a.Wait || a.What != want || a.Started.IsZero() || time.Since(a.Started) > 10*time.Second {
+		t.Fatalf("announced %+v, want a wait %q", a, want)
+	}
+	cancelled := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("apply after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the wait went on after cancel")
+	}
+	if d := time.Since(cancelled); d > time.Second {
+		t.Errorf("the wait took %s to end after cancel", d)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.started) != 1 || w.ended != 1 {
+		t.Errorf("%d waits announced, %d ended; want 1 and 1 (the same standards stay pending)", len(w.started), w.ended)
+	}
+}
+
+// The wait for READY has a deadline: standards that never become READY
+// end the apply with an error naming them, after the deadline, not never.
+func TestSecurityHubWaitDeadline(t *testing.T) {
+	env, c, cenv, tg := shSetup(t, "eu-west-1")
+	env.Server.SetStandardsReadyAfter(1 << 30)
+	defer controls.SetStandardsReadyDeadline(700 * time.Millisecond)()
+	w := newWaitWatcher()
+	j := &controltest.MemJournal{}
+	start := time.Now()
+	_, err := c.Apply(control.WithMonitor(ctx, w.monitor), cenv, tg, j.For(c.Info().ID, tg.Region))
+	took := time.Since(start)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still not ready") {
+		t.Fatalf("apply: %v, want the deadline", err)
+	}
+	if took < 700*time.Millisecond || took > 5*time.Second {
+		t.Errorf("apply took %s with a deadline of 700ms", took)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.started) == 0 || w.ended != len(w.started) {
+		t.Errorf("waits: %d announced, %d ended", len(w.started), w.ended)
 	}
 }

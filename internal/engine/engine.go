@@ -146,6 +146,10 @@ type Run struct {
 	// Progress, when set, is called after each target is done (checked,
 	// or applied and checked again), from any goroutine.
 	Progress ProgressFunc
+	// Activity, when set, is told what Apply has in flight: each write as
+	// it goes through the journal (its step kind) and each wait a control
+	// announces (control.Waiting), with the target filled in.
+	Activity control.Monitor
 	// Excepted, when set, returns the resource ids the exceptions of a
 	// control and region name (control.Target.Excepted).
 	Excepted func(controlID, region string) []string
@@ -325,6 +329,7 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		done[p.Key()] = make(chan struct{})
 		index[p.Key()] = i
 	}
+	journal = r.announcing(journal)
 	prereqs := r.startPrerequisites(ctx, plan, byID, journal)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -402,7 +407,7 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 					sp.err = fmt.Errorf("internal error: %v", v)
 				}
 			}()
-			sp.err = pre.Prerequisites(ctx, r.Env, r.controlTarget("", r.HomeRegion), journal(p.Control.ID, r.HomeRegion))
+			sp.err = pre.Prerequisites(r.monitored(ctx, p.Control.ID, r.HomeRegion), r.Env, r.controlTarget("", r.HomeRegion), journal(p.Control.ID, r.HomeRegion))
 		}()
 	}
 	return out
@@ -446,7 +451,7 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 		return r.failed(res, err, true)
 	}
 	t := r.controlTarget(p.Control.ID, p.Region)
-	applied, err := c.Apply(ctx, r.Env, t, journal(p.Control.ID, p.Region))
+	applied, err := c.Apply(r.monitored(ctx, p.Control.ID, p.Region), r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
 	var deferred *control.DeferredError
 	if errors.As(err, &deferred) {

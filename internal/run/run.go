@@ -159,6 +159,9 @@ type Session struct {
 	// Progress, when set, hears how many targets are done (see
 	// engine.Run.Progress).
 	Progress engine.ProgressFunc
+	// Activity, when set, hears what an apply has in flight (see
+	// engine.Run.Activity).
+	Activity control.Monitor
 }
 
 // Connect validates opts, loads credentials, asks AWS who is calling and,
@@ -342,6 +345,7 @@ func (s *Session) Engine() *engine.Run {
 		Concurrency: s.Concurrency,
 		CallTimeout: s.CallTimeout,
 		Progress:    s.Progress,
+		Activity:    s.Activity,
 		Excepted:    s.excepted,
 	}
 }

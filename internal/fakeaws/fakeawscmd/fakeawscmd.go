@@ -35,11 +35,16 @@ func Main(args []string, out io.Writer) error {
 	fs.Var(&disabled, "disable-region", "make a region not enabled for the account (repeatable)")
 	fs.Var(&enabled, "enable-region", "opt the account in to an opt-in region (repeatable)")
 	fs.Var(&absent, "absent-service", "SERVICE:REGION: the service is not offered in the region (calls answer UnknownEndpoint) (repeatable)")
+	readyAfter := fs.Int("standards-ready-after", 1, "GetEnabledStandards answers that show a newly enabled Security Hub standard PENDING before it is READY")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *readyAfter < 1 {
+		return fmt.Errorf("-standards-ready-after %d: want 1 or more", *readyAfter)
+	}
 	srv := fakeaws.New(fakeaws.Options{AccountID: *account, Latency: *latency})
 	srv.SetAccountAlias(*alias)
+	srv.SetStandardsReadyAfter(*readyAfter)
 	for _, r := range disabled {
 		if err := srv.SetRegionOptIn(r, "not-opted-in"); err != nil {
 			return err
