@@ -432,8 +432,8 @@ func undoDeleteAlertRule(ctx context.Context, env *control.Env, t control.Target
 		return control.Undo{}, err
 	}
 	if cur.Exists {
-		if !s.Done && cur.same(prior.ruleState) {
-			return control.Nothing("the deletion of rule %s in %s never happened", prior.Name, t.Region), nil
+		if cur.same(prior.ruleState) {
+			return control.Nothing("rule %s in %s is already as before", prior.Name, t.Region), nil
 		}
 		return control.Drift(nil, "rule %s in %s: harden deleted it, someone has made one since (%s)", prior.Name, t.Region, ruleText(cur)), nil
 	}
