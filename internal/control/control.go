@@ -41,11 +41,13 @@ type Info struct {
 	// the same region, or the home region for account-wide ones), without
 	// needing them: it is never held back when they fail.
 	After []string
-	// AfterHome names controls whose home-region target this one runs
-	// after in every region, when both are in a run, without needing them
-	// (as After): for a regional decision that reads what the other makes
-	// account-wide in the home region (security-alerts reads the finding
-	// aggregator securityhub makes there).
+	// AfterHome names controls whose home-region target this one's
+	// targets in the other regions run after, when both are in a run,
+	// without needing them (as After): for a regional decision that reads
+	// what the other makes account-wide in the home region (security-alerts
+	// reads the finding aggregator securityhub makes there). The home
+	// region's own target is not held (list the control in After too if
+	// it must be).
 	AfterHome []string
 	// ReadActions are the IAM actions Check needs; WriteActions the extra
 	// ones Apply and Rollback need.

@@ -32,9 +32,10 @@ import (
 // each other region has the Security Hub rule only where no aggregator in
 // the home region links it: otherwise each of its findings would reach the
 // topic twice. Every target reads the aggregator (ListFindingAggregators,
-// GetFindingAggregator in the home region); security-alerts runs after
-// securityhub's home-region target (Info.AfterHome), which makes the
-// aggregator, so apply decides on what is there. The plan, made before
+// GetFindingAggregator in the home region); outside the home region
+// security-alerts runs after securityhub's home-region target
+// (Info.AfterHome), which makes the aggregator, so apply decides on what is
+// there. The plan, made before
 // securityhub has applied, reads securityhub's plan (control.Foreseeing):
 // when it creates the aggregator, the plan says the rule is not needed. A
 // harden rule left in a region the aggregator now links is removed

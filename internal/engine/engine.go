@@ -282,25 +282,22 @@ func (c *checkedFindings) keep(i int, f control.Finding) {
 func (c *checkedFindings) finish(i int) { close(c.done[i]) }
 
 // waitFor waits until the checks of keys (those in the run) have ended
-// and returns their findings.
+// and returns their findings; it answers for those keys only.
 func (c *checkedFindings) waitFor(ctx context.Context, keys []string) control.Planned {
+	waited := map[string]bool{}
 	for _, k := range keys {
 		if i, ok := c.index[k]; ok {
 			select {
 			case <-c.done[i]:
+				waited[k] = true
 			case <-ctx.Done():
 			}
 		}
 	}
 	return func(id, region string) (control.Finding, bool) {
 		i, ok := c.index[id+"@"+region]
-		if !ok {
+		if !ok || !waited[id+"@"+region] {
 			return control.Finding{}, false
-		}
-		select {
-		case <-c.done[i]:
-		default:
-			return control.Finding{}, false // not one it waited for
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -312,14 +309,17 @@ func (c *checkedFindings) waitFor(ctx context.Context, keys []string) control.Pl
 }
 
 // runsAfter are the keys of the targets a target of info in region runs
-// after (Info.After, Info.AfterHome), whether or not they are in the run.
+// after (Info.After; Info.AfterHome outside the home region), whether or
+// not they are in the run.
 func (r *Run) runsAfter(info control.Info, region string) []string {
 	var keys []string
 	for _, dep := range info.After {
 		keys = append(keys, dep+"@"+r.depRegion(dep, region))
 	}
-	for _, dep := range info.AfterHome {
-		keys = append(keys, dep+"@"+r.HomeRegion)
+	if region != r.HomeRegion {
+		for _, dep := range info.AfterHome {
+			keys = append(keys, dep+"@"+r.HomeRegion)
+		}
 	}
 	return keys
 }
