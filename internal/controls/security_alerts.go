@@ -259,12 +259,9 @@ func (c SecurityAlerts) check(ctx context.Context, env *control.Env, t control.T
 		notes = append(notes, st.aggNote)
 	}
 	if t.Region != t.HomeRegion {
-		foreseen := false
-		if !st.aggregated && planned != nil {
-			if f, ok := planned("securityhub", t.HomeRegion); ok && plansAggregator(f) {
-				foreseen = true
-				notes = append(notes, fmt.Sprintf("no Security Hub rule: the finding aggregator securityhub creates in %s in this run brings this region's findings home", t.HomeRegion))
-			}
+		foreseen := st.foreseesAggregator(t, planned)
+		if foreseen {
+			notes = append(notes, fmt.Sprintf("no Security Hub rule: the finding aggregator securityhub creates in %s in this run brings this region's findings home", t.HomeRegion))
 		}
 		if st.aggregated || foreseen {
 			if why := st.shRuleNotRemovable(); st.shRule.Exists && why != "" {
@@ -367,10 +364,15 @@ func (st securityState) removesSecurityHubRule(t control.Target, planned control
 	if t.Region == t.HomeRegion || !st.shRule.Exists || st.shRuleNotRemovable() != "" {
 		return false
 	}
-	if st.aggregated {
-		return true
-	}
-	if planned == nil {
+	return st.aggregated || st.foreseesAggregator(t, planned)
+}
+
+// foreseesAggregator reports whether no aggregator brings t's region's
+// findings home yet but securityhub's plan in this run (planned) creates
+// one that will, before this target applies. Not when harden may not read
+// the aggregator: apply could not see it either.
+func (st securityState) foreseesAggregator(t control.Target, planned control.Planned) bool {
+	if st.aggregated || st.aggNote != "" || planned == nil {
 		return false
 	}
 	f, ok := planned("securityhub", t.HomeRegion)

@@ -170,3 +170,32 @@ func TestSecurityHubRuleRemovalUndo(t *testing.T) {
 		t.Fatalf("after the restore: %s %q", u.Verdict, u.What)
 	}
 }
+
+// The plan reads securityhub's plan: when it creates the aggregator, a
+// region needs no rule, and says why; not when harden may not read the
+// aggregator (apply could not see it either), nor when securityhub leaves
+// the home region as it is.
+func TestPlanForeseesTheAggregator(t *testing.T) {
+	creates := control.Finding{Action: control.ActionCreate, Changes: []control.Change{{Field: "finding aggregator", Current: "none", Desired: "all regions, into this one"}}}
+	planned := func(f control.Finding) control.Planned {
+		return func(id, region string) (control.Finding, bool) {
+			return f, id == "securityhub" && region == "us-east-1"
+		}
+	}
+	env, cenv := alertsEnv(t, "sec@example.com")
+	f, err := controls.SecurityAlerts{}.CheckForeseeing(ctx, cenv, alertTarget("eu-west-1"), planned(creates))
+	if err != nil || hasChange(f, "rule harden-alerts-securityhub") || !strings.Contains(f.Note, "the finding aggregator securityhub creates in us-east-1 in this run") {
+		t.Fatalf("%+v %v", f, err)
+	}
+	unmanaged := creates
+	unmanaged.Unmanaged = "managed elsewhere"
+	f, err = controls.SecurityAlerts{}.CheckForeseeing(ctx, cenv, alertTarget("eu-west-1"), planned(unmanaged))
+	if err != nil || !hasChange(f, "rule harden-alerts-securityhub") {
+		t.Fatalf("unmanaged securityhub: %+v %v", f, err)
+	}
+	env.Server.AddFault(fakeaws.Fault{Service: "securityhub", Action: "ListFindingAggregators", Error: fakeaws.AccessDenied})
+	f, err = controls.SecurityAlerts{}.CheckForeseeing(ctx, cenv, alertTarget("eu-west-1"), planned(creates))
+	if err != nil || !hasChange(f, "rule harden-alerts-securityhub") {
+		t.Fatalf("denied read: %+v %v", f, err)
+	}
+}
