@@ -199,9 +199,18 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 	}
 	if created.RoleID == "" || r.RoleID != created.RoleID {
 		if !s.Done {
-			return control.Nothing("the creation of role %s never happened (the role there is not the one this step made)", ForwarderRoleName), nil
+			// An unconfirmed create (harden stopped before AWS answered):
+			// the role is this step's if it carries this run's tag.
+			mine, err := forwarderRoleOfRun(ctx, env, s.RunID)
+			if err != nil {
+				return control.Undo{}, err
+			}
+			if !mine {
+				return control.Nothing("the creation of role %s never happened (the role there is not the one this step made)", ForwarderRoleName), nil
+			}
+		} else {
+			return control.Drift(nil, "role %s is not the one harden created: its id is %s, harden's was %s", ForwarderRoleName, r.RoleID, created.RoleID), nil
 		}
-		return control.Drift(nil, "role %s is not the one harden created: its id is %s, harden's was %s", ForwarderRoleName, r.RoleID, created.RoleID), nil
 	}
 	return control.Deleted("delete role "+ForwarderRoleName, func(ctx context.Context) error {
 		if err := deleteForwarderPolicy(ctx, env); err != nil {
@@ -213,6 +222,23 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 		}
 		return nil
 	}), nil
+}
+
+// forwarderRoleOfRun reports whether the role carries harden's tags of
+// run runID: the role an unconfirmed create of that run made.
+func forwarderRoleOfRun(ctx context.Context, env *control.Env, runID string) (bool, error) {
+	out, err := env.AWS.IAM().ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(ForwarderRoleName)})
+	if awserror.Is(err, "NoSuchEntity") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("iam: list tags of role %s: %w", ForwarderRoleName, err)
+	}
+	tags := map[string]string{}
+	for _, tg := range out.Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == runID, nil
 }
 
 func undoPutForwarderRolePolicy(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {

@@ -96,7 +96,7 @@ func (SecurityAlerts) Info() control.Info {
 		WriteActions: []string{"events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule",
 			"sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe", "sns:DeleteTopic", "sns:TagResource", "sns:ListTagsForResource",
 			"kms:CreateKey", "kms:PutKeyPolicy", "kms:CreateAlias", "kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:ListKeys", "kms:TagResource", "kms:ListResourceTags",
-			"iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:PassRole"},
+			"iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:DeleteRole", "iam:ListRoleTags", "iam:PassRole"},
 		Service: "events",
 		Cost:    control.Cost{UsageBased: true, Drivers: "one KMS key ($1/month), SNS email deliveries and cross-region events (cents)"},
 	}
