@@ -41,6 +41,14 @@ type Info struct {
 	// the same region, or the home region for account-wide ones), without
 	// needing them: it is never held back when they fail.
 	After []string
+	// AfterHome names controls whose home-region target this one's
+	// targets in the other regions run after, when both are in a run,
+	// without needing them (as After): for a regional decision that reads
+	// what the other makes account-wide in the home region (security-alerts
+	// reads the finding aggregator securityhub makes there). The home
+	// region's own target is not held (list the control in After too if
+	// it must be).
+	AfterHome []string
 	// ReadActions are the IAM actions Check needs; WriteActions the extra
 	// ones Apply and Rollback need.
 	ReadActions  []string
@@ -97,6 +105,21 @@ func (t Target) Excepts(id string) bool {
 	}
 	return false
 }
+
+// Foreseeing is a control whose plan depends on what controls it runs
+// after (Info.After, Info.AfterHome) are planned to do in the same run.
+// The engine checks such a control's targets once those controls' targets
+// are checked, and calls CheckForeseeing in place of Check; planned gives
+// their findings. Apply and the re-check after it read only what is there
+// (by then those controls have applied).
+type Foreseeing interface {
+	CheckForeseeing(ctx context.Context, env *Env, t Target, planned Planned) (Finding, error)
+}
+
+// Planned returns the finding of control id's target in region as the
+// run's check made it; false when that target is not part of the run or
+// its check failed.
+type Planned func(id, region string) (Finding, bool)
 
 // Env is what a control may use: the AWS clients and the run's settings.
 type Env struct {

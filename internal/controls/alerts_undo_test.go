@@ -292,3 +292,20 @@ func TestKeyUndo(t *testing.T) {
 		})
 	}
 }
+
+// A create harden never saw answered (killed in between) is undone when
+// the role carries that run's tag, and left when it does not.
+func TestUnconfirmedForwarderRoleUndo(t *testing.T) {
+	_, cenv := alertsEnv(t, "a@example.com")
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+	step := alertStep(t, j, "us-east-1", "CreateAlertForwarderRole", controls.ForwarderRoleName)
+	step.Done, step.Result = false, nil
+	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Delete || u.Do == nil {
+		t.Fatalf("unconfirmed create of this run: %s %q", u.Verdict, u.What)
+	}
+	step.RunID = "20200101T000000Z-other"
+	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Already {
+		t.Fatalf("unconfirmed create of another run: %s %q", u.Verdict, u.What)
+	}
+}

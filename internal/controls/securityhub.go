@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,6 +131,46 @@ type shAggregator struct {
 	ARN    string
 	Region string
 	Mode   string
+	// Regions are the regions Mode links (SPECIFIED_REGIONS) or leaves
+	// out (ALL_REGIONS_EXCEPT_SPECIFIED).
+	Regions []string
+}
+
+// bringsHome reports whether the aggregator brings region's findings into
+// home: it aggregates into home and its linking mode links region.
+func (a *shAggregator) bringsHome(home, region string) bool {
+	if a == nil || a.Region != home {
+		return false
+	}
+	listed := slices.Contains(a.Regions, region)
+	switch a.Mode {
+	case shAllRegions:
+		return true
+	case "ALL_REGIONS_EXCEPT_SPECIFIED":
+		return !listed
+	case "SPECIFIED_REGIONS":
+		return listed
+	}
+	return false // NO_REGIONS, or a mode this version does not know
+}
+
+// shAggregatorChange is the field of the change that creates the
+// aggregator.
+const shAggregatorChange = "finding aggregator"
+
+// plansAggregator reports whether f, securityhub's finding in the home
+// region, is a change apply makes that creates the aggregator (one that
+// links every region into the home region).
+func plansAggregator(f control.Finding) bool {
+	if f.Compliant || f.Unmanaged != "" || f.Deferred != "" {
+		return false
+	}
+	for _, c := range f.Changes {
+		if c.Field == shAggregatorChange {
+			return true
+		}
+	}
+	return false
 }
 
 // hubState is Security Hub in one region as harden reads it.
@@ -362,7 +403,7 @@ func findAggregator(ctx context.Context, client *securityhub.Client, region stri
 	if err != nil {
 		return nil, fmt.Errorf("securityhub: get finding aggregator %s in %s: %w", arn, region, err)
 	}
-	return &shAggregator{ARN: arn, Region: aws.ToString(out.FindingAggregationRegion), Mode: aws.ToString(out.RegionLinkingMode)}, nil
+	return &shAggregator{ARN: arn, Region: aws.ToString(out.FindingAggregationRegion), Mode: aws.ToString(out.RegionLinkingMode), Regions: out.Regions}, nil
 }
 
 // plan is what apply would do in one region.
@@ -418,7 +459,7 @@ func (p hubPlan) changes() []control.Change {
 		out = append(out, control.Change{Field: "standard " + name, Current: "not enabled", Desired: "enabled"})
 	}
 	if p.CreateAggregate {
-		out = append(out, control.Change{Field: "finding aggregator", Current: "none", Desired: "all regions, into this one"})
+		out = append(out, control.Change{Field: shAggregatorChange, Current: "none", Desired: "all regions, into this one"})
 	}
 	return out
 }

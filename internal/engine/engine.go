@@ -235,12 +235,22 @@ func (r *Run) Check(ctx context.Context) []Result {
 		ta, tb := ts[order[a]], ts[order[b]]
 		return r.priorityOf(h, ta.ctl.Info().ID, ta.region, order[a]).before(r.priorityOf(h, tb.ctl.Info().ID, tb.region, order[b]))
 	})
+	// A control.Foreseeing target waits for the checks of the targets it
+	// runs after, and reads their findings. Those start first (their
+	// chain is longer, see heights), so a waiting target never holds a
+	// slot one of them needs.
+	checked := newCheckedFindings(ts)
 	var g errgroup.Group
 	g.SetLimit(r.limit())
 	for _, i := range order {
 		t := ts[i]
 		g.Go(func() error {
-			results[i] = r.check(ctx, t)
+			var planned control.Planned
+			if _, ok := t.ctl.(control.Foreseeing); ok {
+				planned = checked.waitFor(ctx, r.runsAfter(t.ctl.Info(), t.region))
+			}
+			results[i] = r.check(ctx, t, planned, func(f control.Finding) { checked.keep(i, f) })
+			checked.finish(i)
 			progress.finish()
 			return nil
 		})
@@ -249,17 +259,96 @@ func (r *Run) Check(ctx context.Context) []Result {
 	return results
 }
 
-func (r *Run) check(ctx context.Context, t target) (res Result) {
+// checkedFindings are the findings of a run's checks as they end, for
+// the controls that read what others plan (control.Foreseeing).
+type checkedFindings struct {
+	mu       sync.Mutex
+	index    map[string]int // target key → index
+	done     []chan struct{}
+	findings []*control.Finding
+}
+
+func newCheckedFindings(ts []target) *checkedFindings {
+	c := &checkedFindings{index: map[string]int{}, done: make([]chan struct{}, len(ts)), findings: make([]*control.Finding, len(ts))}
+	for i, t := range ts {
+		c.index[t.ctl.Info().ID+"@"+t.region] = i
+		c.done[i] = make(chan struct{})
+	}
+	return c
+}
+
+func (c *checkedFindings) keep(i int, f control.Finding) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.findings[i] = &f
+}
+
+func (c *checkedFindings) finish(i int) { close(c.done[i]) }
+
+// waitFor waits until the checks of keys (those in the run) have ended
+// and returns their findings; it answers for those keys only.
+func (c *checkedFindings) waitFor(ctx context.Context, keys []string) control.Planned {
+	waited := map[string]bool{}
+	for _, k := range keys {
+		if i, ok := c.index[k]; ok {
+			select {
+			case <-c.done[i]:
+				waited[k] = true
+			case <-ctx.Done():
+			}
+		}
+	}
+	return func(id, region string) (control.Finding, bool) {
+		i, ok := c.index[id+"@"+region]
+		if !ok || !waited[id+"@"+region] {
+			return control.Finding{}, false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.findings[i] == nil {
+			return control.Finding{}, false
+		}
+		return *c.findings[i], true
+	}
+}
+
+// runsAfter are the keys of the targets a target of info in region runs
+// after (Info.After; Info.AfterHome outside the home region), whether or
+// not they are in the run.
+func (r *Run) runsAfter(info control.Info, region string) []string {
+	var keys []string
+	for _, dep := range info.After {
+		keys = append(keys, dep+"@"+r.depRegion(dep, region))
+	}
+	if region != r.HomeRegion {
+		for _, dep := range info.AfterHome {
+			keys = append(keys, dep+"@"+r.HomeRegion)
+		}
+	}
+	return keys
+}
+
+// check checks one target; keep receives the control's finding when the
+// check succeeded. planned, when not nil, goes to a control.Foreseeing.
+func (r *Run) check(ctx context.Context, t target, planned control.Planned, keep func(control.Finding)) (res Result) {
 	info := t.ctl.Info()
 	res = Result{Control: info, Region: t.region}
 	defer recoverInto(&res)
 	if err := ctx.Err(); err != nil {
 		return r.failed(res, err, false)
 	}
-	f, err := t.ctl.Check(ctx, r.Env, r.controlTarget(info.ID, t.region))
+	ct := r.controlTarget(info.ID, t.region)
+	var f control.Finding
+	var err error
+	if fc, ok := t.ctl.(control.Foreseeing); ok && planned != nil {
+		f, err = fc.CheckForeseeing(ctx, r.Env, ct, planned)
+	} else {
+		f, err = t.ctl.Check(ctx, r.Env, ct)
+	}
 	if err != nil {
 		return r.failed(res, err, false)
 	}
+	keep(f)
 	res.Note = f.Note
 	res.Resources = f.Resources
 	res.Excepted = excepted(f.Excepted)
@@ -416,10 +505,10 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, free *slots, prio priority, wait func(string) (Result, bool), journal JournalFor) (res Result) {
 	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes, Destroys: p.Destroys}
 	defer recoverInto(&res)
-	// Controls this one only runs after (Info.After) are waited for, never
-	// a reason to hold it back.
-	for _, dep := range p.Control.After {
-		wait(dep + "@" + r.depRegion(dep, p.Region))
+	// Controls this one only runs after (Info.After, Info.AfterHome) are
+	// waited for, never a reason to hold it back.
+	for _, key := range r.runsAfter(p.Control, p.Region) {
+		wait(key)
 	}
 	for _, dep := range p.Control.DependsOn {
 		depRegion := r.depRegion(dep, p.Region)
@@ -604,7 +693,7 @@ func Order(controls []control.Control) ([]control.Control, error) {
 			return fmt.Errorf("control dependency cycle: %s", strings.Join(append(path, id), " -> "))
 		}
 		state[id] = 1
-		deps := append(append([]string(nil), c.Info().DependsOn...), c.Info().After...)
+		deps := append(append(append([]string(nil), c.Info().DependsOn...), c.Info().After...), c.Info().AfterHome...)
 		sort.Slice(deps, func(i, j int) bool { return pos[deps[i]] < pos[deps[j]] })
 		for _, d := range deps {
 			if i, ok := pos[d]; ok {

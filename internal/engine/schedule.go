@@ -19,13 +19,13 @@ import (
 // the ones waiting for each other.
 
 // heights returns, for every control id, the length of the longest chain
-// of controls that depend on it (DependsOn or After), itself included: 1
+// of controls that depend on it (DependsOn, After or AfterHome), itself included: 1
 // for a control nothing waits for.
 func heights(controls []control.Control) map[string]int {
 	dependents := map[string][]string{}
 	for _, c := range controls {
 		info := c.Info()
-		for _, d := range append(append([]string(nil), info.DependsOn...), info.After...) {
+		for _, d := range append(append(append([]string(nil), info.DependsOn...), info.After...), info.AfterHome...) {
 			dependents[d] = append(dependents[d], info.ID)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -376,7 +377,46 @@ func (s *Server) InjectEvent(region string, ev Event) []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, deliveries := s.acct.putEvent(region, ev, 0)
+	if home := s.acct.securityHubAggregation(region, ev); home != "" {
+		ev.Region = home
+		_, more := s.acct.putEvent(home, ev, 0)
+		deliveries = append(deliveries, more...)
+	}
 	return deliveries
+}
+
+// securityHubAggregation is the aggregation (home) region that also
+// receives ev, a Security Hub finding event from region, or "" when none.
+// The Security Hub user guide ("Types of Security Hub integration with
+// EventBridge"): "In an aggregation Region, the event feed includes events
+// for findings from the aggregation Region and the linked Regions." The
+// linked region's own bus keeps its event too. A region is linked by the
+// aggregator's RegionLinkingMode and Regions, and only where Security Hub
+// is enabled (ALL_REGIONS "aggregates findings from all of the Regions
+// where Security Hub is enabled"). The copy is Security Hub's own event in
+// the aggregation region (its envelope's region is that region; the
+// finding inside keeps its Region), not an EventBridge forward.
+func (a *account) securityHubAggregation(region string, ev Event) string {
+	agg := a.SecurityHub.Aggregator
+	if ev.Source != "aws.securityhub" || ev.DetailType != "Security Hub Findings - Imported" || agg == nil ||
+		agg.Region == region || a.region(region).SecurityHub.Hub == nil || a.region(agg.Region).SecurityHub.Hub == nil {
+		return ""
+	}
+	listed := slices.Contains(agg.Regions, region)
+	switch agg.RegionLinkingMode {
+	case "ALL_REGIONS":
+	case "ALL_REGIONS_EXCEPT_SPECIFIED":
+		if listed {
+			return ""
+		}
+	case "SPECIFIED_REGIONS":
+		if !listed {
+			return ""
+		}
+	default: // NO_REGIONS
+		return ""
+	}
+	return agg.Region
 }
 
 // putEvent evaluates the region's rules on ev and delivers it to the

@@ -80,3 +80,39 @@ func TestInjectEventAdminEndpoint(t *testing.T) {
 		t.Fatalf("no region: status %d", bad.StatusCode)
 	}
 }
+
+// A Security Hub finding event of a linked region, where Security Hub is
+// enabled, is also Security Hub's event in the aggregation region; any
+// other event, an unlinked region or a region without the hub is not.
+func TestSecurityHubAggregationRegion(t *testing.T) {
+	finding := Event{Source: "aws.securityhub", DetailType: "Security Hub Findings - Imported"}
+	for _, tc := range []struct {
+		mode    string
+		regions []string
+		region  string
+		ev      Event
+		want    string
+	}{
+		{"ALL_REGIONS", nil, "eu-west-1", finding, "us-east-1"},
+		{"ALL_REGIONS", nil, "us-east-1", finding, ""},  // the aggregation region itself
+		{"ALL_REGIONS", nil, "ap-south-1", finding, ""}, // no hub there
+		{"ALL_REGIONS", nil, "eu-west-1", Event{Source: "aws.guardduty", DetailType: "GuardDuty Finding"}, ""},
+		{"SPECIFIED_REGIONS", []string{"eu-west-1"}, "eu-west-1", finding, "us-east-1"},
+		{"SPECIFIED_REGIONS", []string{"eu-west-2"}, "eu-west-1", finding, ""},
+		{"ALL_REGIONS_EXCEPT_SPECIFIED", []string{"eu-west-1"}, "eu-west-1", finding, ""},
+		{"ALL_REGIONS_EXCEPT_SPECIFIED", []string{"eu-west-2"}, "eu-west-1", finding, "us-east-1"},
+		{"NO_REGIONS", nil, "eu-west-1", finding, ""},
+	} {
+		a := newAccount(DefaultAccountID)
+		for _, r := range []string{"us-east-1", "eu-west-1"} {
+			a.region(r).SecurityHub.Hub = &shHub{}
+		}
+		if got := a.securityHubAggregation(tc.region, tc.ev); got != "" {
+			t.Fatalf("without an aggregator %s's event went to %s", tc.region, got)
+		}
+		a.SecurityHub.Aggregator = &shAggregator{Region: "us-east-1", RegionLinkingMode: tc.mode, Regions: tc.regions}
+		if got := a.securityHubAggregation(tc.region, tc.ev); got != tc.want {
+			t.Errorf("%s %v, %s event from %s: %q, want %q", tc.mode, tc.regions, tc.ev.Source, tc.region, got, tc.want)
+		}
+	}
+}
