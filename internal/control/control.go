@@ -80,6 +80,25 @@ type Target struct {
 	// in the configuration names (its `resources`), for controls with
 	// several resources per region (VPCs, security groups): see Excepts.
 	Excepted []string
+	// Regions are the regions the run covers, when the engine runs the
+	// target (empty otherwise, as in rollback): for a control whose
+	// result depends on another region being covered (AWS Health's
+	// global events arrive in us-east-1 only).
+	Regions []string
+}
+
+// Covers reports whether the run covers region; true when the target
+// does not say (Regions empty).
+func (t Target) Covers(region string) bool {
+	if len(t.Regions) == 0 {
+		return true
+	}
+	for _, r := range t.Regions {
+		if r == region {
+			return true
+		}
+	}
+	return false
 }
 
 // Excepts reports whether an exception names resource id in this target.

@@ -49,10 +49,26 @@ func checkHealth(ctx context.Context, env *control.Env, t control.Target) ([]rul
 		return nil, control.Finding{}, fmt.Errorf("health-alerts: %w", err)
 	}
 	changes := ruleChanges(t, reads)
-	if len(changes) == 0 {
-		return reads, control.Finding{Compliant: true}, nil
+	f := control.Finding{Compliant: true, Note: globalEventsNote(t)}
+	if len(changes) > 0 {
+		f.Compliant, f.Action, f.Changes = false, control.ActionCreate, changes
 	}
-	return reads, control.Finding{Action: control.ActionCreate, Changes: changes}, nil
+	return reads, f, nil
+}
+
+// healthGlobalRegion is where AWS Health delivers the events of global
+// services (IAM, CloudFront, Route 53, Organizations, …) to EventBridge.
+const healthGlobalRegion = "us-east-1"
+
+// globalEventsNote says, on the home target, that the run leaves
+// healthGlobalRegion out, so that global services' events reach no topic:
+// the user's choice of regions, said rather than hidden.
+func globalEventsNote(t control.Target) string {
+	if t.Region != t.HomeRegion || t.Covers(healthGlobalRegion) {
+		return ""
+	}
+	return "AWS Health events of global services (IAM, CloudFront, Route 53, …) arrive only in " + healthGlobalRegion +
+		", which this run does not cover: they reach no topic until " + healthGlobalRegion + " is covered"
 }
 
 func (c HealthAlerts) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {

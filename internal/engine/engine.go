@@ -204,7 +204,7 @@ func (r *Run) targets() []target {
 }
 
 func (r *Run) controlTarget(controlID, region string) control.Target {
-	t := control.Target{AccountID: r.AccountID, Region: region, HomeRegion: r.HomeRegion}
+	t := control.Target{AccountID: r.AccountID, Region: region, HomeRegion: r.HomeRegion, Regions: r.Regions}
 	if r.Excepted != nil && controlID != "" {
 		t.Excepted = r.Excepted(controlID, region)
 	}
