@@ -14,6 +14,7 @@ import (
 	btypes "github.com/aws/aws-sdk-go-v2/service/budgets/types"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // alertsControlID is the control that creates the alert topic.
@@ -147,10 +148,26 @@ func notificationLines(ns []btypes.NotificationWithSubscribers) []string {
 	return out
 }
 
-// readBudget reads harden's budget: ok false when there is none.
+// readBudget reads harden's budget: ok false when there is none. The
+// budget and its notifications are read together, then every
+// notification's subscribers together: two round trips.
 func readBudget(ctx context.Context, env *control.Env, t control.Target) (budgetState, bool, error) {
 	b := env.AWS.Budgets()
-	out, err := b.DescribeBudget(ctx, &budgets.DescribeBudgetInput{AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName)})
+	var (
+		budget *budgets.DescribeBudgetOutput
+		ns     *budgets.DescribeNotificationsForBudgetOutput
+		nsErr  error
+	)
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		var err error
+		budget, err = b.DescribeBudget(ctx, &budgets.DescribeBudgetInput{AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName)})
+		return err
+	}, func(ctx context.Context) error {
+		// Its error matters only when the budget exists.
+		ns, nsErr = b.DescribeNotificationsForBudget(ctx, &budgets.DescribeNotificationsForBudgetInput{
+			AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName)})
+		return nil
+	})
 	var nf *btypes.NotFoundException
 	if errors.As(err, &nf) {
 		return budgetState{}, false, nil
@@ -158,24 +175,31 @@ func readBudget(ctx context.Context, env *control.Env, t control.Target) (budget
 	if err != nil {
 		return budgetState{}, false, fmt.Errorf("budget-alarm: describe budget %s: %w", budgetName, err)
 	}
+	if nsErr != nil {
+		return budgetState{}, false, fmt.Errorf("budget-alarm: describe notifications of %s: %w", budgetName, nsErr)
+	}
 	st := budgetState{}
-	if l := out.Budget.BudgetLimit; l != nil {
+	if l := budget.Budget.BudgetLimit; l != nil {
 		st.Amount, _ = strconv.ParseFloat(aws.ToString(l.Amount), 64)
 		st.Unit = aws.ToString(l.Unit)
 	}
-	ns, err := b.DescribeNotificationsForBudget(ctx, &budgets.DescribeNotificationsForBudgetInput{
-		AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName)})
-	if err != nil {
-		return budgetState{}, false, fmt.Errorf("budget-alarm: describe notifications of %s: %w", budgetName, err)
-	}
-	for _, n := range ns.Notifications {
-		subs, err := b.DescribeSubscribersForNotification(ctx, &budgets.DescribeSubscribersForNotificationInput{
-			AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName), Notification: &n})
-		if err != nil {
-			return budgetState{}, false, fmt.Errorf("budget-alarm: describe subscribers of %s: %w", budgetName, err)
+	lines := make([]string, len(ns.Notifications))
+	reads := make([]func(context.Context) error, len(ns.Notifications))
+	for i, n := range ns.Notifications {
+		reads[i] = func(ctx context.Context) error {
+			subs, err := b.DescribeSubscribersForNotification(ctx, &budgets.DescribeSubscribersForNotificationInput{
+				AccountId: aws.String(t.AccountID), BudgetName: aws.String(budgetName), Notification: &n})
+			if err != nil {
+				return fmt.Errorf("budget-alarm: describe subscribers of %s: %w", budgetName, err)
+			}
+			lines[i] = notificationLine(n, subs.Subscribers)
+			return nil
 		}
-		st.Notifications = append(st.Notifications, notificationLine(n, subs.Subscribers))
 	}
+	if err := parallel.Do(ctx, reads...); err != nil {
+		return budgetState{}, false, err
+	}
+	st.Notifications = lines
 	sort.Strings(st.Notifications)
 	return st, true, nil
 }
