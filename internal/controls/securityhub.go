@@ -247,8 +247,19 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 	client := env.AWS.SecurityHub(t.Region)
 	var st hubState
 	var hub *securityhub.DescribeHubOutput
-	var first errgroup.Group
-	first.Go(func() (err error) {
+	// Every read starts at once: the hub, the standards offered, and what
+	// only an enabled hub has (its administrator, central configuration,
+	// subscriptions and, in the home region, the aggregator). Those last
+	// answer InvalidAccessException for a hub that is not enabled; their
+	// answers (and errors) count only when DescribeHub finds the hub. An
+	// enabled hub's read is then two round trips (central configuration
+	// and the aggregator are two calls each), a fresh region's one.
+	var (
+		enabled    hubState
+		enabledErr [4]error
+	)
+	var g errgroup.Group
+	g.Go(func() (err error) {
 		hub, err = client.DescribeHub(ctx, &securityhub.DescribeHubInput{})
 		if awserror.Is(err, shNotEnabledCode) {
 			return nil
@@ -258,7 +269,7 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 		}
 		return nil
 	})
-	first.Go(func() (err error) {
+	g.Go(func() (err error) {
 		st.Offered, err = describeStandards(ctx, client, t.Region)
 		if awserror.Is(err, shNotEnabledCode) {
 			// Security Hub may list its standards only to a subscribed
@@ -268,36 +279,43 @@ func (SecurityHub) read(ctx context.Context, env *control.Env, t control.Target)
 		}
 		return err
 	})
-	if err := first.Wait(); err != nil || hub == nil {
-		return st, err
-	}
-	st.Enabled, st.SubscribedAt, st.Generator = true, aws.ToString(hub.SubscribedAt), string(hub.ControlFindingGenerator)
-	var g errgroup.Group
 	g.Go(func() error {
 		out, err := client.GetAdministratorAccount(ctx, &securityhub.GetAdministratorAccountInput{})
 		if err != nil {
-			return fmt.Errorf("securityhub: get administrator account in %s: %w", t.Region, err)
+			enabledErr[0] = fmt.Errorf("securityhub: get administrator account in %s: %w", t.Region, err)
+			return nil
 		}
 		if out.Administrator != nil && !strings.EqualFold(aws.ToString(out.Administrator.MemberStatus), "Removed") {
-			st.Administrator = aws.ToString(out.Administrator.AccountId)
+			enabled.Administrator = aws.ToString(out.Administrator.AccountId)
 		}
 		return nil
 	})
-	g.Go(func() (err error) {
-		st.CentralPolicy, err = centralPolicy(ctx, client, t)
-		return err
+	g.Go(func() error {
+		enabled.CentralPolicy, enabledErr[1] = centralPolicy(ctx, client, t)
+		return nil
 	})
-	g.Go(func() (err error) {
-		st.Subscriptions, err = enabledStandards(ctx, client, t.Region, nil)
-		return err
+	g.Go(func() error {
+		enabled.Subscriptions, enabledErr[2] = enabledStandards(ctx, client, t.Region, nil)
+		return nil
 	})
 	if t.Region == t.HomeRegion {
-		g.Go(func() (err error) {
-			st.Aggregator, err = findAggregator(ctx, client, t.Region)
-			return err
+		g.Go(func() error {
+			enabled.Aggregator, enabledErr[3] = findAggregator(ctx, client, t.Region)
+			return nil
 		})
 	}
-	return st, g.Wait()
+	if err := g.Wait(); err != nil || hub == nil {
+		return st, err
+	}
+	for _, err := range enabledErr {
+		if err != nil {
+			return st, err
+		}
+	}
+	st.Administrator, st.CentralPolicy, st.Subscriptions, st.Aggregator =
+		enabled.Administrator, enabled.CentralPolicy, enabled.Subscriptions, enabled.Aggregator
+	st.Enabled, st.SubscribedAt, st.Generator = true, aws.ToString(hub.SubscribedAt), string(hub.ControlFindingGenerator)
+	return st, nil
 }
 
 // selfManagedPolicy is the ConfigurationPolicyId of an account that
