@@ -43,12 +43,12 @@ func TestBudgetRisesWithSuccessesAndKeepsTheAcceptedRate(t *testing.T) {
 	b := newPacer().budget("Config", "eu-west-1")
 	b.throttled(at(0), at(0))
 	low := b.limit()
-	b.succeeded(at(20))
+	b.succeeded(at(20), true)
 	if b.limit() <= low {
 		t.Fatalf("a success did not raise the rate: %v", b.limit())
 	}
 	for i := range 10 {
-		b.succeeded(at(30 + i))
+		b.succeeded(at(30+i), true)
 	}
 	before := b.limit()
 	b.throttled(at(50), at(50))
@@ -72,6 +72,63 @@ func TestBudgetFloor(t *testing.T) {
 	}
 }
 
+func TestBudgetGrowsOnlyWhenItHeldCallsBack(t *testing.T) {
+	b := newPacer().budget("Config", "eu-west-1")
+	b.throttled(at(0), at(0))
+	low := b.limit()
+	b.succeeded(at(500), false)
+	if b.limit() != low {
+		t.Fatalf("a success of a call that did not wait raised the rate from %v to %v", low, b.limit())
+	}
+	b.succeeded(at(1000), true)
+	if b.limit() <= low {
+		t.Fatalf("a success of a call that waited did not raise the rate: %v", b.limit())
+	}
+}
+
+// A throttled call asks again with the time it first asked, and goes
+// before the calls that came after it.
+func TestBudgetLetsTheOldestCallGoFirst(t *testing.T) {
+	b := newPacer().budget("EC2", "eu-west-1")
+	released := func(w *waiter) bool {
+		select {
+		case <-w.ready:
+			return true
+		default:
+			return false
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clock := at(0)
+	// The budget's timer reads the clock with b.mu held, as this test does.
+	b.now = func() time.Time { return clock }
+	b.setRate(at(0), 1)
+	first := b.enqueue(at(0))
+	b.dispatch(at(0))
+	if !released(first) || first.waited {
+		t.Fatalf("the first call at 1 a second waited (released %v)", released(first))
+	}
+	late := b.enqueue(at(100))
+	retried := b.enqueue(at(50))
+	clock = at(500)
+	b.dispatch(clock)
+	if released(late) || released(retried) {
+		t.Fatal("a call went half a second after the last at 1 a second")
+	}
+	clock = at(1000)
+	b.dispatch(clock)
+	if !released(retried) || released(late) || !retried.waited {
+		t.Fatalf("at 1 s: the call that first asked at 50 ms went %v (waited %v), the one at 100 ms went %v",
+			released(retried), retried.waited, released(late))
+	}
+	clock = at(2000)
+	b.dispatch(clock)
+	if !released(late) {
+		t.Fatal("at 2 s the last call has not gone")
+	}
+}
+
 // A budget throttled while it paces well below what AWS once accepted
 // from it meets a limit it shares; throttled at the top of its own rate,
 // it meets its own.
@@ -81,7 +138,7 @@ func TestBudgetBelowPeak(t *testing.T) {
 		t.Fatal("an unlimited budget is below its peak")
 	}
 	for i := range 5 {
-		b.succeeded(at(i * 100))
+		b.succeeded(at(i*100), false)
 	}
 	b.throttled(at(500), at(500))
 	if b.belowPeak() {
@@ -93,6 +150,32 @@ func TestBudgetBelowPeak(t *testing.T) {
 	}
 	if !b.belowPeak() {
 		t.Fatalf("rate %v, peak 5 a second: below the peak", b.limit())
+	}
+}
+
+// A throttling answer to a region at the top of its rate lowers the region's
+// budget and leaves the account-wide one unlimited.
+func TestPacerLowersTheRegionsBudget(t *testing.T) {
+	p := newPacer()
+	sends := 0
+	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		sends++
+		if sends == 1 {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
+		}
+		return middleware.FinalizeOutput{Result: "ok"}, middleware.Metadata{}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := p.handle(ctx, middleware.FinalizeInput{}, next); err != nil {
+		t.Fatal(err)
+	}
+	// The test's context names no service or region.
+	if r := p.budget("", "").limit(); r == rate.Inf {
+		t.Fatal("the region's budget is unlimited after a throttling answer")
+	}
+	if r := p.budget("", allRegions).limit(); r != rate.Inf {
+		t.Fatalf("the account-wide budget is limited to %v after one region's throttling answer", r)
 	}
 }
 
@@ -112,7 +195,9 @@ func TestPacerRetriesThrottlingUntilSuccess(t *testing.T) {
 		// This test is about the retries, not the rates: keep the
 		// budgets' waits short.
 		for _, b := range p.budgets {
-			b.limiter.SetLimit(1000)
+			b.mu.Lock()
+			b.setRate(time.Now(), 1000)
+			b.mu.Unlock()
 		}
 		if sends <= 12 {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
@@ -135,7 +220,9 @@ func TestPacerStopsAtTheDeadline(t *testing.T) {
 	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		sends++
 		for _, b := range p.budgets {
-			b.limiter.SetLimit(1000)
+			b.mu.Lock()
+			b.setRate(time.Now(), 1000)
+			b.mu.Unlock()
 		}
 		if sends == 3 {
 			cancel()
