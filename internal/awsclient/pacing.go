@@ -174,7 +174,8 @@ func (b *budget) wait(ctx context.Context, since time.Time) (sent time.Time, wai
 			return time.Time{}, false, ctx.Err()
 		}
 		b.mu.Unlock()
-		<-w.ready
+		// Let go as ctx ended: the slot is spent, the call is not sent.
+		return time.Time{}, false, ctx.Err()
 	}
 	return w.went, w.waited, nil
 }
