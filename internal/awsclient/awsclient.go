@@ -236,6 +236,15 @@ func Load(ctx context.Context, opts Options) (*Clients, error) {
 				// S3 answers OperationAborted ("a conflicting conditional
 				// operation is in progress, try again") to configuration
 				// writes that meet another on the same bucket.
+				// A call whose time ran out while paced is not retried
+				// (first: the retryables' first answer wins).
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					var paced *PacedError
+					if errors.As(err, &paced) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, o.Retryables...)
 				o.Retryables = append(o.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 					if awserror.Is(err, "OperationAborted") {
 						return aws.TrueTernary

@@ -346,12 +346,25 @@ func (p *pacer) handle(ctx context.Context, in middleware.FinalizeInput, next mi
 	budgets := []*budget{p.budget(service, region), p.budget(service, allRegions)}
 	_, retryUntilDeadline := ctx.Deadline()
 	since := time.Now()
+	// lastThrottle is the last throttling answer, with its output: when
+	// the deadline ends while a retry waits for its turn, the call ends
+	// with that answer (AWS kept refusing it), not with a bare deadline.
+	var lastThrottle struct{ err error }
 	for attempt := 1; ; attempt++ {
 		var sentAt time.Time
 		var waited [2]bool
 		for i, b := range budgets {
 			var err error
 			if sentAt, waited[i], err = b.wait(ctx, since); err != nil {
+				switch {
+				case lastThrottle.err != nil:
+					// AWS kept refusing it: that is the call's answer.
+					err = &PacedError{Service: service, Region: region, Err: lastThrottle.err}
+				case b.limit() != rate.Inf:
+					// Never sent: its turn in a budget that AWS's throttling
+					// slowed down did not come before the deadline.
+					err = &PacedError{Service: service, Region: region, Err: err}
+				}
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 			}
 		}
@@ -378,6 +391,7 @@ func (p *pacer) handle(ctx context.Context, in middleware.FinalizeInput, next mi
 		if !awserror.IsThrottled(err) {
 			return out, md, err
 		}
+		lastThrottle.err = err
 		// The budget that set the pace takes the answer: the account-wide
 		// one if the call waited for it, else the region's, unless the
 		// answers show a limit all regions share.
@@ -393,3 +407,22 @@ func (p *pacer) handle(ctx context.Context, in middleware.FinalizeInput, next mi
 		}
 	}
 }
+
+// PacedError is a call whose deadline ended while it waited for its turn
+// in a budget slowed down by throttling answers: after AWS's last
+// throttling answer to it (Err), or before it was ever sent (Err is the
+// deadline). It counts as throttled (awserror.IsThrottled), and the SDK's
+// retryer does not retry it: the call's time is up.
+type PacedError struct {
+	Service, Region string
+	Err             error
+}
+
+func (e *PacedError) Error() string {
+	return fmt.Sprintf("%s in %s: throttled: still waiting for its turn in the paced budget at the call's deadline: %v", e.Service, e.Region, e.Err)
+}
+
+func (e *PacedError) Unwrap() error { return e.Err }
+
+// Throttled marks the error as throttling for awserror.IsThrottled.
+func (e *PacedError) Throttled() bool { return true }
