@@ -148,21 +148,10 @@ func callDeadline(d time.Duration) func(*middleware.Stack) error {
 
 type lastAttemptKey struct{}
 
-// lastAttempt holds the error of a call's latest attempt, and how many of
-// its attempts were throttled.
+// lastAttempt holds the error of a call's latest attempt.
 type lastAttempt struct {
-	mu        sync.Mutex
-	err       error
-	throttles int
-}
-
-// throttledAgain counts one more throttled attempt and reports whether an
-// earlier one was throttled too.
-func (l *lastAttempt) throttledAgain() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.throttles++
-	return l.throttles > 1
+	mu  sync.Mutex
+	err error
 }
 
 func (l *lastAttempt) set(err error) {
@@ -244,10 +233,18 @@ func Load(ctx context.Context, opts Options) (*Clients, error) {
 				if opts.MaxBackoff > 0 {
 					o.MaxBackoff = opts.MaxBackoff
 				}
-				o.Backoff = pacedBackoff{next: retry.NewExponentialJitterBackoff(o.MaxBackoff)}
 				// S3 answers OperationAborted ("a conflicting conditional
 				// operation is in progress, try again") to configuration
 				// writes that meet another on the same bucket.
+				// A call whose time ran out while paced is not retried
+				// (first: the retryables' first answer wins).
+				o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					var paced *PacedError
+					if errors.As(err, &paced) {
+						return aws.FalseTernary
+					}
+					return aws.UnknownTernary
+				})}, o.Retryables...)
 				o.Retryables = append(o.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 					if awserror.Is(err, "OperationAborted") {
 						return aws.TrueTernary

@@ -1,30 +1,39 @@
 package awsclient
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
+
+	"github.com/harden-dev/harden/internal/awserror"
 )
+
+// t0 is the fake clock's start: budgets take the time as an argument.
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
 func TestBudgetLowersOnceForCallsSentTogether(t *testing.T) {
 	b := newPacer().budget("EC2", "eu-west-1")
 	if b.limit() != rate.Inf {
 		t.Fatalf("a new budget is limited: %v", b.limit())
 	}
-	sent := time.Now()
-	b.throttled(sent)
+	b.throttled(at(0), at(10))
 	first := b.limit()
 	if first != paceFirst*paceBackoff {
 		t.Fatalf("first throttling answer: rate %v, want %v", first, paceFirst*paceBackoff)
 	}
 	// Another answer to a call sent before the rate was lowered says
 	// nothing new.
-	b.throttled(sent)
+	b.throttled(at(5), at(20))
 	if b.limit() != first {
 		t.Fatalf("an answer to a call sent at the old rate lowered it again: %v", b.limit())
 	}
-	b.throttled(time.Now())
+	b.throttled(at(30), at(40))
 	if b.limit() >= first {
 		t.Fatalf("a call sent at the lowered rate was throttled: rate %v, want below %v", b.limit(), first)
 	}
@@ -32,29 +41,211 @@ func TestBudgetLowersOnceForCallsSentTogether(t *testing.T) {
 
 func TestBudgetRisesWithSuccessesAndKeepsTheAcceptedRate(t *testing.T) {
 	b := newPacer().budget("Config", "eu-west-1")
-	b.throttled(time.Now())
+	b.throttled(at(0), at(0))
 	low := b.limit()
-	time.Sleep(20 * time.Millisecond)
-	b.succeeded()
+	b.succeeded(at(20), true)
 	if b.limit() <= low {
 		t.Fatalf("a success did not raise the rate: %v", b.limit())
 	}
-	for range 10 {
-		b.succeeded()
+	for i := range 10 {
+		b.succeeded(at(30+i), true)
 	}
 	before := b.limit()
-	b.throttled(time.Now())
+	b.throttled(at(50), at(50))
 	if b.limit() != before {
 		t.Fatalf("AWS accepted 11 calls in the last second at %v a second, yet a throttling answer lowered the rate to %v", before, b.limit())
+	}
+	// A second later those successes no longer count.
+	b.throttled(at(1200), at(1200))
+	if b.limit() != before*paceBackoff {
+		t.Fatalf("rate %v, want %v", b.limit(), before*paceBackoff)
 	}
 }
 
 func TestBudgetFloor(t *testing.T) {
 	b := newPacer().budget("EC2", "eu-west-1")
-	for range 50 {
-		b.throttled(time.Now())
+	for i := range 50 {
+		b.throttled(at(i), at(i))
 	}
 	if b.limit() != paceFloor {
 		t.Fatalf("rate %v, want the floor %v", b.limit(), paceFloor)
+	}
+}
+
+func TestBudgetGrowsOnlyWhenItHeldCallsBack(t *testing.T) {
+	b := newPacer().budget("Config", "eu-west-1")
+	b.throttled(at(0), at(0))
+	low := b.limit()
+	b.succeeded(at(500), false)
+	if b.limit() != low {
+		t.Fatalf("a success of a call that did not wait raised the rate from %v to %v", low, b.limit())
+	}
+	b.succeeded(at(1000), true)
+	if b.limit() <= low {
+		t.Fatalf("a success of a call that waited did not raise the rate: %v", b.limit())
+	}
+}
+
+// A throttled call asks again with the time it first asked, and goes
+// before the calls that came after it.
+func TestBudgetLetsTheOldestCallGoFirst(t *testing.T) {
+	b := newPacer().budget("EC2", "eu-west-1")
+	released := func(w *waiter) bool {
+		select {
+		case <-w.ready:
+			return true
+		default:
+			return false
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clock := at(0)
+	// The budget's timer reads the clock with b.mu held, as this test does.
+	b.now = func() time.Time { return clock }
+	b.setRate(at(0), 1)
+	first := b.enqueue(at(0))
+	b.dispatch(at(0))
+	if !released(first) || first.waited {
+		t.Fatalf("the first call at 1 a second waited (released %v)", released(first))
+	}
+	late := b.enqueue(at(100))
+	retried := b.enqueue(at(50))
+	clock = at(500)
+	b.dispatch(clock)
+	if released(late) || released(retried) {
+		t.Fatal("a call went half a second after the last at 1 a second")
+	}
+	clock = at(1000)
+	b.dispatch(clock)
+	if !released(retried) || released(late) || !retried.waited {
+		t.Fatalf("at 1 s: the call that first asked at 50 ms went %v (waited %v), the one at 100 ms went %v",
+			released(retried), retried.waited, released(late))
+	}
+	clock = at(2000)
+	b.dispatch(clock)
+	if !released(late) {
+		t.Fatal("at 2 s the last call has not gone")
+	}
+}
+
+// A budget throttled while it paces well below what AWS once accepted
+// from it meets a limit it shares; throttled at the top of its own rate,
+// it meets its own.
+func TestBudgetBelowPeak(t *testing.T) {
+	b := newPacer().budget("EC2", "eu-west-1")
+	if b.belowPeak() {
+		t.Fatal("an unlimited budget is below its peak")
+	}
+	for i := range 5 {
+		b.succeeded(at(i*100), false)
+	}
+	b.throttled(at(500), at(500))
+	if b.belowPeak() {
+		t.Fatalf("rate %v after AWS accepted 5 calls in a second: not below the peak", b.limit())
+	}
+	// A second later, with nothing accepted since.
+	for i := range 10 {
+		b.throttled(at(1500+i), at(1500+i))
+	}
+	if !b.belowPeak() {
+		t.Fatalf("rate %v, peak 5 a second: below the peak", b.limit())
+	}
+}
+
+// A throttling answer to a region at the top of its rate lowers the region's
+// budget and leaves the account-wide one unlimited.
+func TestPacerLowersTheRegionsBudget(t *testing.T) {
+	p := newPacer()
+	sends := 0
+	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		sends++
+		if sends == 1 {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
+		}
+		return middleware.FinalizeOutput{Result: "ok"}, middleware.Metadata{}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, _, err := p.handle(ctx, middleware.FinalizeInput{}, next); err != nil {
+		t.Fatal(err)
+	}
+	// The test's context names no service or region.
+	if r := p.budget("", "").limit(); r == rate.Inf {
+		t.Fatal("the region's budget is unlimited after a throttling answer")
+	}
+	if r := p.budget("", allRegions).limit(); r != rate.Inf {
+		t.Fatalf("the account-wide budget is limited to %v after one region's throttling answer", r)
+	}
+}
+
+// throttlingAnswer is EC2's throttling error as the SDK reports it.
+var throttlingAnswer = &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
+
+// The pacer retries a throttled attempt itself, with no attempt count,
+// until the call succeeds or its deadline ends it.
+func TestPacerRetriesThrottlingUntilSuccess(t *testing.T) {
+	if !awserror.IsThrottled(throttlingAnswer) {
+		t.Fatal("the test's throttling answer is not one")
+	}
+	p := newPacer()
+	sends := 0
+	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		sends++
+		// This test is about the retries, not the rates: keep the
+		// budgets' waits short.
+		for _, b := range p.budgets {
+			b.mu.Lock()
+			b.setRate(time.Now(), 1000)
+			b.mu.Unlock()
+		}
+		if sends <= 12 {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
+		}
+		return middleware.FinalizeOutput{Result: "ok"}, middleware.Metadata{}, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, _, err := p.handle(ctx, middleware.FinalizeInput{}, next)
+	if err != nil || out.Result != "ok" || sends != 13 {
+		t.Fatalf("12 throttling answers then success: result %v, error %v after %d sends", out.Result, err, sends)
+	}
+}
+
+func TestPacerStopsAtTheDeadline(t *testing.T) {
+	p := newPacer()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sends := 0
+	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		sends++
+		for _, b := range p.budgets {
+			b.mu.Lock()
+			b.setRate(time.Now(), 1000)
+			b.mu.Unlock()
+		}
+		if sends == 3 {
+			cancel()
+		}
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
+	})
+	_, _, err := p.handle(ctx, middleware.FinalizeInput{}, next)
+	if err == nil || sends != 3 {
+		t.Fatalf("call ended during its third attempt: error %v after %d sends", err, sends)
+	}
+}
+
+// Without a deadline of its own, a throttled attempt goes back to the SDK's
+// retryer and its attempt count.
+func TestPacerLeavesCallsWithoutDeadlineToTheRetryer(t *testing.T) {
+	p := newPacer()
+	sends := 0
+	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		sends++
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
+	})
+	_, _, err := p.handle(context.Background(), middleware.FinalizeInput{}, next)
+	if !awserror.IsThrottled(err) || sends != 1 {
+		t.Fatalf("error %v after %d sends, want the throttling answer after 1", err, sends)
 	}
 }

@@ -87,6 +87,10 @@ func IsServiceNotOffered(err error) bool {
 
 // IsThrottled reports a throttling answer.
 func IsThrottled(err error) bool {
+	var paced interface{ Throttled() bool }
+	if errors.As(err, &paced) && paced.Throttled() {
+		return true
+	}
 	return Is(err, "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
 		"SlowDown", "RequestThrottled", "RequestThrottledException")
 }

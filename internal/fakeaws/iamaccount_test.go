@@ -24,7 +24,6 @@ func TestAccountAlias(t *testing.T) {
 func TestThrottleEachRegionSeparately(t *testing.T) {
 	env := fakeawstest.Start(t)
 	env.Server.SetThrottle("ec2", "", 0.001, 2)
-	once := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
 	for _, region := range []string{"eu-west-1", "eu-west-2"} {
 		c := env.Clients.EC2(region)
 		for i := 0; i < 2; i++ {
