@@ -1,7 +1,6 @@
 package awsclient
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/harden-dev/harden/internal/awserror"
+	"github.com/harden-dev/harden/internal/waitqueue"
 )
 
 // Pacing: every attempt of every call waits for its (service, region)
@@ -135,7 +135,7 @@ type budget struct {
 	// last is when the budget last let a call go.
 	last time.Time
 	// queue holds the calls waiting, the oldest call first.
-	queue waiters
+	queue *waitqueue.Queue[*waiter]
 	seq   uint64
 	timer *time.Timer
 	// now is the clock (tests set their own).
@@ -168,8 +168,7 @@ func (b *budget) wait(ctx context.Context, since time.Time) (sent time.Time, wai
 	case <-w.ready:
 	case <-ctx.Done():
 		b.mu.Lock()
-		if w.index >= 0 {
-			heap.Remove(&b.queue, w.index)
+		if b.queue.Remove(w.entry) {
 			b.mu.Unlock()
 			return time.Time{}, false, ctx.Err()
 		}
@@ -182,20 +181,28 @@ func (b *budget) wait(ctx context.Context, since time.Time) (sent time.Time, wai
 
 // enqueue adds a call that first asked at since. b.mu is held.
 func (b *budget) enqueue(since time.Time) *waiter {
+	if b.queue == nil {
+		b.queue = waitqueue.New(func(a, b *waiter) bool {
+			if !a.since.Equal(b.since) {
+				return a.since.Before(b.since)
+			}
+			return a.seq < b.seq
+		})
+	}
 	w := &waiter{since: since, seq: b.seq, ready: make(chan struct{})}
 	b.seq++
-	heap.Push(&b.queue, w)
+	w.entry = b.queue.Push(w)
 	return w
 }
 
 // dispatch lets go the calls whose turn has come at now, and sets a timer
 // for the next one. b.mu is held.
 func (b *budget) dispatch(now time.Time) {
-	for len(b.queue) > 0 {
+	for b.queue != nil && b.queue.Len() > 0 {
 		if b.rate != rate.Inf {
 			next := b.last.Add(time.Duration(float64(time.Second) / float64(b.rate)))
 			if now.Before(next) {
-				b.queue[0].waited = true
+				b.queue.Head().Value.waited = true
 				if b.timer == nil {
 					b.timer = time.AfterFunc(next.Sub(now), b.tick)
 				} else {
@@ -204,7 +211,7 @@ func (b *budget) dispatch(now time.Time) {
 				return
 			}
 		}
-		w := heap.Pop(&b.queue).(*waiter)
+		w := b.queue.Pop().Value
 		b.last, w.went = now, now
 		b.went(now)
 		close(w.ready)
@@ -227,38 +234,10 @@ func (b *budget) setRate(now time.Time, r rate.Limit) {
 type waiter struct {
 	since  time.Time
 	seq    uint64
-	index  int
+	entry  *waitqueue.Entry[*waiter]
 	ready  chan struct{}
 	went   time.Time
 	waited bool
-}
-
-// waiters is a heap of the calls waiting, the oldest first.
-type waiters []*waiter
-
-func (q waiters) Len() int { return len(q) }
-func (q waiters) Less(i, j int) bool {
-	if !q[i].since.Equal(q[j].since) {
-		return q[i].since.Before(q[j].since)
-	}
-	return q[i].seq < q[j].seq
-}
-func (q waiters) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
-}
-func (q *waiters) Push(x any) {
-	w := x.(*waiter)
-	w.index = len(*q)
-	*q = append(*q, w)
-}
-func (q *waiters) Pop() any {
-	old := *q
-	w := old[len(old)-1]
-	old[len(old)-1] = nil
-	w.index = -1
-	*q = old[:len(old)-1]
-	return w
 }
 
 // went records a call let go at now. b.mu is held.

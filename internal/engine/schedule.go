@@ -1,11 +1,11 @@
 package engine
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/waitqueue"
 )
 
 // A run's round trips are its longest chain of calls: a control that
@@ -79,27 +79,28 @@ func (r *Run) priorityOf(h map[string]int, id, region string, index int) priorit
 type slots struct {
 	mu      sync.Mutex
 	free    int
-	waiting waiters
+	waiting *waitqueue.Queue[*waiter]
 }
 
-func newSlots(n int) *slots { return &slots{free: n} }
+func newSlots(n int) *slots {
+	return &slots{free: n, waiting: waitqueue.New(func(a, b *waiter) bool { return a.prio.before(b.prio) })}
+}
 
 type waiter struct {
 	prio  priority
 	ready chan struct{}
-	pos   int // index in the heap; -1 once served or gone
 }
 
 // acquire waits for a slot. It fails only when ctx ends first.
 func (s *slots) acquire(ctx context.Context, p priority) error {
 	s.mu.Lock()
-	if s.free > 0 && len(s.waiting) == 0 {
+	if s.free > 0 && s.waiting.Len() == 0 {
 		s.free--
 		s.mu.Unlock()
 		return nil
 	}
 	w := &waiter{prio: p, ready: make(chan struct{})}
-	heap.Push(&s.waiting, w)
+	e := s.waiting.Push(w)
 	s.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -107,10 +108,8 @@ func (s *slots) acquire(ctx context.Context, p priority) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if w.pos < 0 { // served meanwhile: hand the slot on
+		if !s.waiting.Remove(e) { // served meanwhile: hand the slot on
 			s.releaseLocked()
-		} else {
-			heap.Remove(&s.waiting, w.pos)
 		}
 		return ctx.Err()
 	}
@@ -124,34 +123,10 @@ func (s *slots) release() {
 }
 
 func (s *slots) releaseLocked() {
-	if len(s.waiting) == 0 {
+	e := s.waiting.Pop()
+	if e == nil {
 		s.free++
 		return
 	}
-	w := heap.Pop(&s.waiting).(*waiter)
-	w.pos = -1
-	close(w.ready)
-}
-
-// waiters is a heap of waiters, highest priority first.
-type waiters []*waiter
-
-func (q waiters) Len() int           { return len(q) }
-func (q waiters) Less(i, j int) bool { return q[i].prio.before(q[j].prio) }
-func (q waiters) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].pos, q[j].pos = i, j
-}
-func (q *waiters) Push(x any) {
-	w := x.(*waiter)
-	w.pos = len(*q)
-	*q = append(*q, w)
-}
-func (q *waiters) Pop() any {
-	old := *q
-	w := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	w.pos = -1
-	return w
+	close(e.Value.ready)
 }
