@@ -163,7 +163,7 @@ func isThrottle(code string) bool {
 // error or blocked.
 func failedTargets(b *testing.B, out string) int {
 	var rep struct {
-		Results []struct{ Control, Region, Status string }
+		Results []struct{ Control, Region, Status, Reason string }
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		b.Fatalf("apply -o json: %v\n%s", err, out)
@@ -172,6 +172,7 @@ func failedTargets(b *testing.B, out string) int {
 	for _, r := range rep.Results {
 		if r.Status == "error" || r.Status == "blocked" {
 			n++
+			b.Logf("%s in %s: %s: %s", r.Control, r.Region, r.Status, r.Reason)
 		}
 	}
 	return n
