@@ -25,14 +25,24 @@ import (
 // cloudtrail control's prerequisite, and an empty request log.
 func ctSetup(t *testing.T) (*fakeawstest.Env, *control.Env, control.Target) {
 	t.Helper()
+	env, cenv := archivedAccount(t)
+	return env, cenv, target(controls.CloudTrail{}, "")
+}
+
+// archivedAccount starts a fake account with log-archive applied (the
+// prerequisite of the controls that write to the archive) and an empty
+// request log.
+func archivedAccount(t *testing.T) (*fakeawstest.Env, *control.Env) {
+	t.Helper()
 	env := fakeawstest.Start(t)
 	cenv := &control.Env{AWS: env.Clients}
-	tg := target(controls.CloudTrail{}, "")
-	if _, err := (controls.LogArchive{}).Apply(ctx, cenv, tg, (&controltest.MemJournal{}).For("log-archive", tg.HomeRegion)); err != nil {
+	la := controls.LogArchive{}
+	tg := target(la, "")
+	if _, err := la.Apply(ctx, cenv, tg, (&controltest.MemJournal{}).For("log-archive", tg.HomeRegion)); err != nil {
 		t.Fatalf("apply log-archive: %v", err)
 	}
 	env.Server.ResetLog()
-	return env, cenv, tg
+	return env, cenv
 }
 
 // ctApply applies the control and returns its journal and changes.

@@ -239,7 +239,7 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 	t.Run("unconfirmed revoke that never happened", func(t *testing.T) {
 		env, c, cenv, tg := sgSetup(t)
 		before := env.Server.Snapshot()
-		env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "RevokeSecurityGroupIngress", Error: "RequestLimitExceeded", Status: 503, Message: "slow down"})
+		env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "RevokeSecurityGroupIngress", Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
 		j := &controltest.MemJournal{}
 		if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
 			t.Fatal("apply succeeded through a failing revoke")

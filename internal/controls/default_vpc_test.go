@@ -301,7 +301,7 @@ func TestDefaultVpcPartialApplyRollsBack(t *testing.T) {
 func TestDefaultVpcDetachedGatewayIsAttachedAgain(t *testing.T) {
 	env, c, cenv, tg := defaultVpcSetup(t)
 	before := env.Server.Snapshot()
-	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteInternetGateway", Error: "RequestLimitExceeded", Status: 503, Message: "slow down"})
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteInternetGateway", Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
 	j := &controltest.MemJournal{}
 	if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
 		t.Fatal("apply succeeded through a failing DeleteInternetGateway")

@@ -30,13 +30,7 @@ import (
 // starts empty.
 func flSetup(t *testing.T) (*fakeawstest.Env, *control.Env, control.Target) {
 	t.Helper()
-	env := fakeawstest.Start(t)
-	cenv := &control.Env{AWS: env.Clients}
-	la := controls.LogArchive{}
-	if _, err := la.Apply(ctx, cenv, target(la, ""), (&controltest.MemJournal{}).For("log-archive", "us-east-1")); err != nil {
-		t.Fatalf("apply log-archive: %v", err)
-	}
-	env.Server.ResetLog()
+	env, cenv := archivedAccount(t)
 	return env, cenv, target(controls.VPCFlowLogs{}, vpcRegion)
 }
 
