@@ -21,6 +21,7 @@ import (
 	"github.com/harden-dev/harden/internal/config"
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/journal"
 	"github.com/harden-dev/harden/internal/report"
 	"github.com/harden-dev/harden/internal/run"
@@ -224,7 +225,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 	f.BoolVar(&g.noColor, "no-color", false, "no colour or styling (also when NO_COLOR is set or TERM=dumb)")
 	f.StringVar(&g.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint (overrides AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>)")
 	f.StringVar(&g.stateDir, "state-dir", defaultStateDir, "where apply journals are kept (default: $HARDEN_STATE_DIR, else $XDG_STATE_HOME/harden or ~/.local/state/harden)")
-	f.IntVar(&g.concurrency, "concurrency", 64, "how many control-region targets run at once")
+	f.IntVar(&g.concurrency, "concurrency", engine.DefaultConcurrency, "how many control-region targets run at once")
 	g.flags, g.settingFlags = f, map[string]*string{}
 	for _, sf := range settingFlags {
 		g.settingFlags[sf.flag] = f.String(sf.flag, "", sf.usage)

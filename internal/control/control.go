@@ -127,9 +127,9 @@ func (t Target) Excepts(id string) bool {
 
 // Foreseeing is a control whose plan depends on what controls it runs
 // after (Info.After, Info.AfterHome) are planned to do in the same run.
-// The engine checks such a control's targets once those controls' targets
-// are checked, and calls CheckForeseeing in place of Check; planned gives
-// their findings. Apply and the re-check after it read only what is there
+// The engine calls CheckForeseeing in place of Check; planned gives those
+// controls' findings, waiting for their checks on its first call (make
+// the target's own reads before calling it, so they overlap the wait). Apply and the re-check after it read only what is there
 // (by then those controls have applied).
 type Foreseeing interface {
 	CheckForeseeing(ctx context.Context, env *Env, t Target, planned Planned) (Finding, error)

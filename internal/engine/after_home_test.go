@@ -145,3 +145,57 @@ func TestAfterHomeWaitsForTheHomeTarget(t *testing.T) {
 		}
 	})
 }
+
+// slowMaker's check of the home region ends only once every reader has
+// begun its own reads (or a second has passed).
+type slowMaker struct {
+	maker
+	readersStarted *sync.WaitGroup
+}
+
+func (m slowMaker) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	if t.Region == t.HomeRegion {
+		done := make(chan struct{})
+		go func() { m.readersStarted.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			return control.Finding{}, fmt.Errorf("no reader began its reads while the home check ran")
+		}
+	}
+	return m.maker.Check(ctx, env, t)
+}
+
+// eagerReader makes its own reads (marks readersStarted) before it asks
+// what the home target plans.
+type eagerReader struct {
+	reader
+	readersStarted *sync.WaitGroup
+}
+
+func (r eagerReader) CheckForeseeing(ctx context.Context, env *control.Env, t control.Target, planned control.Planned) (control.Finding, error) {
+	r.readersStarted.Done()
+	return r.reader.CheckForeseeing(ctx, env, t, planned)
+}
+
+// A foreseeing target's own reads run while the check it waits for is
+// still running: the wait begins only when it asks what was planned.
+func TestForeseeingReadsOverlapTheWait(t *testing.T) {
+	regions := []string{"eu-west-1", "ap-south-1", "us-east-1"}
+	log := &applyLog{done: map[string]time.Time{}, started: map[string]time.Time{}}
+	started := &sync.WaitGroup{}
+	started.Add(len(regions))
+	ordered, err := engine.Order([]control.Control{eagerReader{reader{log}, started}, slowMaker{maker{log}, started}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &engine.Run{Controls: ordered, Env: &control.Env{}, AccountID: "123456789012", HomeRegion: "us-east-1", Regions: regions, Concurrency: 8}
+	for _, p := range run.Check(ctx) {
+		if p.Status == engine.Error {
+			t.Fatalf("%s: %v", p.Key(), p.Err)
+		}
+		if p.Control.ID == "reader" && p.Region != "us-east-1" && p.Note != "maker@home planned: true, 2 changes" {
+			t.Fatalf("%s: note %q", p.Key(), p.Note)
+		}
+	}
+}

@@ -211,11 +211,18 @@ func (r *Run) controlTarget(controlID, region string) control.Target {
 	return t
 }
 
+// DefaultConcurrency is how many targets run at once unless told
+// otherwise: enough for every target of the baseline on 18 regions to
+// start together. AWS is protected by the clients' pacing per service and
+// region (awsclient), not by this bound, which keeps a very wide run's
+// goroutines and connections in check.
+const DefaultConcurrency = 256
+
 func (r *Run) limit() int {
 	if r.Concurrency > 0 {
 		return r.Concurrency
 	}
-	return 64
+	return DefaultConcurrency
 }
 
 // Check runs every target's Check and returns one result per target, in
@@ -235,10 +242,11 @@ func (r *Run) Check(ctx context.Context) []Result {
 		ta, tb := ts[order[a]], ts[order[b]]
 		return r.priorityOf(h, ta.ctl.Info().ID, ta.region, order[a]).before(r.priorityOf(h, tb.ctl.Info().ID, tb.region, order[b]))
 	})
-	// A control.Foreseeing target waits for the checks of the targets it
-	// runs after, and reads their findings. Those start first (their
-	// chain is longer, see heights), so a waiting target never holds a
-	// slot one of them needs.
+	// A control.Foreseeing target reads the findings of the targets it
+	// runs after: it makes its own reads first and waits for their checks
+	// only when it asks (so the wait overlaps its reads). Those start
+	// first (their chain is longer, see heights), so a waiting target
+	// never holds a slot one of them needs.
 	checked := newCheckedFindings(ts)
 	var g errgroup.Group
 	g.SetLimit(r.limit())
@@ -247,7 +255,7 @@ func (r *Run) Check(ctx context.Context) []Result {
 		g.Go(func() error {
 			var planned control.Planned
 			if _, ok := t.ctl.(control.Foreseeing); ok {
-				planned = checked.waitFor(ctx, r.runsAfter(t.ctl.Info(), t.region))
+				planned = checked.lazy(ctx, r.runsAfter(t.ctl.Info(), t.region))
 			}
 			results[i] = r.check(ctx, t, planned, func(f control.Finding) { checked.keep(i, f) })
 			checked.finish(i)
@@ -284,6 +292,17 @@ func (c *checkedFindings) keep(i int, f control.Finding) {
 }
 
 func (c *checkedFindings) finish(i int) { close(c.done[i]) }
+
+// lazy is waitFor, waited for on the first call of the Planned it
+// returns, not before.
+func (c *checkedFindings) lazy(ctx context.Context, keys []string) control.Planned {
+	var once sync.Once
+	var planned control.Planned
+	return func(id, region string) (control.Finding, bool) {
+		once.Do(func() { planned = c.waitFor(ctx, keys) })
+		return planned(id, region)
+	}
+}
 
 // waitFor waits until the checks of keys (those in the run) have ended
 // and returns their findings; it answers for those keys only.

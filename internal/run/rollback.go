@@ -332,7 +332,7 @@ func (rb *Rollback) limit() int {
 	if rb.opts.Concurrency > 0 {
 		return rb.opts.Concurrency
 	}
-	return 64
+	return engine.DefaultConcurrency
 }
 
 func (rb *Rollback) target(s RollbackStep, homes map[string]string) control.Target {
