@@ -10,10 +10,12 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/engine"
 	"github.com/harden-dev/harden/internal/report"
+	"github.com/harden-dev/harden/internal/run"
 )
 
 // progress is one status line on a terminal's stderr, rewritten in place
 // while a run goes: how many targets are done ("applied 3/58 targets"),
+// or a rollback's steps ("rolled back 4/12 steps" and the step in flight),
 // and, during apply, what is in flight: the newest write or wait still
 // going, a wait with the time it has taken so far, redrawn every second
 // ("securityhub eu-west-1: waiting for ... to be READY (12 s)"). done
@@ -25,6 +27,10 @@ type progress struct {
 	w     io.Writer
 	width int
 	verb  string
+	// unit is what is counted: "targets", or "steps" for a rollback.
+	unit string
+	// current is the rollback step in flight ("" when none).
+	current string
 	// counted: done and total are known (an update or start came).
 	counted         bool
 	finished, total int
@@ -56,7 +62,29 @@ func newProgress(stdio IO, verb string, format report.Format) *progress {
 	if width <= 0 {
 		width = 80
 	}
-	return &progress{w: stdio.Err, width: width, verb: verb, now: time.Now, tick: time.Second, stop: make(chan struct{})}
+	return &progress{w: stdio.Err, width: width, verb: verb, unit: "targets", now: time.Now, tick: time.Second, stop: make(chan struct{})}
+}
+
+// newStepProgress is newProgress counting a rollback's steps.
+func newStepProgress(stdio IO, verb string, format report.Format) *progress {
+	p := newProgress(stdio, verb, format)
+	if p != nil {
+		p.unit = "steps"
+	}
+	return p
+}
+
+// steps returns the rollback's progress callback, nil without a terminal.
+func (p *progress) steps() run.Progress {
+	if p == nil {
+		return nil
+	}
+	return func(done, total int, current string) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.counted, p.finished, p.total, p.current = true, done, total, current
+		p.draw()
+	}
 }
 
 // start shows done/total before the first target is done.
@@ -147,7 +175,10 @@ func (p *progress) draw() {
 	}
 	line := ""
 	if p.counted {
-		line = fmt.Sprintf("%s %d/%d targets", p.verb, p.finished, p.total)
+		line = fmt.Sprintf("%s %d/%d %s", p.verb, p.finished, p.total, p.unit)
+	}
+	if p.current != "" && len(p.active) == 0 {
+		line += "  " + p.current
 	}
 	if n := len(p.active); n > 0 {
 		a := p.active[n-1]

@@ -171,3 +171,32 @@ func TestProgressLineFitsTheTerminal(t *testing.T) {
 		t.Fatalf("width %d, want 80 when unknown", got)
 	}
 }
+
+// A rollback's line counts steps and names the step in flight, cut to
+// the terminal's width; piped or with a machine format there is none.
+func TestProgressRollbackSteps(t *testing.T) {
+	var out bytes.Buffer
+	p := newStepProgress(IO{Err: &out, StderrTTY: true, Width: 60}, "rolled back", report.Table)
+	cb := p.steps()
+	cb(1, 3, "log-archive us-east-1: delete bucket harden-logs-123456789012-us-east-1")
+	p.done()
+	lines := strings.Split(out.String(), "\r\x1b[K")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "rolled back 1/3 steps  log-archive us-east-1: delete") {
+		t.Fatalf("line: %q", out.String())
+	}
+	if n := len([]rune(lines[1])); n > 59 {
+		t.Fatalf("line of %d runes on a 60-column terminal: %q", n, lines[1])
+	}
+	if !strings.HasSuffix(out.String(), "\r\x1b[K") {
+		t.Fatalf("line not cleared at the end: %q", out.String())
+	}
+	for _, io := range []IO{{Err: &out, StdoutTTY: true, Width: 80}, {Err: &out, StderrTTY: true, Width: 80}} {
+		format := report.Table
+		if io.StderrTTY {
+			format = report.JSON
+		}
+		if p := newStepProgress(io, "rolled back", format); p != nil || p.steps() != nil {
+			t.Fatalf("%+v, %s: progress %+v", io, format, p)
+		}
+	}
+}

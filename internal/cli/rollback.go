@@ -124,17 +124,13 @@ func rollbackRun(ctx context.Context, g *globals, stdio IO, runID string, yes, f
 			return err
 		}
 	}
-	var progress run.Progress
-	if stdio.StdoutTTY && opts.Format != report.JSON {
-		progress = func(done, total int, current string) {
-			if done >= total {
-				fmt.Fprint(stdio.Err, "\r\033[K")
-				return
-			}
-			fmt.Fprintf(stdio.Err, "\r\033[K  rolling back %d/%d  %s", done, total, current)
-		}
-	}
-	if err := rb.Execute(ctx, progress); err != nil {
+	// The same status line as apply's: on stderr when it is a terminal,
+	// never with a machine format.
+	p := newStepProgress(stdio, "rolled back", opts.Format)
+	progress := p.steps()
+	err = rb.Execute(ctx, progress)
+	p.done()
+	if err != nil {
 		return err
 	}
 	if err := report.RenderRollback(stdio.Out, rb, false, opts); err != nil {
