@@ -13,6 +13,8 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/control/controltest"
 	"github.com/harden-dev/harden/internal/engine"
+	"github.com/harden-dev/harden/internal/fakeaws"
+	"github.com/harden-dev/harden/internal/fakeawstest"
 )
 
 // events is the order in which stub controls did things, as
@@ -391,5 +393,46 @@ func TestEarlyApplyFails(t *testing.T) {
 	}
 	if r := res["consumer@r1"]; r.Status != engine.Blocked {
 		t.Fatalf("consumer: %s, want blocked", r.Status)
+	}
+}
+
+// With the real controls: when the log archive cannot be made,
+// config-recorder is blocked (its delivery channel needs the bucket), but
+// its early part has put each region's recorder, so securityhub, which
+// needs only the recorder, is applied, and so are the alert controls that
+// wait for its aggregator.
+func TestRecorderStageWithoutLogArchive(t *testing.T) {
+	env := fakeawstest.Start(t)
+	env.Server.AddFault(fakeaws.Fault{Service: "s3", Action: "CreateBucket", Error: fakeaws.AccessDenied})
+	run := realRun(env, "us-east-1", "eu-west-1")
+	run.Concurrency = 1
+	j := &controltest.MemJournal{}
+	res := byKey(run.Apply(ctx, run.Check(ctx), j.For))
+	if r := res["log-archive@us-east-1"]; r.Status != engine.Error {
+		t.Fatalf("log-archive: %s", r.Status)
+	}
+	for _, reg := range []string{"us-east-1", "eu-west-1"} {
+		if r := res["config-recorder@"+reg]; r.Status != engine.Blocked {
+			t.Fatalf("config-recorder@%s: %s %v, want blocked", reg, r.Status, r.Err)
+		}
+		for _, id := range []string{"securityhub", "security-alerts", "health-alerts"} {
+			if r := res[id+"@"+reg]; r.Status != engine.Compliant {
+				t.Fatalf("%s@%s: %s %q %v", id, reg, r.Status, r.Reason, r.Err)
+			}
+		}
+	}
+	recorders := 0
+	for _, e := range j.Entries {
+		if e.Control == "config-recorder" && !e.Failed {
+			if e.Step.Kind != "PutConfigurationRecorder" && e.Step.Kind != "CreateServiceLinkedRole" {
+				t.Fatalf("config-recorder wrote %s without the log archive", e.Step.Kind)
+			}
+			if e.Step.Kind == "PutConfigurationRecorder" {
+				recorders++
+			}
+		}
+	}
+	if recorders != 2 {
+		t.Fatalf("%d recorders journaled, want 2", recorders)
 	}
 }
