@@ -469,24 +469,31 @@ type (
 )
 
 // logArchiveKey returns the log-archive key's ARN after making sure the
-// key and bucket exist.
+// key and bucket exist; it reads the two together.
 func (ConfigRecorder) logArchiveKey(ctx context.Context, env *control.Env, t control.Target) (string, error) {
 	bucket := LogBucketName(env, t)
-	key, err := env.AWS.KMS(t.HomeRegion).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(LogArchiveKeyAlias)})
-	if awserror.Is(err, "NotFoundException") {
-		return "", fmt.Errorf("config-recorder: KMS key %s not found in %s: apply log-archive first", LogArchiveKeyAlias, t.HomeRegion)
-	}
-	if err != nil {
-		return "", fmt.Errorf("config-recorder: describe key %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
-	}
-	_, err = env.AWS.S3(t.HomeRegion).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-	if awserror.Is(err, "NotFound", "NoSuchBucket") {
-		return "", fmt.Errorf("config-recorder: log bucket %s not found: apply log-archive first", bucket)
-	}
-	if err != nil {
-		return "", fmt.Errorf("config-recorder: head bucket %s: %w", bucket, err)
-	}
-	return aws.ToString(key.KeyMetadata.Arn), nil
+	var keyARN string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		key, err := env.AWS.KMS(t.HomeRegion).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(LogArchiveKeyAlias)})
+		if awserror.Is(err, "NotFoundException") {
+			return fmt.Errorf("config-recorder: KMS key %s not found in %s: apply log-archive first", LogArchiveKeyAlias, t.HomeRegion)
+		}
+		if err != nil {
+			return fmt.Errorf("config-recorder: describe key %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
+		}
+		keyARN = aws.ToString(key.KeyMetadata.Arn)
+		return nil
+	}, func(ctx context.Context) error {
+		_, err := env.AWS.S3(t.HomeRegion).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		if awserror.Is(err, "NotFound", "NoSuchBucket") {
+			return fmt.Errorf("config-recorder: log bucket %s not found: apply log-archive first", bucket)
+		}
+		if err != nil {
+			return fmt.Errorf("config-recorder: head bucket %s: %w", bucket, err)
+		}
+		return nil
+	})
+	return keyARN, err
 }
 
 // Prerequisites makes sure the Config service-linked role exists. IAM is
