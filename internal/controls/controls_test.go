@@ -84,7 +84,7 @@ func TestLifecycle(t *testing.T) {
 			before := env.Server.Snapshot()
 
 			j := &controltest.MemJournal{}
-			changed, err := applyAsEngine(c, cenv, tg, j.For(c.Info().ID, tg.Region))
+			changed, err := applyAsEngine(ctx, c, cenv, tg, j.For(c.Info().ID, tg.Region))
 			if err != nil {
 				t.Fatalf("apply: %v", err)
 			}
@@ -109,7 +109,7 @@ func TestLifecycle(t *testing.T) {
 
 			env.Server.ResetLog()
 			j2 := &controltest.MemJournal{}
-			changed, err = applyAsEngine(c, cenv, tg, j2.For(c.Info().ID, tg.Region))
+			changed, err = applyAsEngine(ctx, c, cenv, tg, j2.For(c.Info().ID, tg.Region))
 			if err != nil || len(changed) != 0 || len(j2.Entries) != 0 {
 				t.Fatalf("second apply: changed %v, journal %v, err %v", changed, j2.Entries, err)
 			}
@@ -160,7 +160,7 @@ func TestLifecycle(t *testing.T) {
 
 // applyAsEngine applies c to tg as the engine does: its early part first
 // (control.EarlyApply), then Apply.
-func applyAsEngine(c control.Control, cenv *control.Env, tg control.Target, j control.Journal) ([]control.Change, error) {
+func applyAsEngine(ctx context.Context, c control.Control, cenv *control.Env, tg control.Target, j control.Journal) ([]control.Change, error) {
 	if e, ok := c.(control.EarlyApply); ok {
 		if err := e.ApplyEarly(ctx, cenv, tg, j); err != nil {
 			return nil, fmt.Errorf("early part: %w", err)
