@@ -30,9 +30,20 @@ type Stage struct {
 	Home bool
 }
 
-// Stage returns the control's stage named name, and whether it declares
-// one.
+// Applied is the stage every control has without declaring it: its Apply
+// has returned without error, before the re-check that confirms it. A
+// dependent that needs everything a prerequisite writes, but not that
+// re-check, names it (config-recorder's delivery channel needs the log
+// archive's bucket and policies, all written once log-archive's Apply
+// has returned).
+const Applied = "applied"
+
+// Stage returns the control's stage named name, and whether it has one
+// (declared in Stages, or Applied).
 func (i Info) Stage(name string) (Stage, bool) {
+	if name == Applied {
+		return Stage{Name: Applied, What: "its apply has made every write it planned, before its re-check"}, true
+	}
 	for _, s := range i.Stages {
 		if s.Name == name {
 			return s, true

@@ -63,7 +63,9 @@ func (ConfigRecorder) Info() control.Info {
 		// the recorder does not (ApplyEarly puts it at the start of
 		// apply), and it is what securityhub needs (stage "recorder").
 		DependsOn: []string{"log-archive"},
-		Stages:    []control.Stage{{Name: configRecorderStage, What: "the region's configuration recorder exists (not yet delivering or recording)"}},
+		// Everything log-archive writes, not its re-check.
+		Needs:  map[string]string{"log-archive": control.Applied},
+		Stages: []control.Stage{{Name: configRecorderStage, What: "the region's configuration recorder exists (not yet delivering or recording)"}},
 		ReadActions: []string{"config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus",
 			"config:DescribeDeliveryChannels", "kms:DescribeKey", "s3:ListBucket", "iam:GetRole"},
 		WriteActions: []string{"config:PutConfigurationRecorder", "config:PutDeliveryChannel",

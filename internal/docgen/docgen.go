@@ -181,7 +181,11 @@ func runsAfter(in control.Info) string {
 	parts := make([]string, len(in.DependsOn))
 	for i, d := range in.DependsOn {
 		parts[i] = "`" + d + "`"
-		if stage := in.Needs[d]; stage != "" {
+		switch stage := in.Needs[d]; stage {
+		case "":
+		case control.Applied:
+			parts[i] += " (its writes, not its re-check)"
+		default:
 			parts[i] += " (its stage `" + stage + "`)"
 		}
 	}

@@ -545,7 +545,7 @@ type targetProgress struct {
 }
 
 func newTargetProgress(info control.Info) *targetProgress {
-	tp := &targetProgress{done: make(chan struct{}), stages: map[string]chan struct{}{}}
+	tp := &targetProgress{done: make(chan struct{}), stages: map[string]chan struct{}{control.Applied: make(chan struct{})}}
 	for _, s := range info.Stages {
 		tp.stages[s.Name] = make(chan struct{})
 	}
@@ -684,6 +684,8 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if err != nil {
 		return r.failed(res, err, true)
 	}
+	// Every write is made: dependents that need no more than that go.
+	reach(control.Applied)
 	f, err := c.Check(ctx, r.Env, t)
 	if err != nil {
 		return r.failed(res, fmt.Errorf("re-check after apply: %w", err), false)

@@ -436,3 +436,47 @@ func TestRecorderStageWithoutLogArchive(t *testing.T) {
 		t.Fatalf("%d recorders journaled, want 2", recorders)
 	}
 }
+
+// checkFails is a stager whose re-check after a successful Apply still
+// finds it not compliant.
+type checkFails struct{ stager }
+
+func (c checkFails) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
+	f, err := c.stager.Check(ctx, env, t)
+	f.Compliant = false
+	return f, err
+}
+
+// Every control has the stage control.Applied, reached when its Apply
+// returns without error, before its re-check: a dependent that needs it
+// goes on even when the re-check then finds the prerequisite not
+// compliant; one that needs the whole apply is blocked; a failed Apply
+// blocks both.
+func TestAppliedStage(t *testing.T) {
+	for _, concurrency := range []int{1, 4} {
+		t.Run(fmt.Sprint(concurrency), func(t *testing.T) {
+			ev := newEvents()
+			base := checkFails{stager{ev: ev, info: control.Info{ID: "base", Scope: control.Regional},
+				apply: func(_ context.Context, tg control.Target) error {
+					if tg.Region == "refused" {
+						return errors.New("refused")
+					}
+					return nil
+				}}}
+			applied := stager{ev: ev, info: control.Info{ID: "applied", Scope: control.Regional, DependsOn: []string{"base"}, Needs: map[string]string{"base": control.Applied}}}
+			whole := stager{ev: ev, info: control.Info{ID: "whole", Scope: control.Regional, DependsOn: []string{"base"}}}
+			res, _ := applyAll(t, stubRun(concurrency, []string{"ok", "refused"}, whole, applied, base))
+			if r := res["base@ok"]; r.Status != engine.Error || !strings.Contains(r.Err.Error(), "still not compliant") {
+				t.Fatalf("base@ok: %s %v", r.Status, r.Err)
+			}
+			if r := res["applied@ok"]; r.Status != engine.Compliant {
+				t.Fatalf("applied@ok: %s %q", r.Status, r.Reason)
+			}
+			for _, k := range []string{"whole@ok", "whole@refused", "applied@refused"} {
+				if r := res[k]; r.Status != engine.Blocked {
+					t.Fatalf("%s: %s, want blocked", k, r.Status)
+				}
+			}
+		})
+	}
+}
