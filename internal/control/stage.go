@@ -77,12 +77,38 @@ func Reached(ctx context.Context, stage string) {
 	}
 }
 
+type prerequisitesKey struct{}
+
+// WithPrerequisites returns ctx carrying wait, which waits for the
+// control's Prerequisites of this apply: AwaitPrerequisites under it calls
+// it.
+func WithPrerequisites(ctx context.Context, wait func(context.Context) error) context.Context {
+	return context.WithValue(ctx, prerequisitesKey{}, wait)
+}
+
+// AwaitPrerequisites waits until the control's Prerequisites, which the
+// engine runs once per apply at once with every EarlyApply, have ended.
+// It reports whether they ran and succeeded (what they ensure exists
+// now), or their error. An EarlyApply makes its reads first, then calls it
+// before its first write, so that the reads overlap the Prerequisites.
+// Outside a run that has them it returns false and nil at once.
+func AwaitPrerequisites(ctx context.Context) (bool, error) {
+	if wait, _ := ctx.Value(prerequisitesKey{}).(func(context.Context) error); wait != nil {
+		if err := wait(ctx); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // EarlyApply is implemented by a control whose Apply has a first part that
 // needs none of the controls it depends on (config-recorder's recorder,
 // which needs only the service-linked role its Prerequisites make, not the
 // log archive that its delivery channel needs). The engine runs it for
-// each target to change at the start of apply, after the control's
-// Prerequisites, without waiting for DependsOn or After; it usually
+// each target to change at the start of apply, at once with the control's
+// Prerequisites (call AwaitPrerequisites before the first write), without
+// waiting for DependsOn or After; it usually
 // reaches a stage (Reached) that dependents wait for. Apply runs later as
 // usual, once the prerequisites are settled, and must still do the whole
 // job when EarlyApply did not run. A failed EarlyApply fails the target:

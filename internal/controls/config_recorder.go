@@ -558,17 +558,28 @@ const configRecorderStage = "recorder"
 // ApplyEarly puts the recorder at the start of apply: it needs only the
 // service-linked role (Prerequisites), not the log archive that the
 // delivery channel needs, so securityhub can start before log-archive has
-// ended. It reads the region's state and whether the role exists at once;
-// it leaves a region another service manages alone.
+// ended. It reads the region's state and whether the role exists at once,
+// while the engine's Prerequisites make the role; it leaves a region
+// another service manages alone.
 func (c ConfigRecorder) ApplyEarly(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
 	var st configState
 	var roleExists bool
 	err := parallel.Do(ctx,
 		func(ctx context.Context) (err error) { st, err = c.read(ctx, env, t.Region); return err },
 		func(ctx context.Context) (err error) { roleExists, err = c.roleExists(ctx, env); return err })
-	if err != nil || st.managedBy() != "" {
+	if err != nil || st.managedBy() != "" || st.recorderOK(t) {
+		if err == nil && st.managedBy() == "" {
+			control.Reached(ctx, configRecorderStage)
+		}
 		return err
 	}
+	// The role: made by the Prerequisites when the engine runs them
+	// (read above while they ran), else by putRecorder.
+	made, err := control.AwaitPrerequisites(ctx)
+	if err != nil {
+		return err
+	}
+	roleExists = roleExists || made
 	name := configDefaultName
 	if st.Recorder != nil {
 		name = st.Recorder.Name

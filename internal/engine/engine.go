@@ -633,15 +633,36 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	actx := control.WithReporter(r.monitored(ctx, p.Control.ID, p.Region), reach)
 	if early, ok := c.(control.EarlyApply); ok {
 		// The part that needs none of the controls this one depends
-		// on, at once (after the control's shared prerequisite).
-		if err := r.waitShared(ctx, p.Control.ID, shared); err != nil {
-			return r.failed(res, err, true)
-		}
+		// on, at once with the control's shared prerequisite, which it
+		// waits for (control.AwaitPrerequisites) holding no slot.
 		if err := free.acquire(ctx, prio); err != nil {
 			return r.failed(res, err, true)
 		}
-		err := early.ApplyEarly(actx, r.Env, t, journal(p.Control.ID, p.Region))
-		free.release()
+		var mu sync.Mutex // the early part may wait from any goroutine
+		held := true
+		ectx := actx
+		if shared != nil {
+			ectx = control.WithPrerequisites(actx, func(context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if held {
+					free.release()
+					held = false
+				}
+				err := r.waitShared(ctx, p.Control.ID, shared)
+				if aerr := free.acquire(ctx, prio); aerr != nil {
+					return errors.Join(err, aerr)
+				}
+				held = true
+				return err
+			})
+		}
+		err := early.ApplyEarly(ectx, r.Env, t, journal(p.Control.ID, p.Region))
+		mu.Lock()
+		if held {
+			free.release()
+		}
+		mu.Unlock()
 		if err != nil {
 			return r.failed(res, err, true)
 		}

@@ -480,3 +480,67 @@ func TestAppliedStage(t *testing.T) {
 		})
 	}
 }
+
+// preEarly is an earlyStager with account-wide Prerequisites that take a
+// while (and fail when told).
+type preEarly struct {
+	earlyStager
+	fail bool
+}
+
+func (p preEarly) Prerequisites(ctx context.Context, _ *control.Env, _ control.Target, _ control.Journal) error {
+	time.Sleep(30 * time.Millisecond)
+	p.ev.add("prerequisites done")
+	if p.fail {
+		return errors.New("role refused")
+	}
+	return nil
+}
+
+// The early part starts at once with the control's Prerequisites: its
+// reads overlap them, its writes wait for them (control.AwaitPrerequisites),
+// holding no slot meanwhile; failed Prerequisites fail it before any write.
+func TestEarlyApplyOverlapsPrerequisites(t *testing.T) {
+	for _, concurrency := range []int{1, 8} {
+		for _, fail := range []bool{false, true} {
+			t.Run(fmt.Sprint(concurrency, fail), func(t *testing.T) {
+				ev := newEvents()
+				var c preEarly
+				c = preEarly{fail: fail, earlyStager: earlyStager{stager: stager{ev: ev, info: control.Info{ID: "c", Scope: control.Regional, Stages: []control.Stage{{Name: "first"}}}}}}
+				c.early = func(ctx context.Context, tg control.Target) error {
+					ev.add("c@" + tg.Region + " read")
+					made, err := control.AwaitPrerequisites(ctx)
+					if err != nil {
+						return err
+					}
+					if !made {
+						return errors.New("prerequisites not reported")
+					}
+					ev.add("c@" + tg.Region + " write")
+					c.reach(ctx, tg, "first")
+					return nil
+				}
+				// The early part journals before its reads in this stub;
+				// what matters is the order of reads, prerequisites, writes.
+				res, _ := applyAll(t, stubRun(concurrency, []string{"r1", "r2"}, c))
+				done := ev.index("prerequisites done")
+				for _, reg := range []string{"r1", "r2"} {
+					if read := ev.index("c@" + reg + " read"); read < 0 || read > done {
+						t.Fatalf("c@%s read after the prerequisites: %v", reg, ev.list)
+					}
+					write := ev.index("c@" + reg + " write")
+					r := res["c@"+reg]
+					if fail {
+						if write >= 0 || r.Status != engine.Error || !strings.Contains(r.Err.Error(), "shared prerequisite") {
+							t.Fatalf("c@%s: %s %v, writes at %d: %v", reg, r.Status, r.Err, write, ev.list)
+						}
+						continue
+					}
+					if write < done || r.Status != engine.Compliant {
+						t.Fatalf("c@%s: %s %v, write before the prerequisites: %v", reg, r.Status, r.Err, ev.list)
+					}
+				}
+			})
+		}
+	}
+}
