@@ -18,7 +18,7 @@ lint:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench Phases -benchtime 1x ./internal/cli/
+	$(GO) test -run '^$$' -bench 'Phases|ApplyWithoutAlarms' -benchtime 1x ./internal/cli/
 	$(GO) test -run '^$$' -bench ThrottledApply -benchtime 1x -timeout 20m ./internal/cli/
 	$(GO) test -run '^$$' -bench Audit -benchtime 5x ./internal/cli/
 	$(GO) test -run '^$$' -bench Rollback -benchtime 1x ./internal/cli/

@@ -184,3 +184,36 @@ func BenchmarkThrottledApply(b *testing.B) { throttledApply(b, "", 5) }
 // BenchmarkThrottledApplyShared: 5 calls a second on EC2 and on Config,
 // each one budget shared by all regions (an account-wide quota).
 func BenchmarkThrottledApplyShared(b *testing.B) { throttledApply(b, fakeaws.AllRegions, 5) }
+
+// BenchmarkApplyWithoutAlarms reports a fresh apply (18 enabled regions)
+// with --skip cloudtrail-alarms, whose serial chain of metric filters
+// (CloudWatch Logs takes one at a time on a log group) is an AWS floor:
+// the round trips of the rest of the baseline's apply chains. Each
+// latency runs three times and the fastest run counts.
+func BenchmarkApplyWithoutAlarms(b *testing.B) {
+	apply := phase{"apply-without-alarms", []string{"apply", "--yes", "--allow-destructive", "--skip", "cloudtrail-alarms"}, cli.ExitOK}
+	run := func(latency time.Duration) phaseCost {
+		var best phaseCost
+		for i := range 3 {
+			env := fakeawstest.Start(b, fakeaws.Options{Latency: latency})
+			start := time.Now()
+			o := harden(b, env, b.TempDir(), settingsTerm(b), apply.args...)
+			wall := time.Since(start)
+			if o.code != apply.exit {
+				b.Fatalf("%s at %s: exit %d, want %d\n%s\n%s", apply.name, latency, o.code, apply.exit, o.stdout, o.stderr)
+			}
+			if i == 0 || wall < best.wall {
+				best = phaseCost{calls: len(env.Server.Requests()), writes: len(env.Server.Writes()), wall: wall}
+			}
+		}
+		return best
+	}
+	var at0, at50 phaseCost
+	for i := 0; i < b.N; i++ {
+		at0, at50 = run(0), run(benchLatency)
+	}
+	b.ReportMetric(float64(at50.calls), "calls")
+	b.ReportMetric(float64(at50.writes), "writes")
+	b.ReportMetric(float64(at50.wall-at0.wall)/float64(benchLatency), "roundtrips")
+	b.ReportMetric(at50.wall.Seconds(), "s@50ms")
+}

@@ -49,6 +49,13 @@ type Info struct {
 	// region's own target is not held (list the control in After too if
 	// it must be).
 	AfterHome []string
+	// Stages are the named points of the control's apply that dependents
+	// may wait for instead of its whole apply (see Stage).
+	Stages []Stage
+	// Needs names, for a control in DependsOn, After or AfterHome, the
+	// one of its Stages this control waits for instead of its whole apply
+	// and re-check: "security-alerts": "topic".
+	Needs map[string]string
 	// ReadActions are the IAM actions Check needs; WriteActions the extra
 	// ones Apply and Rollback need.
 	ReadActions  []string

@@ -328,6 +328,9 @@ func applyAlertHome(ctx context.Context, env *control.Env, t control.Target, j c
 			}
 		}
 	}
+	// The topic, its key and policies are in place: the other alert
+	// controls may publish to it (the subscriptions are not theirs).
+	control.Reached(ctx, AlertTopicStage)
 	for _, e := range h.missingEmails(s.Emails) {
 		step := subscriptionStep{TopicARN: AlertTopicARN(t), Email: e}
 		err := j.Write(ctx, stepSubscribeAlertEmail, step, step, func(ctx context.Context) (any, error) {

@@ -79,7 +79,9 @@ func (BudgetAlarm) Info() control.Info {
 		Scope: control.Account,
 		Desired: "a monthly cost budget (" + budgetName + ") of the configured amount notifies the alert topic and the " +
 			"configured emails at 80% of actual and 100% of forecast spend",
-		DependsOn:    []string{alertsControlID},
+		DependsOn: []string{alertsControlID},
+		// The alert topic (in the home region), not security-alerts' rules.
+		Needs:        map[string]string{securityAlertsID: AlertTopicStage},
 		ReadActions:  []string{"budgets:ViewBudget", "budgets:ListTagsForResource"},
 		WriteActions: []string{"budgets:ModifyBudget", "budgets:TagResource"},
 		Cost:         control.Cost{Drivers: "free (the first two budgets of an account cost nothing; then 0.02 USD a day each)"},

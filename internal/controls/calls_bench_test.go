@@ -1,6 +1,7 @@
 package controls_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ const benchLatency = 20 * time.Millisecond
 type phaseCost struct {
 	calls, writes int
 	took          time.Duration
+	// stages: when each stage the control reached (control.Stage) was
+	// first reached, from the phase's start.
+	stages map[string]time.Duration
 }
 
 // BenchmarkCalls reports, per control and target (the home region and
@@ -51,6 +55,11 @@ func BenchmarkCalls(b *testing.B) {
 					b.ReportMetric(float64(slow[i].took-fast[i].took)/float64(benchLatency), phase+"-RT")
 				}
 				b.ReportMetric(float64(fast[1].writes), "apply-writes")
+				// How far into the apply each stage its dependents wait
+				// for is reached.
+				for stage, took := range slow[1].stages {
+					b.ReportMetric(float64(took-fast[1].stages[stage])/float64(benchLatency), "stage-"+stage+"-RT")
+				}
 			})
 		}
 	}
@@ -71,17 +80,29 @@ func cycleCost(b *testing.B, byID map[string]control.Control, c control.Control,
 	env.Server.Backdate(72 * time.Hour)
 	env.Server.SetLatency(latency)
 	var out [3]phaseCost
+	var start time.Time
+	var mu sync.Mutex
+	var stages map[string]time.Duration
+	sctx := control.WithReporter(ctx, func(stage string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := stages[stage]; !ok {
+			stages[stage] = time.Since(start)
+		}
+	})
 	measure := func(phase int, f func() error) {
 		env.Server.ResetLog()
-		start := time.Now()
+		stages = map[string]time.Duration{}
+		start = time.Now()
 		if err := f(); err != nil {
 			b.Fatal(err)
 		}
-		out[phase] = phaseCost{calls: len(env.Server.Requests()), writes: len(env.Server.Writes()), took: time.Since(start)}
+		out[phase] = phaseCost{calls: len(env.Server.Requests()), writes: len(env.Server.Writes()), took: time.Since(start), stages: stages}
 	}
 	measure(0, func() error { _, err := c.Check(ctx, cenv, tg); return err })
+	// As the engine applies: the early part first, if any.
 	apply := func() error {
-		_, err := c.Apply(ctx, cenv, tg, (&controltest.MemJournal{}).For(c.Info().ID, tg.Region))
+		_, err := applyAsEngine(sctx, c, cenv, tg, (&controltest.MemJournal{}).For(c.Info().ID, tg.Region))
 		return err
 	}
 	measure(1, apply)

@@ -151,6 +151,8 @@ func (CloudTrail) Info() control.Info {
 		SecurityHub: []string{"CloudTrail.1", "CloudTrail.2", "CloudTrail.4"},
 		CIS:         []string{"3.1", "3.2", "3.5"},
 		DependsOn:   []string{"log-archive"},
+		// Everything log-archive writes, not its re-check.
+		Needs:       map[string]string{logArchiveID: control.Applied},
 		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "kms:DescribeKey"},
 		WriteActions: []string{"cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
 			"cloudtrail:StartLogging", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:AddTags"},

@@ -93,6 +93,8 @@ func (CloudTrailAlarms) Info() control.Info {
 		SecurityHub: append([]string{"CloudTrail.5"}, shub...),
 		CIS:         cis,
 		DependsOn:   []string{"log-archive", "cloudtrail", alertsControlID},
+		// The alert topic (in the home region), not security-alerts' rules.
+		Needs: map[string]string{securityAlertsID: AlertTopicStage},
 		ReadActions: []string{"cloudtrail:DescribeTrails", "cloudtrail:ListTags", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
 			"logs:ListTagsForResource", "iam:GetRole", "iam:GetRolePolicy", "iam:ListRoleTags", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"},
 		WriteActions: []string{"cloudtrail:UpdateTrail", "iam:PassRole", "iam:CreateRole", "iam:TagRole", "iam:PutRolePolicy",

@@ -59,7 +59,13 @@ func (ConfigRecorder) Info() control.Info {
 			"service-linked role and delivers to the log-archive bucket",
 		SecurityHub: []string{"Config.1"},
 		CIS:         []string{"3.3"},
-		DependsOn:   []string{"log-archive"},
+		// The delivery channel and the recording need the log archive;
+		// the recorder does not (ApplyEarly puts it at the start of
+		// apply), and it is what securityhub needs (stage "recorder").
+		DependsOn: []string{"log-archive"},
+		// Everything log-archive writes, not its re-check.
+		Needs:  map[string]string{"log-archive": control.Applied},
+		Stages: []control.Stage{{Name: configRecorderStage, What: "the region's configuration recorder exists (not yet delivering or recording)"}},
 		ReadActions: []string{"config:DescribeConfigurationRecorders", "config:DescribeConfigurationRecorderStatus",
 			"config:DescribeDeliveryChannels", "kms:DescribeKey", "s3:ListBucket", "iam:GetRole"},
 		WriteActions: []string{"config:PutConfigurationRecorder", "config:PutDeliveryChannel",
@@ -465,24 +471,31 @@ type (
 )
 
 // logArchiveKey returns the log-archive key's ARN after making sure the
-// key and bucket exist.
+// key and bucket exist; it reads the two together.
 func (ConfigRecorder) logArchiveKey(ctx context.Context, env *control.Env, t control.Target) (string, error) {
 	bucket := LogBucketName(env, t)
-	key, err := env.AWS.KMS(t.HomeRegion).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(LogArchiveKeyAlias)})
-	if awserror.Is(err, "NotFoundException") {
-		return "", fmt.Errorf("config-recorder: KMS key %s not found in %s: apply log-archive first", LogArchiveKeyAlias, t.HomeRegion)
-	}
-	if err != nil {
-		return "", fmt.Errorf("config-recorder: describe key %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
-	}
-	_, err = env.AWS.S3(t.HomeRegion).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-	if awserror.Is(err, "NotFound", "NoSuchBucket") {
-		return "", fmt.Errorf("config-recorder: log bucket %s not found: apply log-archive first", bucket)
-	}
-	if err != nil {
-		return "", fmt.Errorf("config-recorder: head bucket %s: %w", bucket, err)
-	}
-	return aws.ToString(key.KeyMetadata.Arn), nil
+	var keyARN string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		key, err := env.AWS.KMS(t.HomeRegion).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(LogArchiveKeyAlias)})
+		if awserror.Is(err, "NotFoundException") {
+			return fmt.Errorf("config-recorder: KMS key %s not found in %s: apply log-archive first", LogArchiveKeyAlias, t.HomeRegion)
+		}
+		if err != nil {
+			return fmt.Errorf("config-recorder: describe key %s in %s: %w", LogArchiveKeyAlias, t.HomeRegion, err)
+		}
+		keyARN = aws.ToString(key.KeyMetadata.Arn)
+		return nil
+	}, func(ctx context.Context) error {
+		_, err := env.AWS.S3(t.HomeRegion).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		if awserror.Is(err, "NotFound", "NoSuchBucket") {
+			return fmt.Errorf("config-recorder: log bucket %s not found: apply log-archive first", bucket)
+		}
+		if err != nil {
+			return fmt.Errorf("config-recorder: head bucket %s: %w", bucket, err)
+		}
+		return nil
+	})
+	return keyARN, err
 }
 
 // Prerequisites makes sure the Config service-linked role exists. IAM is
@@ -538,11 +551,51 @@ func managedError(what, region string, err error) error {
 	return fmt.Errorf("config-recorder: %s in %s: %w", what, region, err)
 }
 
+// configRecorderStage is reached once the region's recorder is as harden
+// wants it: Security Hub needs a recorder, not its delivery.
+const configRecorderStage = "recorder"
+
+// ApplyEarly puts the recorder at the start of apply: it needs only the
+// service-linked role (Prerequisites), not the log archive that the
+// delivery channel needs, so securityhub can start before log-archive has
+// ended. It reads the region's state and whether the role exists at once,
+// while the engine's Prerequisites make the role; it leaves a region
+// another service manages alone.
+func (c ConfigRecorder) ApplyEarly(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
+	var st configState
+	var roleExists bool
+	err := parallel.Do(ctx,
+		func(ctx context.Context) (err error) { st, err = c.read(ctx, env, t.Region); return err },
+		func(ctx context.Context) (err error) { roleExists, err = c.roleExists(ctx, env); return err })
+	if err != nil || st.managedBy() != "" || st.recorderOK(t) {
+		if err == nil && st.managedBy() == "" {
+			control.Reached(ctx, configRecorderStage)
+		}
+		return err
+	}
+	// The role: made by the Prerequisites when the engine runs them
+	// (read above while they ran), else by putRecorder.
+	made, err := control.AwaitPrerequisites(ctx)
+	if err != nil {
+		return err
+	}
+	roleExists = roleExists || made
+	name := configDefaultName
+	if st.Recorder != nil {
+		name = st.Recorder.Name
+	}
+	if err := c.putRecorder(ctx, env, t, j, st, name, roleExists); err != nil {
+		return err
+	}
+	control.Reached(ctx, configRecorderStage)
+	return nil
+}
+
 // Apply reads at once the region's state, whether the service-linked role
 // exists and the log archive's key (so that nothing is written when the
-// log archive is missing); then puts the recorder, the delivery channel
-// (AWS wants a recorder first) and starts recording (AWS wants a channel
-// first).
+// log archive is missing); then puts the recorder (unless ApplyEarly did),
+// the delivery channel (AWS wants a recorder first) and starts recording
+// (AWS wants a channel first).
 func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
 	var st configState
 	var roleExists bool
@@ -571,6 +624,7 @@ func (c ConfigRecorder) Apply(ctx context.Context, env *control.Env, t control.T
 	if err := c.putRecorder(ctx, env, t, j, st, name, roleExists); err != nil {
 		return nil, err
 	}
+	control.Reached(ctx, configRecorderStage)
 	cfg := env.AWS.Config(t.Region)
 	if putChannel {
 		want := &configChannelSpec{Name: configDefaultName, S3BucketName: bucket}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1017,5 +1018,56 @@ func TestConfigRecorderUndoRoleAfterAllRegions(t *testing.T) {
 	}
 	if u := crDecide(t, cenv, crHome, s); u.Verdict != control.Already || !u.AfterAllRegions {
 		t.Fatalf("role gone: %+v", u)
+	}
+}
+
+// The early part puts the recorder (with the service-linked role) before
+// the log archive exists, and reaches the "recorder" stage securityhub
+// needs; the rest of the apply still refuses without the log archive,
+// and rollback of the early part's steps gives the account back.
+func TestConfigRecorderEarlyWithoutLogArchive(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients}
+	c := controls.ConfigRecorder{}
+	tg := crTarget("eu-west-1")
+	before := env.Server.Snapshot()
+	var reached []string
+	rctx := control.WithReporter(ctx, func(stage string) { reached = append(reached, stage) })
+	j := &controltest.MemJournal{}
+	if err := c.ApplyEarly(rctx, cenv, tg, j.For("config-recorder", tg.Region)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reached, []string{"recorder"}) {
+		t.Fatalf("stages reached %v, want [recorder]", reached)
+	}
+	var kinds []string
+	for _, w := range env.Server.Writes() {
+		kinds = append(kinds, w.Action)
+	}
+	if want := []string{"CreateServiceLinkedRole", "PutConfigurationRecorder"}; !slices.Equal(kinds, want) || len(j.Entries) != 2 {
+		t.Fatalf("early writes %v (%d journaled), want %v", kinds, len(j.Entries), want)
+	}
+	if f, err := c.Check(ctx, cenv, tg); err != nil || f.Compliant {
+		t.Fatalf("compliant without delivery: %+v %v", f, err)
+	}
+	// A second early part writes nothing and still reaches the stage.
+	env.Server.ResetLog()
+	reached = nil
+	if err := c.ApplyEarly(rctx, cenv, tg, j.For("config-recorder", tg.Region)); err != nil || len(env.Server.Writes()) != 0 || len(reached) != 1 {
+		t.Fatalf("second early part: err %v, writes %+v, reached %v", err, env.Server.Writes(), reached)
+	}
+	if _, err := c.Apply(rctx, cenv, tg, j.For("config-recorder", tg.Region)); err == nil || !strings.Contains(err.Error(), "apply log-archive first") {
+		t.Fatalf("apply without log-archive: %v", err)
+	}
+	if len(env.Server.Writes()) != 0 {
+		t.Fatalf("apply wrote without the log archive: %+v", env.Server.Writes())
+	}
+	for _, e := range j.Reversed() {
+		if err := controltest.Undo(ctx, c, cenv, tg, e.Step); err != nil {
+			t.Fatalf("rollback %s: %v", e.Step.Kind, err)
+		}
+	}
+	if string(env.Server.Snapshot()) != string(before) {
+		t.Fatal("rollback of the early part did not restore the account")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,7 +84,7 @@ func TestLifecycle(t *testing.T) {
 			before := env.Server.Snapshot()
 
 			j := &controltest.MemJournal{}
-			changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, tg.Region))
+			changed, err := applyAsEngine(ctx, c, cenv, tg, j.For(c.Info().ID, tg.Region))
 			if err != nil {
 				t.Fatalf("apply: %v", err)
 			}
@@ -108,7 +109,7 @@ func TestLifecycle(t *testing.T) {
 
 			env.Server.ResetLog()
 			j2 := &controltest.MemJournal{}
-			changed, err = c.Apply(ctx, cenv, tg, j2.For(c.Info().ID, tg.Region))
+			changed, err = applyAsEngine(ctx, c, cenv, tg, j2.For(c.Info().ID, tg.Region))
 			if err != nil || len(changed) != 0 || len(j2.Entries) != 0 {
 				t.Fatalf("second apply: changed %v, journal %v, err %v", changed, j2.Entries, err)
 			}
@@ -155,6 +156,17 @@ func TestLifecycle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// applyAsEngine applies c to tg as the engine does: its early part first
+// (control.EarlyApply), then Apply.
+func applyAsEngine(ctx context.Context, c control.Control, cenv *control.Env, tg control.Target, j control.Journal) ([]control.Change, error) {
+	if e, ok := c.(control.EarlyApply); ok {
+		if err := e.ApplyEarly(ctx, cenv, tg, j); err != nil {
+			return nil, fmt.Errorf("early part: %w", err)
+		}
+	}
+	return c.Apply(ctx, cenv, tg, j)
 }
 
 // applyPrerequisites applies c's prerequisites and theirs, deepest first,
@@ -322,6 +334,30 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("duplicate id %s", i.ID)
 		}
 		seen[i.ID] = true
+	}
+	// A stage a control needs is one its prerequisite declares, of a
+	// control it lists as one.
+	byID := map[string]control.Info{}
+	for _, c := range controls.All() {
+		byID[c.Info().ID] = c.Info()
+	}
+	for _, c := range controls.All() {
+		i := c.Info()
+		names := map[string]bool{}
+		for _, s := range i.Stages {
+			if s.Name == "" || s.What == "" || names[s.Name] {
+				t.Errorf("%s: stage %+v unnamed, undescribed or repeated", i.ID, s)
+			}
+			names[s.Name] = true
+		}
+		for dep, stage := range i.Needs {
+			if !slices.Contains(i.DependsOn, dep) && !slices.Contains(i.After, dep) && !slices.Contains(i.AfterHome, dep) {
+				t.Errorf("%s needs stage %q of %s, which it neither depends on nor runs after", i.ID, stage, dep)
+			}
+			if _, ok := byID[dep].Stage(stage); !ok {
+				t.Errorf("%s needs stage %q, which %s does not declare", i.ID, stage, dep)
+			}
+		}
 	}
 	if _, err := controls.Select(controls.All(), []string{"nope"}, nil); err == nil {
 		t.Fatal("unknown id accepted")

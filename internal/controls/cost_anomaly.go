@@ -60,7 +60,9 @@ func (CostAnomalyDetection) Info() control.Info {
 		Scope: control.Account,
 		Desired: "an AWS services anomaly monitor (an existing one is adopted) and an immediate subscription sending anomalies " +
 			"above the threshold to the alert topic",
-		DependsOn:    []string{alertsControlID},
+		DependsOn: []string{alertsControlID},
+		// The alert topic (in the home region), not security-alerts' rules.
+		Needs:        map[string]string{securityAlertsID: AlertTopicStage},
 		ReadActions:  []string{"ce:GetAnomalyMonitors", "ce:GetAnomalySubscriptions", "ce:ListTagsForResource"},
 		WriteActions: []string{"ce:CreateAnomalyMonitor", "ce:CreateAnomalySubscription", "ce:UpdateAnomalySubscription", "ce:DeleteAnomalyMonitor", "ce:DeleteAnomalySubscription", "ce:TagResource"},
 		Cost:         control.Cost{Drivers: "free"},

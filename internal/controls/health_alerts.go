@@ -10,8 +10,11 @@ import (
 // HealthAlerts sends AWS Health events from every region to the alert
 // topic as readable messages. Events of global services arrive in
 // us-east-1, which is one of the regions. Outside the home region the rule
-// forwards to the home bus through security-alerts' forwarder role, so
-// security-alerts is a prerequisite in each region.
+// forwards to the home bus through security-alerts' forwarder role, which
+// EventBridge needs only when it delivers, not when the target is put; what
+// the rule needs is the alert topic, so every region waits for
+// security-alerts' home target to have made it (its stage "topic"), not for
+// security-alerts' whole apply.
 type HealthAlerts struct{}
 
 var healthRule = alertRule{
@@ -26,11 +29,13 @@ var healthRule = alertRule{
 
 func (HealthAlerts) Info() control.Info {
 	return control.Info{
-		ID:           "health-alerts",
-		Title:        "AWS Health events alert a person",
-		Scope:        control.Regional,
-		Desired:      "AWS Health events from every region reach the alert topic in the home region as readable messages",
-		DependsOn:    []string{securityAlertsID},
+		ID:        "health-alerts",
+		Title:     "AWS Health events alert a person",
+		Scope:     control.Regional,
+		Desired:   "AWS Health events from every region reach the alert topic in the home region as readable messages",
+		DependsOn: []string{securityAlertsID},
+		// The alert topic (in the home region), not security-alerts' rules.
+		Needs:        map[string]string{securityAlertsID: AlertTopicStage},
 		ReadActions:  []string{"events:DescribeRule", "events:ListTargetsByRule"},
 		WriteActions: []string{"events:PutRule", "events:TagResource", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:ListTagsForResource", "iam:PassRole"},
 		Service:      "events",

@@ -47,6 +47,11 @@ const securityAlertsID = "security-alerts"
 // AlertTopicName is the SNS topic every alert control notifies.
 const AlertTopicName = "harden-security-alerts"
 
+// AlertTopicStage is security-alerts' stage (control.Stage) reached once
+// the alert topic, its key and their policies are in place in the home
+// region: what the other alert controls need.
+const AlertTopicStage = "topic"
+
 // AlertTopicARN is the alert topic's ARN for t's account and home region.
 func AlertTopicARN(t control.Target) string {
 	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", t.HomeRegion, t.AccountID, AlertTopicName)
@@ -88,8 +93,15 @@ func (SecurityAlerts) Info() control.Info {
 		Scope: control.Regional,
 		// securityhub's home-region target makes the finding aggregator
 		// that decides which regions need the Security Hub rule.
+		// Only its aggregator, made right after enabling Security Hub,
+		// not its standards being READY.
 		AfterHome: []string{"securityhub"},
-		Desired:   "GuardDuty, Access Analyzer and Security Hub findings from every region reach an encrypted SNS topic in the home region as readable messages, with email subscriptions",
+		Needs:     map[string]string{"securityhub": shAggregatorStage},
+		// The other alert controls need the topic, its key and policy,
+		// not the rules or the forwarder role.
+		Stages: []control.Stage{{Name: AlertTopicStage, Home: true,
+			What: "the alert topic exists in the home region, encrypted with its key, with the policies that let the alert services publish"}},
+		Desired: "GuardDuty, Access Analyzer and Security Hub findings from every region reach an encrypted SNS topic in the home region as readable messages, with email subscriptions",
 		ReadActions: []string{"events:DescribeRule", "events:ListTargetsByRule", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
 			"kms:DescribeKey", "kms:GetKeyPolicy", "iam:GetRole", "iam:GetRolePolicy",
 			"events:ListTagsForResource", "securityhub:ListFindingAggregators", "securityhub:GetFindingAggregator"},

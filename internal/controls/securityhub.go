@@ -92,8 +92,13 @@ func (SecurityHub) Info() control.Info {
 			"(never AWS's default set); the home region aggregates findings from every region",
 		// Security Hub has no control of its own for being enabled; CIS
 		// AWS Foundations Benchmark v5.0.0 4.16 asks for it.
-		CIS:       []string{"4.16"},
+		CIS: []string{"4.16"},
+		// Security Hub needs Config's recorder in the region, not its
+		// delivery to the log archive.
 		DependsOn: []string{"config-recorder"},
+		Needs:     map[string]string{"config-recorder": configRecorderStage},
+		Stages: []control.Stage{{Name: shAggregatorStage, Home: true,
+			What: "the home region's finding aggregator that decides which regions' findings come home exists (made right after enabling Security Hub, before the standards are READY)"}},
 		ReadActions: []string{"securityhub:DescribeHub", "securityhub:GetEnabledStandards", "securityhub:DescribeStandards",
 			"securityhub:ListFindingAggregators", "securityhub:GetFindingAggregator", "securityhub:GetAdministratorAccount",
 			"securityhub:DescribeOrganizationConfiguration", "securityhub:GetConfigurationPolicyAssociation",
@@ -153,6 +158,9 @@ func (a *shAggregator) bringsHome(home, region string) bool {
 	}
 	return false // NO_REGIONS, or a mode this version does not know
 }
+
+// shAggregatorStage is reached once the home region's aggregator exists.
+const shAggregatorStage = "aggregator"
 
 // shAggregatorChange is the field of the change that creates the
 // aggregator.
@@ -572,6 +580,10 @@ func (c SecurityHub) Apply(ctx context.Context, env *control.Env, t control.Targ
 	}
 	p := st.plan(env, t)
 	client := env.AWS.SecurityHub(t.Region)
+	if t.Region == t.HomeRegion && !p.CreateAggregate {
+		// The aggregator that counts is there already.
+		control.Reached(ctx, shAggregatorStage)
+	}
 	if p.EnableHub {
 		if err := c.enableHub(ctx, client, t.Region, j); err != nil {
 			return nil, err
@@ -604,7 +616,15 @@ func (c SecurityHub) Apply(ctx context.Context, env *control.Env, t control.Targ
 		return c.enableStandards(ctx, client, t.Region, standards, j)
 	})
 	if p.CreateAggregate {
-		writes = append(writes, func(ctx context.Context) error { return c.createAggregator(ctx, client, t.Region, j) })
+		// With the standards, not after their READY wait: security-alerts
+		// outside the home region waits for it (stage "aggregator").
+		writes = append(writes, func(ctx context.Context) error {
+			if err := c.createAggregator(ctx, client, t.Region, j); err != nil {
+				return err
+			}
+			control.Reached(ctx, shAggregatorStage)
+			return nil
+		})
 	}
 	if err := parallel.All(ctx, writes...); err != nil {
 		return nil, err

@@ -75,6 +75,8 @@ func (VPCFlowLogs) Info() control.Info {
 		// CIS v3.0, as every control's ids (also 3.7 in v5.0).
 		CIS:       []string{"3.7"},
 		DependsOn: []string{logArchiveID},
+		// Everything log-archive writes, not its re-check.
+		Needs: map[string]string{logArchiveID: control.Applied},
 		// A default VPC deleted in the same apply needs no flow log:
 		// running after default-vpc, this control never logs a VPC about
 		// to go.

@@ -32,7 +32,7 @@ func Page(c control.Control) string {
 	p("| severity | %s |\n", orDash(string(sev)))
 	p("| AWS Security Hub | %s |\n", securityHub(in.SecurityHub))
 	p("| CIS AWS Foundations Benchmark v3.0 | %s |\n", orDash(strings.Join(in.CIS, ", ")))
-	p("| runs after | %s |\n", orDash(codeList(in.DependsOn)))
+	p("| runs after | %s |\n", orDash(runsAfter(in)))
 	p("| destructive | %s |\n", yesNo(in.Destructive, "yes: apply deletes or disables something that existed", "no"))
 	p("| cost | %s |\n\n", cost(in.Cost))
 
@@ -173,6 +173,23 @@ func sorted(list []string) []string {
 	out := append([]string(nil), list...)
 	sort.Strings(out)
 	return out
+}
+
+// runsAfter lists the controls in.DependsOn, each with the stage of its
+// apply that is enough (Info.Needs), if one is.
+func runsAfter(in control.Info) string {
+	parts := make([]string, len(in.DependsOn))
+	for i, d := range in.DependsOn {
+		parts[i] = "`" + d + "`"
+		switch stage := in.Needs[d]; stage {
+		case "":
+		case control.Applied:
+			parts[i] += " (its writes, not its re-check)"
+		default:
+			parts[i] += " (its stage `" + stage + "`)"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func codeList(list []string) string {

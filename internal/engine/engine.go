@@ -255,7 +255,7 @@ func (r *Run) Check(ctx context.Context) []Result {
 		g.Go(func() error {
 			var planned control.Planned
 			if _, ok := t.ctl.(control.Foreseeing); ok {
-				planned = checked.lazy(ctx, r.runsAfter(t.ctl.Info(), t.region))
+				planned = checked.lazy(ctx, keysOf(r.runsAfter(t.ctl.Info(), t.region)))
 			}
 			results[i] = r.check(ctx, t, planned, func(f control.Finding) { checked.keep(i, f) })
 			checked.finish(i)
@@ -331,18 +331,51 @@ func (c *checkedFindings) waitFor(ctx context.Context, keys []string) control.Pl
 	}
 }
 
-// runsAfter are the keys of the targets a target of info in region runs
-// after (Info.After; Info.AfterHome outside the home region), whether or
-// not they are in the run.
-func (r *Run) runsAfter(info control.Info, region string) []string {
-	var keys []string
+// need is a target another one waits for: its key, and the stage of its
+// apply that is needed ("" for its whole apply and re-check).
+type need struct {
+	key, stage string
+}
+
+// runsAfter are the targets a target of info in region runs after
+// (Info.After; Info.AfterHome outside the home region), whether or not
+// they are in the run.
+func (r *Run) runsAfter(info control.Info, region string) []need {
+	var out []need
 	for _, dep := range info.After {
-		keys = append(keys, dep+"@"+r.depRegion(dep, region))
+		out = append(out, r.needOf(info, dep, region, false))
 	}
 	if region != r.HomeRegion {
 		for _, dep := range info.AfterHome {
-			keys = append(keys, dep+"@"+r.HomeRegion)
+			out = append(out, r.needOf(info, dep, region, true))
 		}
+	}
+	return out
+}
+
+// needOf is what a target of info in region waits for of control dep:
+// its target in region, or in the home region for an account-wide
+// control, a home-region stage (control.Stage.Home) or home (AfterHome);
+// and the stage info.Needs names.
+func (r *Run) needOf(info control.Info, dep, region string, home bool) need {
+	n := need{stage: info.Needs[dep]}
+	depRegion := r.depRegion(dep, region)
+	if c := r.find(dep); c != nil && n.stage != "" {
+		if s, ok := c.Info().Stage(n.stage); ok && s.Home {
+			depRegion = r.HomeRegion
+		}
+	}
+	if home {
+		depRegion = r.HomeRegion
+	}
+	n.key = dep + "@" + depRegion
+	return n
+}
+
+func keysOf(needs []need) []string {
+	keys := make([]string, len(needs))
+	for i, n := range needs {
+		keys[i] = n.key
 	}
 	return keys
 }
@@ -423,18 +456,19 @@ func changesText(cs []control.Change) string {
 }
 
 // Apply changes every NonCompliant target of plan, each after its
-// prerequisites are compliant, then checks it again. Other results are
-// returned as they are. The result order is the plan's.
+// prerequisites are compliant (or have reached the stage it needs, see
+// control.Stage), then checks it again. Other results are returned as
+// they are. The result order is the plan's.
 func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Result {
 	byID := map[string]control.Control{}
 	for _, c := range r.Controls {
 		byID[c.Info().ID] = c
 	}
 	out := make([]Result, len(plan))
-	done := make(map[string]chan struct{}, len(plan))
+	progressOf := make(map[string]*targetProgress, len(plan))
 	index := make(map[string]int, len(plan))
 	for i, p := range plan {
-		done[p.Key()] = make(chan struct{})
+		progressOf[p.Key()] = newTargetProgress(p.Control)
 		index[p.Key()] = i
 	}
 	journal = r.announcing(journal)
@@ -453,32 +487,45 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 		}
 	}
 	progress := r.tracker(pending)
+	// wait waits until the target of n.key has reached stage n.stage or
+	// has ended; ok is false when the target is not part of the run,
+	// reached true when its stage was reached (res is then empty).
+	wait := func(n need) (res Result, reached, ok bool) {
+		tp, ok := progressOf[n.key]
+		if !ok {
+			return Result{}, false, false
+		}
+		stage := tp.stage(n.stage)
+		select {
+		case <-stage:
+			return Result{}, true, true
+		case <-tp.done:
+		case <-ctx.Done():
+			return Result{Status: Error, Err: ctx.Err()}, false, true
+		}
+		select {
+		case <-stage: // reached before the target ended
+			return Result{}, true, true
+		default:
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return out[index[n.key]], false, true
+	}
 	for i, p := range plan {
+		tp := progressOf[p.Key()]
 		if p.Status != NonCompliant || p.Withheld {
 			out[i] = p
-			close(done[p.Key()])
+			close(tp.done)
 			continue
 		}
 		prio := r.priorityOf(h, p.Control.ID, p.Region, i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(done[p.Key()])
+			defer close(tp.done)
 			defer progress.finish()
-			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], prereqs[p.Control.ID], free, prio, func(key string) (Result, bool) {
-				ch, ok := done[key]
-				if !ok {
-					return Result{}, false
-				}
-				select {
-				case <-ch:
-				case <-ctx.Done():
-					return Result{Status: Error, Err: ctx.Err()}, true
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				return out[index[key]], true
-			}, journal)
+			res := r.applyAfterPrerequisites(ctx, p, byID[p.Control.ID], prereqs[p.Control.ID], free, prio, wait, tp.reach, journal)
 			mu.Lock()
 			out[i] = res
 			mu.Unlock()
@@ -486,6 +533,45 @@ func (r *Run) Apply(ctx context.Context, plan []Result, journal JournalFor) []Re
 	}
 	wg.Wait()
 	return out
+}
+
+// targetProgress is how far a target's apply has got: done is closed when
+// it has ended (its result is in), each declared stage's channel when the
+// stage is reached (control.Reached).
+type targetProgress struct {
+	done   chan struct{}
+	mu     sync.Mutex
+	stages map[string]chan struct{}
+}
+
+func newTargetProgress(info control.Info) *targetProgress {
+	tp := &targetProgress{done: make(chan struct{}), stages: map[string]chan struct{}{control.Applied: make(chan struct{})}}
+	for _, s := range info.Stages {
+		tp.stages[s.Name] = make(chan struct{})
+	}
+	return tp
+}
+
+// stage returns the channel closed when stage is reached; nil (never
+// ready) for "" or a stage the control does not declare, so that the
+// whole apply is waited for.
+func (tp *targetProgress) stage(name string) chan struct{} {
+	return tp.stages[name]
+}
+
+// reach marks stage reached; again, or a stage not declared, does nothing.
+func (tp *targetProgress) reach(name string) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	ch, ok := tp.stages[name]
+	if !ok {
+		return
+	}
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 }
 
 // sharedPrerequisite is a control's Prerequisites run: done is closed
@@ -521,35 +607,86 @@ func (r *Run) startPrerequisites(ctx context.Context, plan []Result, byID map[st
 	return out
 }
 
-func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, free *slots, prio priority, wait func(string) (Result, bool), journal JournalFor) (res Result) {
+// waitShared waits for the control's shared prerequisite, if any, and
+// returns its error.
+func (r *Run) waitShared(ctx context.Context, id string, shared *sharedPrerequisite) error {
+	if shared == nil {
+		return nil
+	}
+	select {
+	case <-shared.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if shared.err != nil {
+		return fmt.Errorf("%s: shared prerequisite in %s: %w", id, r.HomeRegion, shared.err)
+	}
+	return nil
+}
+
+func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.Control, shared *sharedPrerequisite, free *slots, prio priority,
+	wait func(need) (Result, bool, bool), reach control.Reporter, journal JournalFor) (res Result) {
 	res = Result{Control: p.Control, Region: p.Region, Action: p.Action, Changes: p.Changes, Destroys: p.Destroys}
 	defer recoverInto(&res)
+	t := r.controlTarget(p.Control.ID, p.Region)
+	// The control's ctx: its waits are announced, its stages reported.
+	actx := control.WithReporter(r.monitored(ctx, p.Control.ID, p.Region), reach)
+	if early, ok := c.(control.EarlyApply); ok {
+		// The part that needs none of the controls this one depends
+		// on, at once with the control's shared prerequisite, which it
+		// waits for (control.AwaitPrerequisites) holding no slot.
+		if err := free.acquire(ctx, prio); err != nil {
+			return r.failed(res, err, true)
+		}
+		var mu sync.Mutex // the early part may wait from any goroutine
+		held := true
+		ectx := actx
+		if shared != nil {
+			ectx = control.WithPrerequisites(actx, func(context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if held {
+					free.release()
+					held = false
+				}
+				err := r.waitShared(ctx, p.Control.ID, shared)
+				if aerr := free.acquire(ctx, prio); aerr != nil {
+					return errors.Join(err, aerr)
+				}
+				held = true
+				return err
+			})
+		}
+		err := early.ApplyEarly(ectx, r.Env, t, journal(p.Control.ID, p.Region))
+		mu.Lock()
+		if held {
+			free.release()
+		}
+		mu.Unlock()
+		if err != nil {
+			return r.failed(res, err, true)
+		}
+	}
 	// Controls this one only runs after (Info.After, Info.AfterHome) are
 	// waited for, never a reason to hold it back.
-	for _, key := range r.runsAfter(p.Control, p.Region) {
-		wait(key)
+	for _, n := range r.runsAfter(p.Control, p.Region) {
+		wait(n)
 	}
 	for _, dep := range p.Control.DependsOn {
-		depRegion := r.depRegion(dep, p.Region)
-		d, ok := wait(dep + "@" + depRegion)
-		if !ok {
-			continue // prerequisite not part of this run
+		n := r.needOf(p.Control, dep, p.Region, false)
+		d, reached, ok := wait(n)
+		if !ok || reached {
+			continue // not part of this run, or its stage this one needs is reached
 		}
 		if !settled(d.Status) {
 			res.Status = Blocked
+			_, depRegion, _ := strings.Cut(n.key, "@")
 			res.Reason = fmt.Sprintf("prerequisite %s in %s is %s", dep, depRegion, d.Status)
 			return res
 		}
 	}
-	if shared != nil {
-		select {
-		case <-shared.done:
-		case <-ctx.Done():
-			return r.failed(res, ctx.Err(), true)
-		}
-		if shared.err != nil {
-			return r.failed(res, fmt.Errorf("%s: shared prerequisite in %s: %w", p.Control.ID, r.HomeRegion, shared.err), true)
-		}
+	if err := r.waitShared(ctx, p.Control.ID, shared); err != nil {
+		return r.failed(res, err, true)
 	}
 	if err := free.acquire(ctx, prio); err != nil {
 		return r.failed(res, err, true)
@@ -558,8 +695,7 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if err := ctx.Err(); err != nil {
 		return r.failed(res, err, true)
 	}
-	t := r.controlTarget(p.Control.ID, p.Region)
-	applied, err := c.Apply(r.monitored(ctx, p.Control.ID, p.Region), r.Env, t, journal(p.Control.ID, p.Region))
+	applied, err := c.Apply(actx, r.Env, t, journal(p.Control.ID, p.Region))
 	res.Applied = applied
 	var deferred *control.DeferredError
 	if errors.As(err, &deferred) {
@@ -569,6 +705,8 @@ func (r *Run) applyAfterPrerequisites(ctx context.Context, p Result, c control.C
 	if err != nil {
 		return r.failed(res, err, true)
 	}
+	// Every write is made: dependents that need no more than that go.
+	reach(control.Applied)
 	f, err := c.Check(ctx, r.Env, t)
 	if err != nil {
 		return r.failed(res, fmt.Errorf("re-check after apply: %w", err), false)
