@@ -37,10 +37,14 @@ type rolePolicyStep struct {
 }
 
 // filterStep and alarmStep are one filter or alarm before or after a
-// write; Exists false when there was none.
+// write; Exists false when there was none. NewGroup marks a filter put on
+// the log group the same apply created: it goes with the group, whose
+// undo deletes it (or keeps it with the group), so its own undo has
+// nothing to do.
 type filterStep struct {
-	Exists bool        `json:"exists"`
-	Filter filterState `json:"filter"`
+	Exists   bool        `json:"exists"`
+	Filter   filterState `json:"filter"`
+	NewGroup bool        `json:"new_group,omitempty"`
 }
 
 type alarmStep struct {
@@ -224,7 +228,8 @@ func writeFilters(ctx context.Context, env *control.Env, t control.Target, j con
 		if ok && sameFilter(cur, want) {
 			continue
 		}
-		err := j.Write(ctx, stepPutMetricFilter, filterStep{Exists: ok, Filter: cur}, filterStep{Exists: true, Filter: want},
+		prior := filterStep{Exists: ok, Filter: cur, NewGroup: !st.GroupExists}
+		err := j.Write(ctx, stepPutMetricFilter, prior, filterStep{Exists: true, Filter: want},
 			func(ctx context.Context) (any, error) { return nil, putFilter(ctx, env, t, want) })
 		if err != nil {
 			return err

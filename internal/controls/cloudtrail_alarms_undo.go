@@ -23,24 +23,33 @@ func (c CloudTrailAlarms) Steps() control.Steps {
 	return control.Steps{
 		// The log group and the role are independent of each other; the
 		// trail's delivery, which uses both, is undone before either.
-		stepCreateLogGroup:    control.Keyed(named("log group "+TrailLogGroup), undoCreateLogGroup),
-		stepPutRetention:      control.Keyed(named("log group "+TrailLogGroup), undoRetention),
+		// Every write on the log group, its filters' too, is undone in
+		// order: CloudWatch Logs refuses concurrent writes on one log
+		// group (OperationAbortedException). The alarms, each its own
+		// resource, are undone together.
+		stepCreateLogGroup:    control.Keyed(named(trailLogGroupResource), undoCreateLogGroup),
+		stepPutRetention:      control.Keyed(named(trailLogGroupResource), undoRetention),
 		stepCreateLogsRole:    control.Keyed(named("role "+trailLogsRole), undoCreateLogsRole),
 		stepPutLogsRolePolicy: control.Keyed(named("role "+trailLogsRole), undoRolePolicy),
 		stepTrailToLogs:       undoTrailDelivery,
-		stepPutMetricFilter:   control.Keyed(metricKey, undoFilter),
+		stepPutMetricFilter:   control.Keyed(named(trailLogGroupResource), undoFilter),
 		stepPutMetricAlarm:    control.Keyed(metricKey, undoAlarm),
 	}
 }
+
+// trailLogGroupResource names the log group in rollback's ordering
+// (control.Keyed).
+const trailLogGroupResource = "log group " + TrailLogGroup
 
 // named keys every step of a kind to one resource (control.Keyed).
 func named(resource string) func(control.Step) string {
 	return func(control.Step) string { return resource }
 }
 
-// metricKey names the metric a filter or alarm step governs: the filter
-// that feeds a metric and the alarm on it are undone in order, and those
-// of distinct metrics together (control.Keyed).
+// metricKey names the metric an alarm step governs: the alarms of
+// distinct metrics are undone together (control.Keyed). An alarm does not
+// need its metric's filter (CloudWatch accepts an alarm on a metric with
+// no data), so it is not ordered against the filter.
 func metricKey(s control.Step) string {
 	var after struct {
 		Filter *filterState `json:"filter"`
@@ -272,6 +281,10 @@ func undoFilter(ctx context.Context, env *control.Env, t control.Target, s contr
 	}
 	switch putVerdict(exists, sameFilter(cur, after.Filter), sameFilter(cur, prior.Filter), prior.Exists) {
 	case control.Restore:
+		if !prior.Exists && prior.NewGroup {
+			// One delete fewer in the log group's chain of writes.
+			return control.Nothing("metric filter %s goes with log group %s, which the same apply created (see its delete)", name, TrailLogGroup), nil
+		}
 		if !prior.Exists {
 			return control.Deleted("delete metric filter "+name, putBack), nil
 		}
