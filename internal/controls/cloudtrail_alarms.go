@@ -209,10 +209,28 @@ func (c CloudTrailAlarms) read(ctx context.Context, env *control.Env, t control.
 // none counts, a trail named TrailName without harden's tag (in the way
 // of harden's own). A foreign trail that does not count is no obstacle:
 // the cloudtrail control adds harden's trail beside it.
+//
+// The tags of harden's trail are read at once with the list (its ARN is
+// known beforehand; a trail that does not exist has no owner), so
+// that the read costs one round trip, not two, before the log group's
+// chain of writes can start.
 func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	var out *cloudtrail.DescribeTrailsOutput
+	var owner trailOwnership
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
+		}
+		return nil
+	}, func(ctx context.Context) (err error) {
+		if owner, err = (CloudTrail{}).ownership(ctx, env, t, TrailARN(t)); err != nil {
+			return fmt.Errorf("cloudtrail-alarms: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
+		return err
 	}
 	groups := map[string]string{}
 	var trails []ctTrail
@@ -220,10 +238,6 @@ func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t cont
 		d := trailDelivery{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
 		groups[aws.ToString(tr.TrailARN)] = d.LogGroupARN
 		if aws.ToString(tr.TrailARN) == TrailARN(t) {
-			owner, err := CloudTrail{}.ownership(ctx, env, t, TrailARN(t))
-			if err != nil {
-				return fmt.Errorf("cloudtrail-alarms: %w", err)
-			}
 			if owner.Harden {
 				st.TrailExists, st.Trail = true, d
 				return nil
