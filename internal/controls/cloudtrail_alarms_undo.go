@@ -149,9 +149,31 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	if !st.GroupExists {
 		return control.Nothing("log group %s is gone", TrailLogGroup), nil
 	}
+	if prior.Retention == 0 && st.Retention == after.Retention && s.RunID != "" {
+		// A retention harden gave the group its own run created goes with
+		// the group (that run's CreateLogGroup step deletes it): no write
+		// of its own, so the group's other steps need no second look.
+		sameRun, err := groupOfRun(ctx, env, t, s.RunID)
+		if err != nil {
+			return control.Undo{}, err
+		}
+		if sameRun {
+			return control.Nothing("the retention of log group %s goes with the group, which the same run created (see its delete)", TrailLogGroup), nil
+		}
+	}
 	setting := func(days int) []setting { return []setting{{"retention (days)", retentionText(days)}} }
 	putBack := func(ctx context.Context) error { return setRetention(ctx, env, t, prior.Retention) }
 	return settingsUndo("the retention of log group "+TrailLogGroup, setting(st.Retention), setting(after.Retention), setting(prior.Retention), putBack), nil
+}
+
+// groupOfRun says whether the log group carries harden's tags of run.
+func groupOfRun(ctx context.Context, env *control.Env, t control.Target, run string) (bool, error) {
+	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
+	if err != nil {
+		return false, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	}
+	return out.Tags[control.TagManagedBy] == control.TagManagedByID && out.Tags[control.TagRun] == run, nil
 }
 
 func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
