@@ -32,7 +32,7 @@ func (c CloudTrailAlarms) Steps() control.Steps {
 		stepCreateLogsRole:    control.Keyed(named("role "+trailLogsRole), undoCreateLogsRole),
 		stepPutLogsRolePolicy: control.Keyed(named("role "+trailLogsRole), undoRolePolicy),
 		stepTrailToLogs:       undoTrailDelivery,
-		stepPutMetricFilter:   control.Keyed(named(trailLogGroupResource), undoFilter),
+		stepPutMetricFilter:   control.Keyed(filterKey, undoFilter),
 		stepPutMetricAlarm:    control.Keyed(metricKey, undoAlarm),
 	}
 }
@@ -44,6 +44,19 @@ const trailLogGroupResource = "log group " + TrailLogGroup
 // named keys every step of a kind to one resource (control.Keyed).
 func named(resource string) func(control.Step) string {
 	return func(control.Step) string { return resource }
+}
+
+// filterKey orders a filter step with the log group's other steps, as
+// CloudWatch Logs takes one write at a time on a log group; a filter put
+// on a group the same apply created writes nothing when undone (it goes
+// with the group), so it is keyed to its own metric and decided at once
+// with the others, not in a chain of 15 (control.Keyed).
+func filterKey(s control.Step) string {
+	var prior filterStep
+	if err := control.DecodePrior(s, &prior); err == nil && prior.NewGroup {
+		return metricKey(s)
+	}
+	return trailLogGroupResource
 }
 
 // metricKey names the metric an alarm step governs: the alarms of
