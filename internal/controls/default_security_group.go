@@ -228,34 +228,24 @@ func (DefaultSecurityGroup) Info() control.Info {
 // rules, and the network interfaces that use them: one
 // DescribeSecurityGroups, then (if any has rules) one
 // DescribeNetworkInterfaces.
-func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
-	c := env.AWS.EC2(region)
-	// The groups and the interfaces that use a group named "default" are
-	// read at once: the interfaces' filter needs no group id.
-	var sgs []ec2types.SecurityGroup
-	var enis []ec2types.NetworkInterface
-	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
-		sgs, err = allPages(ctx, ec2.NewDescribeSecurityGroupsPaginator(c, &ec2.DescribeSecurityGroupsInput{
-			Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"default"}}}}),
-			func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
-		if err != nil {
-			return fmt.Errorf("default-security-group: describe the default security groups in %s: %w", region, err)
-		}
-		return nil
-	}, func(ctx context.Context) (err error) {
-		enis, err = allPages(ctx, ec2.NewDescribeNetworkInterfacesPaginator(c, &ec2.DescribeNetworkInterfacesInput{
-			Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"default"}}}}),
-			func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
-		if err != nil {
-			return fmt.Errorf("default-security-group: describe the network interfaces using a default security group in %s: %w", region, err)
-		}
-		return nil
-	})
-	if err != nil {
+func (c DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
+	groups, err := c.groupsWithRules(ctx, env, region)
+	if err != nil || len(groups) == 0 {
 		return nil, err
 	}
+	return groups, c.markUsed(ctx, env, region, groups)
+}
+
+// groupsWithRules reads the region's default security groups that have
+// rules.
+func (DefaultSecurityGroup) groupsWithRules(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
+	sgs, err := allPages(ctx, ec2.NewDescribeSecurityGroupsPaginator(env.AWS.EC2(region), &ec2.DescribeSecurityGroupsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"default"}}}}),
+		func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
+	if err != nil {
+		return nil, fmt.Errorf("default-security-group: describe the default security groups in %s: %w", region, err)
+	}
 	var groups []defaultGroup
-	index := map[string]int{}
 	for _, sg := range sgs {
 		g := defaultGroup{GroupID: aws.ToString(sg.GroupId), VpcID: aws.ToString(sg.VpcId)}
 		for _, p := range sg.IpPermissions {
@@ -265,9 +255,26 @@ func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env,
 			g.Egress = append(g.Egress, rulesOfPermission(p)...)
 		}
 		if len(g.Ingress)+len(g.Egress) > 0 {
-			index[g.GroupID] = len(groups)
 			groups = append(groups, g)
 		}
+	}
+	return groups, nil
+}
+
+// markUsed fills each group's UsedBy with the network interfaces that use
+// it.
+func (DefaultSecurityGroup) markUsed(ctx context.Context, env *control.Env, region string, groups []defaultGroup) error {
+	ids := make([]string, 0, len(groups))
+	index := map[string]int{}
+	for i, g := range groups {
+		ids = append(ids, g.GroupID)
+		index[g.GroupID] = i
+	}
+	enis, err := allPages(ctx, ec2.NewDescribeNetworkInterfacesPaginator(env.AWS.EC2(region), &ec2.DescribeNetworkInterfacesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}}}),
+		func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
+	if err != nil {
+		return fmt.Errorf("default-security-group: describe the network interfaces using %s in %s: %w", strings.Join(ids, ", "), region, err)
 	}
 	for _, ni := range enis {
 		for _, gi := range ni.Groups {
@@ -276,7 +283,7 @@ func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env,
 			}
 		}
 	}
-	return groups, nil
+	return nil
 }
 
 func (c DefaultSecurityGroup) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
@@ -323,22 +330,39 @@ func groupsFinding(groups []defaultGroup, t control.Target) control.Finding {
 }
 
 func (c DefaultSecurityGroup) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	groups, err := c.defaultGroups(ctx, env, t.Region)
+	groups, err := c.groupsWithRules(ctx, env, t.Region)
+	if err != nil {
+		return nil, err
+	}
+	var candidates []defaultGroup
+	for _, g := range groups {
+		if !t.Excepts(g.GroupID) {
+			candidates = append(candidates, g)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	// Whether a group is used and its rules' ids both need only the group
+	// ids: read at once.
+	var rules map[string][]ec2types.SecurityGroupRule
+	err = parallel.Do(ctx,
+		func(ctx context.Context) error { return c.markUsed(ctx, env, t.Region, candidates) },
+		func(ctx context.Context) (err error) {
+			rules, err = c.rulesWithIDs(ctx, env, t.Region, candidates)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
 	var toEmpty []defaultGroup
-	for _, g := range groups {
-		if len(g.UsedBy) == 0 && !t.Excepts(g.GroupID) {
+	for _, g := range candidates {
+		if len(g.UsedBy) == 0 {
 			toEmpty = append(toEmpty, g)
 		}
 	}
 	if len(toEmpty) == 0 {
 		return nil, nil
-	}
-	rules, err := c.rulesWithIDs(ctx, env, t.Region, toEmpty)
-	if err != nil {
-		return nil, err
 	}
 	// Each group's revokes need only its rules' ids: every group at once.
 	changed := make([]control.Change, len(toEmpty))

@@ -445,14 +445,12 @@ func ec2DescribeNetworkInterfaces(c *call) (any, error) {
 	}
 	for _, id := range sortedKeys(r.NetworkInterfaces) {
 		ni := r.NetworkInterfaces[id]
-		var groups, groupNames []string
+		var groups []string
 		for _, g := range ni.Groups {
 			groups = append(groups, g.GroupID)
-			groupNames = append(groupNames, g.GroupName)
 		}
 		if (len(ids) > 0 && !contains(ids, id)) || !matches(filters, "vpc-id", ni.VpcID) ||
-			!matches(filters, "subnet-id", ni.SubnetID) || !matches(filters, "group-id", groups...) ||
-			!matches(filters, "group-name", groupNames...) {
+			!matches(filters, "subnet-id", ni.SubnetID) || !matches(filters, "group-id", groups...) {
 			continue
 		}
 		out.Interfaces = append(out.Interfaces, ni)
