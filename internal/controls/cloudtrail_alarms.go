@@ -260,22 +260,33 @@ func logsClient(env *control.Env, t control.Target) *cloudwatchlogs.Client {
 	return env.AWS.CloudWatchLogs(t.HomeRegion)
 }
 
+// readLogGroup reads the log group and, at once, its filters (a group
+// that does not exist has none: readFilters answers an empty set), so a
+// group that exists costs one round trip, not two.
 func readLogGroup(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
-	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
-	}
-	for _, g := range out.LogGroups {
-		if aws.ToString(g.LogGroupName) == TrailLogGroup {
-			st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+	var filters map[string]filterState
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
 		}
-	}
-	if !st.GroupExists {
+		for _, g := range out.LogGroups {
+			if aws.ToString(g.LogGroupName) == TrailLogGroup {
+				st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+			}
+		}
 		return nil
+	}, func(ctx context.Context) (err error) {
+		filters, err = readFilters(ctx, env, t)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	filters, err := readFilters(ctx, env, t)
-	st.Filters = filters
-	return err
+	if st.GroupExists {
+		st.Filters = filters
+	}
+	return nil
 }
 
 func readFilters(ctx context.Context, env *control.Env, t control.Target) (map[string]filterState, error) {
@@ -303,26 +314,41 @@ func readFilters(ctx context.Context, env *control.Env, t control.Target) (map[s
 	return out, nil
 }
 
+// readLogsRole reads the role, its tags and its policy at once (the
+// role's name is known); the tags' and policy's answers count only when
+// the role exists.
 func readLogsRole(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
-	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
-	}
-	st.RoleExists = true
+	var exists bool
 	var tags map[string]string
-	err = parallel.Do(ctx, func(ctx context.Context) (err error) {
-		tags, err = roleTags(ctx, env)
-		return err
+	var tagsErr error
+	var policy string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		var nse *iamtypes.NoSuchEntityException
+		switch {
+		case errors.As(err, &nse):
+			return nil
+		case err != nil:
+			return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
+		}
+		exists = true
+		return nil
+	}, func(ctx context.Context) error {
+		tags, tagsErr = roleTags(ctx, env) // NoSuchEntity when the role does not exist
+		return nil
 	}, func(ctx context.Context) (err error) {
-		st.RolePolicy, err = rolePolicy(ctx, env)
+		policy, err = rolePolicy(ctx, env)
 		return err
 	})
+	if err != nil || !exists {
+		return err
+	}
+	if tagsErr != nil {
+		return tagsErr
+	}
+	st.RoleExists, st.RolePolicy = true, policy
 	st.RoleOwned = tags[control.TagManagedBy] == control.TagManagedByID
-	return err
+	return nil
 }
 
 func roleTags(ctx context.Context, env *control.Env) (map[string]string, error) {
