@@ -304,7 +304,6 @@ func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Targe
 	// bucket's last write and waits for the key branch). Each branch
 	// writes only what its own read found missing.
 	keySt, bucketSt := archiveState{}, archiveState{Bucket: name}
-	var keyRead, bucketRead bool
 	key := &keyOutcome{done: make(chan struct{})}
 	err := parallel.All(ctx,
 		func(ctx context.Context) error {
@@ -312,7 +311,6 @@ func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Targe
 			if key.err = c.readKey(ctx, env, t, &keySt); key.err != nil {
 				return key.err
 			}
-			keyRead = true
 			key.arn, key.err = c.applyKey(ctx, env, t, j, keySt)
 			return key.err
 		},
@@ -320,15 +318,11 @@ func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Targe
 			if err := readBucket(ctx, env.AWS.S3(t.HomeRegion), &bucketSt); err != nil {
 				return fmt.Errorf("log-archive: %w", err)
 			}
-			bucketRead = true
 			bucket := bucketSt
 			return c.applyBucket(ctx, env, t, j, &bucket, key)
 		})
 	if err != nil {
-		return nil, err
-	}
-	if !keyRead || !bucketRead {
-		return nil, fmt.Errorf("log-archive: apply in %s ended without reading the archive", t.HomeRegion)
+		return nil, err // a failed read fails its branch, so both reads are in when err is nil
 	}
 	st := bucketSt
 	st.KeyARN, st.KeyOrphan, st.KeyRotation, st.KeyPolicy = keySt.KeyARN, keySt.KeyOrphan, keySt.KeyRotation, keySt.KeyPolicy
