@@ -238,7 +238,7 @@ func TestKilledBetweenBucketAndTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The intent after CreateBucket: the bucket exists by then.
-	waitForJournal(t, cmd, state, `"action":"PutBucketPublicAccessBlock"`, 1)
+	waitForJournal(t, cmd, state, `"action":"PutBucketVersioning"`, 1)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	killed := snapshot(t, url)

@@ -211,10 +211,28 @@ func (c CloudTrailAlarms) read(ctx context.Context, env *control.Env, t control.
 // none counts, a trail named TrailName without harden's tag (in the way
 // of harden's own). A foreign trail that does not count is no obstacle:
 // the cloudtrail control adds harden's trail beside it.
+//
+// The tags of harden's trail are read at once with the list (its ARN is
+// known beforehand; a trail that does not exist has no owner), so
+// that the read costs one round trip, not two, before the log group's
+// chain of writes can start.
 func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	var out *cloudtrail.DescribeTrailsOutput
+	var owner trailOwnership
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
+		}
+		return nil
+	}, func(ctx context.Context) (err error) {
+		if owner, err = (CloudTrail{}).ownership(ctx, env, t, TrailARN(t)); err != nil {
+			return fmt.Errorf("cloudtrail-alarms: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: describe trails in %s: %w", t.HomeRegion, err)
+		return err
 	}
 	groups := map[string]string{}
 	var trails []ctTrail
@@ -222,10 +240,6 @@ func (CloudTrailAlarms) readTrails(ctx context.Context, env *control.Env, t cont
 		d := trailDelivery{LogGroupARN: aws.ToString(tr.CloudWatchLogsLogGroupArn), RoleARN: aws.ToString(tr.CloudWatchLogsRoleArn)}
 		groups[aws.ToString(tr.TrailARN)] = d.LogGroupARN
 		if aws.ToString(tr.TrailARN) == TrailARN(t) {
-			owner, err := CloudTrail{}.ownership(ctx, env, t, TrailARN(t))
-			if err != nil {
-				return fmt.Errorf("cloudtrail-alarms: %w", err)
-			}
 			if owner.Harden {
 				st.TrailExists, st.Trail = true, d
 				return nil
@@ -248,22 +262,33 @@ func logsClient(env *control.Env, t control.Target) *cloudwatchlogs.Client {
 	return env.AWS.CloudWatchLogs(t.HomeRegion)
 }
 
+// readLogGroup reads the log group and, at once, its filters (a group
+// that does not exist has none: readFilters answers an empty set), so a
+// group that exists costs one round trip, not two.
 func readLogGroup(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
-	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
-	}
-	for _, g := range out.LogGroups {
-		if aws.ToString(g.LogGroupName) == TrailLogGroup {
-			st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+	var filters map[string]filterState
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
+		if err != nil {
+			return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
 		}
-	}
-	if !st.GroupExists {
+		for _, g := range out.LogGroups {
+			if aws.ToString(g.LogGroupName) == TrailLogGroup {
+				st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
+			}
+		}
 		return nil
+	}, func(ctx context.Context) (err error) {
+		filters, err = readFilters(ctx, env, t)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	filters, err := readFilters(ctx, env, t)
-	st.Filters = filters
-	return err
+	if st.GroupExists {
+		st.Filters = filters
+	}
+	return nil
 }
 
 func readFilters(ctx context.Context, env *control.Env, t control.Target) (map[string]filterState, error) {
@@ -291,26 +316,41 @@ func readFilters(ctx context.Context, env *control.Env, t control.Target) (map[s
 	return out, nil
 }
 
+// readLogsRole reads the role, its tags and its policy at once (the
+// role's name is known); the tags' and policy's answers count only when
+// the role exists.
 func readLogsRole(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
-	_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
-	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
-	}
-	st.RoleExists = true
+	var exists bool
 	var tags map[string]string
-	err = parallel.Do(ctx, func(ctx context.Context) (err error) {
-		tags, err = roleTags(ctx, env)
-		return err
+	var tagsErr error
+	var policy string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		var nse *iamtypes.NoSuchEntityException
+		switch {
+		case errors.As(err, &nse):
+			return nil
+		case err != nil:
+			return fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
+		}
+		exists = true
+		return nil
+	}, func(ctx context.Context) error {
+		tags, tagsErr = roleTags(ctx, env) // NoSuchEntity when the role does not exist
+		return nil
 	}, func(ctx context.Context) (err error) {
-		st.RolePolicy, err = rolePolicy(ctx, env)
+		policy, err = rolePolicy(ctx, env)
 		return err
 	})
+	if err != nil || !exists {
+		return err
+	}
+	if tagsErr != nil {
+		return tagsErr
+	}
+	st.RoleExists, st.RolePolicy = true, policy
 	st.RoleOwned = tags[control.TagManagedBy] == control.TagManagedByID
-	return err
+	return nil
 }
 
 func roleTags(ctx context.Context, env *control.Env) (map[string]string, error) {

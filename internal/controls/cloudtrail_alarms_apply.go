@@ -37,10 +37,14 @@ type rolePolicyStep struct {
 }
 
 // filterStep and alarmStep are one filter or alarm before or after a
-// write; Exists false when there was none.
+// write; Exists false when there was none. NewGroup marks a filter put on
+// the log group the same apply created: it goes with the group, whose
+// undo deletes it (or keeps it with the group), so its own undo has
+// nothing to do.
 type filterStep struct {
-	Exists bool        `json:"exists"`
-	Filter filterState `json:"filter"`
+	Exists   bool        `json:"exists"`
+	Filter   filterState `json:"filter"`
+	NewGroup bool        `json:"new_group,omitempty"`
 }
 
 type alarmStep struct {
@@ -62,19 +66,23 @@ func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control
 	}
 	// The log group and its filters, the role, and the alarms need
 	// nothing of each other; the trail's delivery needs the group and the
-	// role, not the filters. The filters go one after another: CloudWatch
-	// Logs refuses concurrent updates of one log group
+	// role, not the filters. The group's writes go one after another:
+	// CloudWatch Logs refuses concurrent writes on one log group
 	// (OperationAbortedException). The alarms go together: each is its own
-	// resource.
+	// resource, and an alarm needs no data on its metric yet, so none waits
+	// for its filter.
 	var group error
 	groupDone := make(chan struct{})
 	err = parallel.All(ctx, func(ctx context.Context) error {
-		group = writeLogGroup(ctx, env, t, j, st)
+		group = createLogGroup(ctx, env, t, j, st)
 		close(groupDone)
 		if group != nil {
 			return group
 		}
-		return writeFilters(ctx, env, t, j, st)
+		if err := writeFilters(ctx, env, t, j, st); err != nil {
+			return err
+		}
+		return writeRetention(ctx, env, t, j, st)
 	}, func(ctx context.Context) error {
 		if err := writeLogsRole(ctx, env, t, j, st); err != nil {
 			return err
@@ -94,12 +102,15 @@ func (c CloudTrailAlarms) Apply(ctx context.Context, env *control.Env, t control
 // CloudTrail delivers with, as soon as apply starts, at once with the
 // controls this one depends on (the bucket, the trail, the alert topic):
 // none of them is needed for these, and CloudWatch Logs takes one log
-// group's filters one at a time, so these 15 writes in a row are the
-// longest chain of calls in an apply. Started only after the trail, they
-// would come on top of log-archive's and cloudtrail's chains. Apply makes
-// them too when the engine did not run this (it then finds them in place).
-// Nothing is written when the control leaves the account as it is
-// (someone else's trail or role).
+// group's writes one at a time, so the group and its 15 filters in a row
+// are the longest chain of calls in an apply. Started only after the
+// trail, they would come on top of log-archive's and cloudtrail's chains.
+// The group's retention, one more write in that chain, is left to Apply,
+// where it is the group's only write and goes at once with the trail's
+// delivery and the alarms (the trail delivers nothing to the group before
+// then). Apply makes all of them when the engine did not run this (it
+// then finds them in place). Nothing is written when the control leaves
+// the account as it is (someone else's trail or role).
 func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t control.Target, j control.Journal) error {
 	st, err := c.read(ctx, env, t)
 	if err != nil {
@@ -109,7 +120,7 @@ func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t
 		return nil
 	}
 	return parallel.All(ctx, func(ctx context.Context) error {
-		if err := writeLogGroup(ctx, env, t, j, st); err != nil {
+		if err := createLogGroup(ctx, env, t, j, st); err != nil {
 			return err
 		}
 		return writeFilters(ctx, env, t, j, st)
@@ -118,21 +129,31 @@ func (c CloudTrailAlarms) Prerequisites(ctx context.Context, env *control.Env, t
 	})
 }
 
-func writeLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+// createLogGroup creates the log group unless it exists.
+func createLogGroup(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
+	if st.GroupExists {
+		return nil
+	}
+	err := j.Write(ctx, stepCreateLogGroup, nil, logGroupStep{Name: TrailLogGroup}, func(ctx context.Context) (any, error) {
+		_, err := logsClient(env, t).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
+			LogGroupName: aws.String(TrailLogGroup), Tags: control.Tags(j.RunID())})
+		if err != nil {
+			return nil, err
+		}
+		return createdResult{ARN: trailLogGroupARN(t)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("cloudtrail-alarms: create log group %s: %w", TrailLogGroup, err)
+	}
+	return nil
+}
+
+// writeRetention sets the log group's retention unless it is right; a
+// group the same apply created has none.
+func writeRetention(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st monitoringState) error {
 	days := trailLogsDays(env)
 	prior := st.Retention
 	if !st.GroupExists {
-		err := j.Write(ctx, stepCreateLogGroup, nil, logGroupStep{Name: TrailLogGroup}, func(ctx context.Context) (any, error) {
-			_, err := logsClient(env, t).CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{
-				LogGroupName: aws.String(TrailLogGroup), Tags: control.Tags(j.RunID())})
-			if err != nil {
-				return nil, err
-			}
-			return createdResult{ARN: trailLogGroupARN(t)}, nil
-		})
-		if err != nil {
-			return fmt.Errorf("cloudtrail-alarms: create log group %s: %w", TrailLogGroup, err)
-		}
 		prior = 0
 	}
 	if prior == days {
@@ -224,7 +245,8 @@ func writeFilters(ctx context.Context, env *control.Env, t control.Target, j con
 		if ok && sameFilter(cur, want) {
 			continue
 		}
-		err := j.Write(ctx, stepPutMetricFilter, filterStep{Exists: ok, Filter: cur}, filterStep{Exists: true, Filter: want},
+		prior := filterStep{Exists: ok, Filter: cur, NewGroup: !st.GroupExists}
+		err := j.Write(ctx, stepPutMetricFilter, prior, filterStep{Exists: true, Filter: want},
 			func(ctx context.Context) (any, error) { return nil, putFilter(ctx, env, t, want) })
 		if err != nil {
 			return err

@@ -23,24 +23,46 @@ func (c CloudTrailAlarms) Steps() control.Steps {
 	return control.Steps{
 		// The log group and the role are independent of each other; the
 		// trail's delivery, which uses both, is undone before either.
-		stepCreateLogGroup:    control.Keyed(named("log group "+TrailLogGroup), undoCreateLogGroup),
-		stepPutRetention:      control.Keyed(named("log group "+TrailLogGroup), undoRetention),
+		// Every write on the log group, its filters' too, is undone in
+		// order: CloudWatch Logs refuses concurrent writes on one log
+		// group (OperationAbortedException). The alarms, each its own
+		// resource, are undone together.
+		stepCreateLogGroup:    control.Keyed(named(trailLogGroupResource), undoCreateLogGroup),
+		stepPutRetention:      control.Keyed(named(trailLogGroupResource), undoRetention),
 		stepCreateLogsRole:    control.Keyed(named("role "+trailLogsRole), undoCreateLogsRole),
 		stepPutLogsRolePolicy: control.Keyed(named("role "+trailLogsRole), undoRolePolicy),
 		stepTrailToLogs:       undoTrailDelivery,
-		stepPutMetricFilter:   control.Keyed(metricKey, undoFilter),
+		stepPutMetricFilter:   control.Keyed(filterKey, undoFilter),
 		stepPutMetricAlarm:    control.Keyed(metricKey, undoAlarm),
 	}
 }
+
+// trailLogGroupResource names the log group in rollback's ordering
+// (control.Keyed).
+const trailLogGroupResource = "log group " + TrailLogGroup
 
 // named keys every step of a kind to one resource (control.Keyed).
 func named(resource string) func(control.Step) string {
 	return func(control.Step) string { return resource }
 }
 
-// metricKey names the metric a filter or alarm step governs: the filter
-// that feeds a metric and the alarm on it are undone in order, and those
-// of distinct metrics together (control.Keyed).
+// filterKey orders a filter step with the log group's other steps, as
+// CloudWatch Logs takes one write at a time on a log group; a filter put
+// on a group the same apply created writes nothing when undone (it goes
+// with the group), so it is keyed to its own metric and decided at once
+// with the others, not in a chain of 15 (control.Keyed).
+func filterKey(s control.Step) string {
+	var prior filterStep
+	if err := control.DecodePrior(s, &prior); err == nil && prior.NewGroup {
+		return metricKey(s)
+	}
+	return trailLogGroupResource
+}
+
+// metricKey names the metric an alarm step governs: the alarms of
+// distinct metrics are undone together (control.Keyed). An alarm does not
+// need its metric's filter (CloudWatch accepts an alarm on a metric with
+// no data), so it is not ordered against the filter.
 func metricKey(s control.Step) string {
 	var after struct {
 		Filter *filterState `json:"filter"`
@@ -140,9 +162,31 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	if !st.GroupExists {
 		return control.Nothing("log group %s is gone", TrailLogGroup), nil
 	}
+	if prior.Retention == 0 && st.Retention == after.Retention && s.RunID != "" {
+		// A retention harden gave the group its own run created goes with
+		// the group (that run's CreateLogGroup step deletes it): no write
+		// of its own, so the group's other steps need no second look.
+		sameRun, err := groupOfRun(ctx, env, t, s.RunID)
+		if err != nil {
+			return control.Undo{}, err
+		}
+		if sameRun {
+			return control.Nothing("the retention of log group %s goes with the group, which the same run created (see its delete)", TrailLogGroup), nil
+		}
+	}
 	setting := func(days int) []setting { return []setting{{"retention (days)", retentionText(days)}} }
 	putBack := func(ctx context.Context) error { return setRetention(ctx, env, t, prior.Retention) }
 	return settingsUndo("the retention of log group "+TrailLogGroup, setting(st.Retention), setting(after.Retention), setting(prior.Retention), putBack), nil
+}
+
+// groupOfRun says whether the log group carries harden's tags of run.
+func groupOfRun(ctx context.Context, env *control.Env, t control.Target, run string) (bool, error) {
+	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
+		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
+	if err != nil {
+		return false, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	}
+	return out.Tags[control.TagManagedBy] == control.TagManagedByID && out.Tags[control.TagRun] == run, nil
 }
 
 func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
@@ -272,6 +316,10 @@ func undoFilter(ctx context.Context, env *control.Env, t control.Target, s contr
 	}
 	switch putVerdict(exists, sameFilter(cur, after.Filter), sameFilter(cur, prior.Filter), prior.Exists) {
 	case control.Restore:
+		if !prior.Exists && prior.NewGroup {
+			// One delete fewer in the log group's chain of writes.
+			return control.Nothing("metric filter %s goes with log group %s, which the same apply created (see its delete)", name, TrailLogGroup), nil
+		}
 		if !prior.Exists {
 			return control.Deleted("delete metric filter "+name, putBack), nil
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // DefaultSecurityGroup empties the default security group of every VPC in
@@ -227,16 +228,24 @@ func (DefaultSecurityGroup) Info() control.Info {
 // rules, and the network interfaces that use them: one
 // DescribeSecurityGroups, then (if any has rules) one
 // DescribeNetworkInterfaces.
-func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
-	c := env.AWS.EC2(region)
-	sgs, err := allPages(ctx, ec2.NewDescribeSecurityGroupsPaginator(c, &ec2.DescribeSecurityGroupsInput{
+func (c DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
+	groups, err := c.groupsWithRules(ctx, env, region)
+	if err != nil || len(groups) == 0 {
+		return nil, err
+	}
+	return groups, c.markUsed(ctx, env, region, groups)
+}
+
+// groupsWithRules reads the region's default security groups that have
+// rules.
+func (DefaultSecurityGroup) groupsWithRules(ctx context.Context, env *control.Env, region string) ([]defaultGroup, error) {
+	sgs, err := allPages(ctx, ec2.NewDescribeSecurityGroupsPaginator(env.AWS.EC2(region), &ec2.DescribeSecurityGroupsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{"default"}}}}),
 		func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
 	if err != nil {
 		return nil, fmt.Errorf("default-security-group: describe the default security groups in %s: %w", region, err)
 	}
 	var groups []defaultGroup
-	index := map[string]int{}
 	for _, sg := range sgs {
 		g := defaultGroup{GroupID: aws.ToString(sg.GroupId), VpcID: aws.ToString(sg.VpcId)}
 		for _, p := range sg.IpPermissions {
@@ -246,22 +255,26 @@ func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env,
 			g.Egress = append(g.Egress, rulesOfPermission(p)...)
 		}
 		if len(g.Ingress)+len(g.Egress) > 0 {
-			index[g.GroupID] = len(groups)
 			groups = append(groups, g)
 		}
 	}
-	if len(groups) == 0 {
-		return nil, nil
-	}
+	return groups, nil
+}
+
+// markUsed fills each group's UsedBy with the network interfaces that use
+// it.
+func (DefaultSecurityGroup) markUsed(ctx context.Context, env *control.Env, region string, groups []defaultGroup) error {
 	ids := make([]string, 0, len(groups))
-	for _, g := range groups {
+	index := map[string]int{}
+	for i, g := range groups {
 		ids = append(ids, g.GroupID)
+		index[g.GroupID] = i
 	}
-	enis, err := allPages(ctx, ec2.NewDescribeNetworkInterfacesPaginator(c, &ec2.DescribeNetworkInterfacesInput{
+	enis, err := allPages(ctx, ec2.NewDescribeNetworkInterfacesPaginator(env.AWS.EC2(region), &ec2.DescribeNetworkInterfacesInput{
 		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}}}),
 		func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
 	if err != nil {
-		return nil, fmt.Errorf("default-security-group: describe the network interfaces using %s in %s: %w", strings.Join(ids, ", "), region, err)
+		return fmt.Errorf("default-security-group: describe the network interfaces using %s in %s: %w", strings.Join(ids, ", "), region, err)
 	}
 	for _, ni := range enis {
 		for _, gi := range ni.Groups {
@@ -270,7 +283,7 @@ func (DefaultSecurityGroup) defaultGroups(ctx context.Context, env *control.Env,
 			}
 		}
 	}
-	return groups, nil
+	return nil
 }
 
 func (c DefaultSecurityGroup) Check(ctx context.Context, env *control.Env, t control.Target) (control.Finding, error) {
@@ -317,38 +330,66 @@ func groupsFinding(groups []defaultGroup, t control.Target) control.Finding {
 }
 
 func (c DefaultSecurityGroup) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	groups, err := c.defaultGroups(ctx, env, t.Region)
+	groups, err := c.groupsWithRules(ctx, env, t.Region)
+	if err != nil {
+		return nil, err
+	}
+	var candidates []defaultGroup
+	for _, g := range groups {
+		if !t.Excepts(g.GroupID) {
+			candidates = append(candidates, g)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	// Whether a group is used and its rules' ids both need only the group
+	// ids: read at once.
+	var rules map[string][]ec2types.SecurityGroupRule
+	err = parallel.Do(ctx,
+		func(ctx context.Context) error { return c.markUsed(ctx, env, t.Region, candidates) },
+		func(ctx context.Context) (err error) {
+			rules, err = c.rulesWithIDs(ctx, env, t.Region, candidates)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}
 	var toEmpty []defaultGroup
-	for _, g := range groups {
-		if len(g.UsedBy) == 0 && !t.Excepts(g.GroupID) {
+	for _, g := range candidates {
+		if len(g.UsedBy) == 0 {
 			toEmpty = append(toEmpty, g)
 		}
 	}
 	if len(toEmpty) == 0 {
 		return nil, nil
 	}
-	rules, err := c.rulesWithIDs(ctx, env, t.Region, toEmpty)
-	if err != nil {
-		return nil, err
+	// Each group's revokes need only its rules' ids: every group at once.
+	changed := make([]control.Change, len(toEmpty))
+	var empties []func(context.Context) error
+	for i, g := range toEmpty {
+		empties = append(empties, func(ctx context.Context) error {
+			gone, err := c.empty(ctx, env, t.Region, j, g, rules[g.GroupID])
+			if err != nil {
+				return err
+			}
+			changed[i] = control.Change{Field: g.name(), Current: g.rulesText(), Desired: "no rules"}
+			if gone {
+				// Deleted with its VPC meanwhile (default-vpc, same apply):
+				// the target is where the plan said, by another way.
+				changed[i].Desired = "deleted with its VPC"
+			}
+			return nil
+		})
 	}
-	var changed []control.Change
-	for _, g := range toEmpty {
-		gone, err := c.empty(ctx, env, t.Region, j, g, rules[g.GroupID])
-		if err != nil {
-			return changed, err
+	err = parallel.All(ctx, empties...)
+	var done []control.Change
+	for _, ch := range changed {
+		if ch.Field != "" {
+			done = append(done, ch)
 		}
-		ch := control.Change{Field: g.name(), Current: g.rulesText(), Desired: "no rules"}
-		if gone {
-			// Deleted with its VPC meanwhile (default-vpc, same apply):
-			// the target is where the plan said, by another way.
-			ch.Desired = "deleted with its VPC"
-		}
-		changed = append(changed, ch)
 	}
-	return changed, nil
+	return done, err
 }
 
 // rulesWithIDs reads the groups' rules with their ids, for the revokes.
@@ -372,45 +413,52 @@ func (DefaultSecurityGroup) rulesWithIDs(ctx context.Context, env *control.Env, 
 	return out, nil
 }
 
-// empty revokes a group's ingress, then egress rules, each one journaled
-// step. gone is true when the group vanished meanwhile (its VPC deleted,
-// by default-vpc in the same apply, say): nothing left to empty.
+// empty revokes a group's ingress and egress rules at once (two rule
+// sets, neither needing the other), each one journaled step. gone is
+// true when the group vanished meanwhile (its VPC deleted, by default-vpc
+// in the same apply, say): nothing left to empty.
 func (DefaultSecurityGroup) empty(ctx context.Context, env *control.Env, region string, j control.Journal, g defaultGroup, rules []ec2types.SecurityGroupRule) (gone bool, err error) {
 	ec := env.AWS.EC2(region)
-	for _, egress := range []bool{false, true} {
-		prior := sgRules{GroupID: g.GroupID, VpcID: g.VpcID, Egress: egress}
-		var ids []string
-		for _, r := range rules {
-			if aws.ToBool(r.IsEgress) == egress {
-				prior.Rules = append(prior.Rules, ruleOf(r))
-				ids = append(ids, aws.ToString(r.SecurityGroupRuleId))
+	var goneIn, goneOut bool
+	revoke := func(egress bool, gone *bool) func(context.Context) error {
+		return func(ctx context.Context) error {
+			prior := sgRules{GroupID: g.GroupID, VpcID: g.VpcID, Egress: egress}
+			var ids []string
+			for _, r := range rules {
+				if aws.ToBool(r.IsEgress) == egress {
+					prior.Rules = append(prior.Rules, ruleOf(r))
+					ids = append(ids, aws.ToString(r.SecurityGroupRuleId))
+				}
 			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		after := sgRules{GroupID: g.GroupID, VpcID: g.VpcID, Egress: egress, Rules: []sgRule{}}
-		kind := stepRevokeIngress
-		if egress {
-			kind = stepRevokeEgress
-		}
-		err := j.Write(ctx, kind, prior, after, func(ctx context.Context) (any, error) {
-			var err error
+			if len(ids) == 0 {
+				return nil
+			}
+			after := sgRules{GroupID: g.GroupID, VpcID: g.VpcID, Egress: egress, Rules: []sgRule{}}
+			kind := stepRevokeIngress
 			if egress {
-				_, err = ec.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(g.GroupID), SecurityGroupRuleIds: ids})
-			} else {
-				_, err = ec.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(g.GroupID), SecurityGroupRuleIds: ids})
+				kind = stepRevokeEgress
 			}
-			return nil, err
-		})
-		if awserror.Is(err, "InvalidGroup.NotFound") {
-			return true, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("default-security-group: revoke the %s rules of %s in %s: %w", direction(egress), g.name(), region, err)
+			err := j.Write(ctx, kind, prior, after, func(ctx context.Context) (any, error) {
+				var err error
+				if egress {
+					_, err = ec.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(g.GroupID), SecurityGroupRuleIds: ids})
+				} else {
+					_, err = ec.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(g.GroupID), SecurityGroupRuleIds: ids})
+				}
+				return nil, err
+			})
+			if awserror.Is(err, "InvalidGroup.NotFound") {
+				*gone = true
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("default-security-group: revoke the %s rules of %s in %s: %w", direction(egress), g.name(), region, err)
+			}
+			return nil
 		}
 	}
-	return false, nil
+	err = parallel.All(ctx, revoke(false, &goneIn), revoke(true, &goneOut))
+	return goneIn || goneOut, err
 }
 
 func direction(egress bool) string {

@@ -186,7 +186,7 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 		sg := defaultGroupOf(t, env, defaultVpcID(t, env))
 		j := appliedJournal(t, c, cenv, tg)
 		authorizeIngress(t, env, sg, httpsFromCorp)
-		ingress := j.Entries[0].Step
+		ingress := revokeStep(t, j, false)
 		u := undoVerdict(t, c, cenv, tg, ingress)
 		if u.Verdict != control.Restore || u.What != "authorize again inbound rules of default security group "+sg+" ("+defaultVpcID(t, env)+"): all traffic from "+sg+" (itself) (1 rule added since stays)" {
 			t.Fatalf("undo = %s %q", u.Verdict, u.What)
@@ -202,12 +202,12 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 		sg := defaultGroupOf(t, env, defaultVpcID(t, env))
 		j := appliedJournal(t, c, cenv, tg)
 		authorizeIngress(t, env, sg, ec2types.IpPermission{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(sg)}}})
-		u := undoVerdict(t, c, cenv, tg, j.Entries[0].Step)
+		u := undoVerdict(t, c, cenv, tg, revokeStep(t, j, false))
 		if u.Verdict != control.Already || !strings.Contains(u.What, "are there") {
 			t.Fatalf("undo = %s %q", u.Verdict, u.What)
 		}
 		env.Server.ResetLog()
-		if err := controltest.Undo(ctx, c, cenv, tg, j.Entries[0].Step); err != nil || len(env.Server.Writes()) != 0 {
+		if err := controltest.Undo(ctx, c, cenv, tg, revokeStep(t, j, false)); err != nil || len(env.Server.Writes()) != 0 {
 			t.Fatalf("undo of rules already back: %v, writes %+v", err, env.Server.Writes())
 		}
 	})
@@ -217,7 +217,7 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 		authorizeIngress(t, env, sg, httpsFromCorp)
 		j := appliedJournal(t, c, cenv, tg)
 		authorizeIngress(t, env, sg, httpsFromCorp)
-		u := undoVerdict(t, c, cenv, tg, j.Entries[0].Step)
+		u := undoVerdict(t, c, cenv, tg, revokeStep(t, j, false))
 		if u.Verdict != control.Restore || strings.Contains(u.What, "10.0.0.0/8") || !strings.Contains(u.What, "(itself)") {
 			t.Fatalf("undo = %s %q", u.Verdict, u.What)
 		}
@@ -239,12 +239,15 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 	t.Run("unconfirmed revoke that never happened", func(t *testing.T) {
 		env, c, cenv, tg := sgSetup(t)
 		before := env.Server.Snapshot()
-		env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "RevokeSecurityGroupIngress", Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
+		// Both revokes fail (they are made at once).
+		for _, action := range []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"} {
+			env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: action, Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
+		}
 		j := &controltest.MemJournal{}
 		if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
 			t.Fatal("apply succeeded through a failing revoke")
 		}
-		step := j.Entries[0].Step
+		step := revokeStep(t, j, false)
 		step.Done = false // as a killed apply leaves it
 		if u := undoVerdict(t, c, cenv, tg, step); u.Verdict != control.Already {
 			t.Fatalf("undo = %s %q", u.Verdict, u.What)
@@ -261,8 +264,10 @@ func TestDefaultSecurityGroupRollbackAfterChanges(t *testing.T) {
 func TestDefaultSecurityGroupVanishesDuringApply(t *testing.T) {
 	env, c, cenv, tg := sgSetup(t)
 	sg := defaultGroupOf(t, env, defaultVpcID(t, env))
-	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "RevokeSecurityGroupIngress", Error: "InvalidGroup.NotFound", Status: 400,
-		Message: "The security group '" + sg + "' does not exist"})
+	for _, action := range []string{"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress"} {
+		env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: action, Error: "InvalidGroup.NotFound", Status: 400,
+			Message: "The security group '" + sg + "' does not exist"})
+	}
 	j := &controltest.MemJournal{}
 	changed, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion))
 	if err != nil || len(changed) != 1 || changed[0].Desired != "deleted with its VPC" {
@@ -271,6 +276,23 @@ func TestDefaultSecurityGroupVanishesDuringApply(t *testing.T) {
 	if len(j.Reversed()) != 0 {
 		t.Fatalf("journaled as done: %+v", j.Reversed())
 	}
+}
+
+// revokeStep is the journal's revoke of one direction (ingress and egress
+// are revoked at once, so their order in the journal is not fixed).
+func revokeStep(t *testing.T, j *controltest.MemJournal, egress bool) control.Step {
+	t.Helper()
+	kind := control.StepKind("RevokeSecurityGroupIngress")
+	if egress {
+		kind = "RevokeSecurityGroupEgress"
+	}
+	for _, e := range j.Entries {
+		if e.Step.Kind == kind {
+			return e.Step
+		}
+	}
+	t.Fatalf("no %s in %+v", kind, j.Entries)
+	return control.Step{}
 }
 
 // A step whose prior cannot be decoded is an error, never a blind undo.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // DefaultVPC deletes the default VPC of every region, but only one that
@@ -458,23 +459,43 @@ func (c DefaultVPC) Apply(ctx context.Context, env *control.Env, t control.Targe
 	}
 	id := aws.ToString(s.vpc.VpcId)
 	ec := env.AWS.EC2(t.Region)
+	// DeleteVpc needs the internet gateway detached (not deleted) and every
+	// subnet gone; the gateway's delete needs only its detach. The detach
+	// and the subnets' deletes need nothing of each other: they go at once,
+	// then DeleteVpc at once with the gateway's delete.
+	var first, last []func(context.Context) error
 	for _, gw := range s.gateways {
-		if err := c.removeGateway(ctx, ec, j, gw); err != nil {
-			return nil, fmt.Errorf("default-vpc: %s in %s: %w", id, t.Region, err)
-		}
+		first = append(first, func(ctx context.Context) error {
+			if err := c.detachGateway(ctx, ec, j, gw); err != nil {
+				return fmt.Errorf("default-vpc: %s in %s: %w", id, t.Region, err)
+			}
+			return nil
+		})
+		last = append(last, func(ctx context.Context) error {
+			if err := c.deleteGateway(ctx, ec, j, gw); err != nil {
+				return fmt.Errorf("default-vpc: %s in %s: %w", id, t.Region, err)
+			}
+			return nil
+		})
 	}
 	for _, sn := range s.subnets {
-		prior := subnetState{SubnetID: aws.ToString(sn.SubnetId), VpcID: id, AvailabilityZone: aws.ToString(sn.AvailabilityZone),
-			CidrBlock: aws.ToString(sn.CidrBlock), Exists: true}
-		after := prior
-		after.Exists = false
-		err := j.Write(ctx, stepDeleteSubnet, prior, after, func(ctx context.Context) (any, error) {
-			_, err := ec.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.SubnetId})
-			return nil, err
+		first = append(first, func(ctx context.Context) error {
+			prior := subnetState{SubnetID: aws.ToString(sn.SubnetId), VpcID: id, AvailabilityZone: aws.ToString(sn.AvailabilityZone),
+				CidrBlock: aws.ToString(sn.CidrBlock), Exists: true}
+			after := prior
+			after.Exists = false
+			err := j.Write(ctx, stepDeleteSubnet, prior, after, func(ctx context.Context) (any, error) {
+				_, err := ec.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.SubnetId})
+				return nil, err
+			})
+			if err != nil {
+				return fmt.Errorf("default-vpc: delete subnet %s of %s in %s: %w", prior.SubnetID, id, t.Region, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return nil, fmt.Errorf("default-vpc: delete subnet %s of %s in %s: %w", prior.SubnetID, id, t.Region, err)
-		}
+	}
+	if err := parallel.All(ctx, first...); err != nil {
+		return nil, err
 	}
 	prior := vpcState{VpcID: id, CidrBlock: aws.ToString(s.vpc.CidrBlock), Exists: true}
 	for _, sn := range s.subnets {
@@ -483,23 +504,29 @@ func (c DefaultVPC) Apply(ctx context.Context, env *control.Env, t control.Targe
 	for _, gw := range s.gateways {
 		prior.GatewayID = gw.GatewayID
 	}
-	after := prior
-	after.Exists = false
-	err = j.Write(ctx, stepDeleteVpc, prior, after, func(ctx context.Context) (any, error) {
-		_, err := ec.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+	last = append([]func(context.Context) error{func(ctx context.Context) error {
+		after := prior
+		after.Exists = false
+		err := j.Write(ctx, stepDeleteVpc, prior, after, func(ctx context.Context) (any, error) {
+			_, err := ec.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+			return nil, err
+		})
+		if awserror.Is(err, "DependencyViolation") {
+			return fmt.Errorf("default-vpc: delete %s in %s: something still uses it that harden did not see (its gateway is detached and its subnets are gone; rollback gives them back): %w", id, t.Region, err)
+		}
+		if err != nil {
+			return fmt.Errorf("default-vpc: delete %s in %s: %w", id, t.Region, err)
+		}
+		return nil
+	}}, last...)
+	if err := parallel.All(ctx, last...); err != nil {
 		return nil, err
-	})
-	if awserror.Is(err, "DependencyViolation") {
-		return nil, fmt.Errorf("default-vpc: delete %s in %s: something still uses it that harden did not see (its gateway and subnets are already gone; rollback gives them back): %w", id, t.Region, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("default-vpc: delete %s in %s: %w", id, t.Region, err)
 	}
 	return f.Changes, nil
 }
 
-// removeGateway detaches the internet gateway from the VPC and deletes it.
-func (DefaultVPC) removeGateway(ctx context.Context, ec *ec2.Client, j control.Journal, gw gatewayState) error {
+// detachGateway detaches the internet gateway from the VPC.
+func (DefaultVPC) detachGateway(ctx context.Context, ec *ec2.Client, j control.Journal, gw gatewayState) error {
 	detached := gw
 	detached.Attached = false
 	err := j.Write(ctx, stepDetachInternetGateway, gw, detached, func(ctx context.Context) (any, error) {
@@ -509,9 +536,16 @@ func (DefaultVPC) removeGateway(ctx context.Context, ec *ec2.Client, j control.J
 	if err != nil {
 		return fmt.Errorf("detach internet gateway %s: %w", gw.GatewayID, err)
 	}
+	return nil
+}
+
+// deleteGateway deletes the internet gateway detachGateway detached.
+func (DefaultVPC) deleteGateway(ctx context.Context, ec *ec2.Client, j control.Journal, gw gatewayState) error {
+	detached := gw
+	detached.Attached = false
 	deleted := detached
 	deleted.Exists = false
-	err = j.Write(ctx, stepDeleteInternetGateway, detached, deleted, func(ctx context.Context) (any, error) {
+	err := j.Write(ctx, stepDeleteInternetGateway, detached, deleted, func(ctx context.Context) (any, error) {
 		_, err := ec.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: aws.String(gw.GatewayID)})
 		return nil, err
 	})

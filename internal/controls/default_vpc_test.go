@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -155,20 +156,37 @@ func TestDefaultVpcExceptedIsKept(t *testing.T) {
 	}
 }
 
-// Apply deletes the gateway, the subnets and the VPC in that order; the
-// region is then compliant, and rollback recreates a default VPC of the
-// same shape under new ids.
+// Apply detaches the gateway and deletes the subnets at once, then
+// deletes the VPC (which needs both) at once with the detached gateway;
+// the region is then compliant, and rollback recreates a default VPC of
+// the same shape under new ids.
 func TestDefaultVpcDeletedAndRecreated(t *testing.T) {
 	env, c, cenv, tg := defaultVpcSetup(t)
 	old := defaultVpcID(t, env)
 	before := env.Server.Snapshot()
 	j := appliedJournal(t, c, cenv, tg)
-	var kinds []string
-	for _, e := range j.Entries {
-		kinds = append(kinds, string(e.Step.Kind))
+	at := map[string][]int{}
+	for i, e := range j.Entries {
+		at[string(e.Step.Kind)] = append(at[string(e.Step.Kind)], i)
 	}
-	if got := strings.Join(kinds, " "); got != "DetachInternetGateway DeleteInternetGateway DeleteSubnet DeleteSubnet DeleteSubnet DeleteVpc" {
-		t.Fatalf("steps = %s", got)
+	if len(j.Entries) != 6 || len(at["DetachInternetGateway"]) != 1 || len(at["DeleteInternetGateway"]) != 1 ||
+		len(at["DeleteSubnet"]) != 3 || len(at["DeleteVpc"]) != 1 {
+		t.Fatalf("steps = %v", at)
+	}
+	vpcAt := at["DeleteVpc"][0]
+	if at["DeleteInternetGateway"][0] < at["DetachInternetGateway"][0] || vpcAt < at["DetachInternetGateway"][0] || vpcAt < at["DeleteSubnet"][2] {
+		t.Fatalf("steps out of their dependencies' order: %v", at)
+	}
+	// The log shows the dependencies too: DeleteVpc is asked only after
+	// the detach's and every subnet delete's answers.
+	var asked []string
+	for _, r := range env.Server.Requests() {
+		if r.Write {
+			asked = append(asked, r.Action)
+		}
+	}
+	if n := len(asked); n != 6 || asked[n-1] != "DeleteVpc" && asked[n-2] != "DeleteVpc" {
+		t.Fatalf("writes asked = %v", asked)
 	}
 	if _, _, ok := env.Server.DefaultVpc(vpcRegion); ok {
 		t.Fatal("the default VPC is still there")
@@ -184,12 +202,14 @@ func TestDefaultVpcDeletedAndRecreated(t *testing.T) {
 
 	// The preview: the VPC step recreates everything; the older steps
 	// have nothing of their own to do.
-	reversed := j.Reversed()
-	u := undoVerdict(t, c, cenv, tg, reversed[0].Step)
+	u := undoVerdict(t, c, cenv, tg, vpcStepOf(t, j))
 	if u.Verdict != control.Restore || !strings.Contains(u.What, "under new ids") || !strings.Contains(u.What, "what referenced "+old) {
 		t.Fatalf("DeleteVpc undo = %s %q", u.Verdict, u.What)
 	}
-	for _, e := range reversed[1:] {
+	for _, e := range j.Reversed() {
+		if e.Step.Kind == "DeleteVpc" {
+			continue
+		}
 		if u := undoVerdict(t, c, cenv, tg, e.Step); u.Verdict != control.Already || !strings.Contains(u.What, "comes back with the default VPC") {
 			t.Fatalf("%s undo = %s %q", e.Step.Kind, u.Verdict, u.What)
 		}
@@ -209,6 +229,18 @@ func TestDefaultVpcDeletedAndRecreated(t *testing.T) {
 	if err := j.UndoAll(ctx, c, cenv, func(string) control.Target { return tg }); err != nil || len(env.Server.Writes()) != 0 {
 		t.Fatalf("second rollback: %v, writes %+v", err, env.Server.Writes())
 	}
+}
+
+// vpcStepOf is the journal's DeleteVpc step.
+func vpcStepOf(t *testing.T, j *controltest.MemJournal) control.Step {
+	t.Helper()
+	for _, e := range j.Entries {
+		if e.Step.Kind == "DeleteVpc" {
+			return e.Step
+		}
+	}
+	t.Fatalf("no DeleteVpc in %+v", j.Entries)
+	return control.Step{}
 }
 
 // A region whose default VPC is already gone is compliant and apply writes
@@ -232,7 +264,7 @@ func TestRegionWithoutDefaultVpcIsCompliant(t *testing.T) {
 func TestDefaultVpcAlreadyExists(t *testing.T) {
 	env, c, cenv, tg := defaultVpcSetup(t)
 	j := appliedJournal(t, c, cenv, tg)
-	vpcStep := j.Reversed()[0].Step
+	vpcStep := vpcStepOf(t, j)
 	u := undoVerdict(t, c, cenv, tg, vpcStep)
 	if _, err := env.Clients.EC2(vpcRegion).CreateDefaultVpc(ctx, &ec2.CreateDefaultVpcInput{}); err != nil {
 		t.Fatal(err)
@@ -296,18 +328,38 @@ func TestDefaultVpcPartialApplyRollsBack(t *testing.T) {
 	}
 }
 
+// detachOnly applies default-vpc with every DeleteSubnet refused, so that
+// the apply stops after the gateway's detach, before DeleteVpc and the
+// gateway's delete, and returns the journal and its detach step.
+func detachOnly(t *testing.T, env *fakeawstest.Env, c controls.DefaultVPC, cenv *control.Env, tg control.Target) (*controltest.MemJournal, control.Step) {
+	t.Helper()
+	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteSubnet", Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
+	j := &controltest.MemJournal{}
+	if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
+		t.Fatal("apply succeeded through a failing DeleteSubnet")
+	}
+	env.Server.ClearFaults()
+	for _, e := range j.Entries {
+		if e.Step.Kind == "DetachInternetGateway" && !e.Failed {
+			for _, w := range env.Server.Writes() {
+				if w.Action == "DeleteVpc" || w.Action == "DeleteInternetGateway" {
+					t.Fatalf("%s asked though a subnet delete failed", w.Action)
+				}
+			}
+			return j, e.Step
+		}
+	}
+	t.Fatalf("no detach in %+v", j.Entries)
+	return nil, control.Step{}
+}
+
 // Apply stopped right after the detach: rollback attaches the same
 // gateway again.
 func TestDefaultVpcDetachedGatewayIsAttachedAgain(t *testing.T) {
 	env, c, cenv, tg := defaultVpcSetup(t)
 	before := env.Server.Snapshot()
-	env.Server.AddFault(fakeaws.Fault{Service: "ec2", Action: "DeleteInternetGateway", Error: "UnauthorizedOperation", Status: 403, Message: "You are not authorized to perform this operation."})
-	j := &controltest.MemJournal{}
-	if _, err := c.Apply(ctx, cenv, tg, j.For(c.Info().ID, vpcRegion)); err == nil {
-		t.Fatal("apply succeeded through a failing DeleteInternetGateway")
-	}
-	env.Server.ClearFaults()
-	u := undoVerdict(t, c, cenv, tg, j.Reversed()[0].Step)
+	j, detach := detachOnly(t, env, c, cenv, tg)
+	u := undoVerdict(t, c, cenv, tg, detach)
 	if u.Verdict != control.Restore || !strings.HasPrefix(u.What, "attach internet gateway igw-") {
 		t.Fatalf("detach undo = %s %q", u.Verdict, u.What)
 	}
@@ -357,7 +409,10 @@ var errChainKilled = errors.New("killed")
 // apply at its intent number at: that intent is journaled without an
 // outcome (Done=false), its write made or not as made says, and every
 // later write is refused. at 0 never kills.
+// Writes made at once are journaled one at a time, in the order they
+// come.
 type chainKillJournal struct {
+	mu         sync.Mutex
 	m          *controltest.MemJournal
 	at         int
 	made, dead bool
@@ -366,6 +421,8 @@ type chainKillJournal struct {
 func (k *chainKillJournal) RunID() string { return "20260101T000000Z-0000" }
 
 func (k *chainKillJournal) Write(ctx context.Context, kind control.StepKind, prior, after any, write func(context.Context) (any, error)) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.dead {
 		return errChainKilled
 	}
@@ -454,22 +511,17 @@ func TestDefaultVpcKilledApplyResumesAndRollsBack(t *testing.T) {
 // and left alone.
 func TestDefaultVpcDetachedGatewayOfDeletedVpc(t *testing.T) {
 	env, c, cenv, tg := defaultVpcSetup(t)
-	first := &controltest.MemJournal{}
-	if _, err := c.Apply(ctx, cenv, tg, &chainKillJournal{m: first, at: 2}); !errors.Is(err, errChainKilled) {
-		t.Fatalf("killed apply = %v", err)
-	}
-	first.Entries = first.Entries[:1] // the detach, confirmed
+	_, detach := detachOnly(t, env, c, cenv, tg)
 	var prior struct {
 		GatewayID string `json:"gateway_id"`
 	}
-	if err := json.Unmarshal(first.Entries[0].Step.Prior, &prior); err != nil {
+	if err := json.Unmarshal(detach.Prior, &prior); err != nil {
 		t.Fatal(err)
 	}
 	second := &controltest.MemJournal{Run: "20260101T000001Z-0000"}
 	if _, err := c.Apply(ctx, cenv, tg, second.For(c.Info().ID, vpcRegion)); err != nil {
 		t.Fatal(err)
 	}
-	detach := first.Entries[0].Step
 	u := undoVerdict(t, c, cenv, tg, detach)
 	if u.Verdict != control.Delete || !strings.Contains(u.What, "delete internet gateway "+prior.GatewayID+", which harden detached") {
 		t.Fatalf("detach undo with the VPC gone = %s %q", u.Verdict, u.What)

@@ -294,29 +294,39 @@ func (s archiveState) retentionLoss(env *control.Env) (control.Loss, bool) {
 }
 
 func (c LogArchive) Apply(ctx context.Context, env *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
-	st, err := c.read(ctx, env, t)
-	if err != nil {
-		return nil, err
+	name := LogBucketName(env, t)
+	if err := validate.BucketName(name); err != nil {
+		return nil, fmt.Errorf("log-archive: %w: choose another with --log-bucket", err)
 	}
-	ch := st.changes(env, t)
-	if len(ch) == 0 {
-		return nil, nil
-	}
-	// The key and the bucket are written at once; only the bucket's
-	// default encryption needs the key, and it is the bucket's last write.
+	// The key branch and the bucket branch each read their part and write
+	// it at once with the other: no write of one needs the other's reads,
+	// and only the bucket's default encryption needs the key (it is the
+	// bucket's last write and waits for the key branch). Each branch
+	// writes only what its own read found missing.
+	keySt, bucketSt := archiveState{}, archiveState{Bucket: name}
 	key := &keyOutcome{done: make(chan struct{})}
-	bucket := st
-	err = parallel.All(ctx,
+	err := parallel.All(ctx,
 		func(ctx context.Context) error {
 			defer close(key.done)
-			key.arn, key.err = c.applyKey(ctx, env, t, j, st)
+			if key.err = c.readKey(ctx, env, t, &keySt); key.err != nil {
+				return key.err
+			}
+			key.arn, key.err = c.applyKey(ctx, env, t, j, keySt)
 			return key.err
 		},
-		func(ctx context.Context) error { return c.applyBucket(ctx, env, t, j, &bucket, key) })
+		func(ctx context.Context) error {
+			if err := readBucket(ctx, env.AWS.S3(t.HomeRegion), &bucketSt); err != nil {
+				return fmt.Errorf("log-archive: %w", err)
+			}
+			bucket := bucketSt
+			return c.applyBucket(ctx, env, t, j, &bucket, key)
+		})
 	if err != nil {
-		return nil, err
+		return nil, err // a failed read fails its branch, so both reads are in when err is nil
 	}
-	return ch, nil
+	st := bucketSt
+	st.KeyARN, st.KeyOrphan, st.KeyRotation, st.KeyPolicy = keySt.KeyARN, keySt.KeyOrphan, keySt.KeyRotation, keySt.KeyPolicy
+	return st.changes(env, t), nil
 }
 
 // Steps lists the writes Apply makes, each with its undo.

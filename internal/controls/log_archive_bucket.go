@@ -190,12 +190,39 @@ func readBucketPolicy(ctx context.Context, c *s3.Client, bucket string) (string,
 // applyBucket makes the bucket and its settings. S3 answers
 // OperationAborted to configuration writes made at once on one bucket, so
 // they are made one after another; the default encryption comes last, as
-// it waits for the key branch's key.
+// it waits for the key branch's key. A bucket it creates is read for
+// Block Public Access while versioning is written (a read never conflicts
+// with a write): S3 turns it all on for every new bucket, so that write
+// is left out when the read finds it on.
 func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.Target, j control.Journal, st *archiveState, key *keyOutcome) error {
 	c := env.AWS.S3(t.HomeRegion)
 	newBucket := !st.Exists
 	if newBucket {
 		if err := createBucket(ctx, c, t, j, st); err != nil {
+			return err
+		}
+	}
+	versioning := func(ctx context.Context) error {
+		if !st.Owned || st.Versioning == string(s3types.BucketVersioningStatusEnabled) {
+			return nil
+		}
+		prior := versioningPrior{Bucket: st.Bucket, Status: st.Versioning, NewBucket: newBucket}
+		after := versioningPrior{Bucket: st.Bucket, Status: string(s3types.BucketVersioningStatusEnabled)}
+		if err := j.Write(ctx, stepPutBucketVersioning, prior, after, func(ctx context.Context) (any, error) {
+			return nil, putVersioning(ctx, c, st.Bucket, s3types.BucketVersioningStatusEnabled)
+		}); err != nil {
+			return fmt.Errorf("log-archive: enable versioning of %s: %w", st.Bucket, err)
+		}
+		return nil
+	}
+	if newBucket {
+		err := parallel.All(ctx, versioning, func(ctx context.Context) (err error) {
+			if st.PAB, err = readBucketPAB(ctx, c, st.Bucket); err != nil {
+				return fmt.Errorf("log-archive: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -208,13 +235,9 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 			return fmt.Errorf("log-archive: block public access to %s: %w", st.Bucket, err)
 		}
 	}
-	if st.Owned && st.Versioning != string(s3types.BucketVersioningStatusEnabled) {
-		prior := versioningPrior{Bucket: st.Bucket, Status: st.Versioning, NewBucket: newBucket}
-		after := versioningPrior{Bucket: st.Bucket, Status: string(s3types.BucketVersioningStatusEnabled)}
-		if err := j.Write(ctx, stepPutBucketVersioning, prior, after, func(ctx context.Context) (any, error) {
-			return nil, putVersioning(ctx, c, st.Bucket, s3types.BucketVersioningStatusEnabled)
-		}); err != nil {
-			return fmt.Errorf("log-archive: enable versioning of %s: %w", st.Bucket, err)
+	if !newBucket {
+		if err := versioning(ctx); err != nil {
+			return err
 		}
 	}
 	if days := retentionDays(env); !hasRetention(st.Lifecycle, days) {
@@ -266,9 +289,10 @@ func (LogArchive) applyBucket(ctx context.Context, env *control.Env, t control.T
 // createBucket creates the bucket with harden's tags in the same call, so
 // that no bucket of harden's ever exists without the tags that prove whose
 // it is (a separate tagging write could be cut off by a kill, leaving a
-// bucket rollback may not delete). The new bucket's settings are then all
-// written explicitly, never taken from S3's defaults for new buckets (an
-// S3-compatible endpoint may lack them).
+// bucket rollback may not delete). The new bucket's settings are then
+// written explicitly, never assumed from S3's defaults for new buckets (an
+// S3-compatible endpoint may lack them): Block Public Access, the one
+// default harden wants as S3 sets it, is read and written only if missing.
 func createBucket(ctx context.Context, c *s3.Client, t control.Target, j control.Journal, st *archiveState) error {
 	tags := control.Tags(j.RunID())
 	cfg := &s3types.CreateBucketConfiguration{}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -17,6 +18,7 @@ import (
 	"github.com/harden-dev/harden/internal/control"
 	"github.com/harden-dev/harden/internal/control/controltest"
 	"github.com/harden-dev/harden/internal/controls"
+	"github.com/harden-dev/harden/internal/fakeaws"
 	"github.com/harden-dev/harden/internal/fakeawstest"
 )
 
@@ -470,4 +472,79 @@ func TestLogArchiveAdoptsBucketWithLegacyLifecycle(t *testing.T) {
 // archiveSettings are log-archive settings for a test's control.Env.
 func archiveSettings(bucket string, days int) map[string]control.ControlSettings {
 	return map[string]control.ControlSettings{"log-archive": &controls.LogArchiveSettings{Bucket: bucket, RetentionDays: days}}
+}
+
+// On a fresh account the key branch and the bucket branch write at once,
+// the bucket's writes one after another (S3 refuses concurrent
+// configuration writes on one bucket: no OperationAborted may appear),
+// and the new bucket's Block Public Access, which S3 turns on, is read,
+// not written. An endpoint whose new buckets lack it gets it written.
+func TestLogArchiveNewBucketWrites(t *testing.T) {
+	for _, missing := range []bool{false, true} {
+		env := fakeawstest.Start(t, fakeaws.Options{Latency: 5 * time.Millisecond})
+		cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("", 90)}
+		c := controls.LogArchive{}
+		tg := target(c, "")
+		if missing {
+			env.Server.AddFault(fakeaws.Fault{Service: "s3", Action: "GetPublicAccessBlock", Error: "NoSuchPublicAccessBlockConfiguration",
+				Status: 404, Message: "The public access block configuration was not found", Times: 1})
+		}
+		j := &controltest.MemJournal{}
+		if _, err := c.Apply(ctx, cenv, tg, j.For("log-archive", "us-east-1")); err != nil {
+			t.Fatalf("apply (PAB missing %v): %v", missing, err)
+		}
+		pabWrites := 0
+		for _, r := range env.Server.Requests() {
+			if r.Error == "OperationAborted" {
+				t.Fatalf("two bucket writes met: %+v", r)
+			}
+			if r.Action == "PutPublicAccessBlock" {
+				pabWrites++
+			}
+		}
+		steps := map[control.StepKind]int{}
+		for _, e := range j.Entries {
+			steps[e.Step.Kind]++
+		}
+		want := 0
+		if missing {
+			want = 1
+		}
+		if pabWrites != want || steps["PutBucketPublicAccessBlock"] != want {
+			t.Fatalf("PAB missing %v: %d PutPublicAccessBlock calls, %d steps, want %d", missing, pabWrites, steps["PutBucketPublicAccessBlock"], want)
+		}
+		if f, err := c.Check(ctx, cenv, tg); err != nil || !f.Compliant {
+			t.Fatalf("after apply (PAB missing %v): %+v, %v", missing, f, err)
+		}
+	}
+}
+
+// A key read that fails does not stop the bucket branch, which needs
+// nothing of the key's reads: the bucket is made with every setting but
+// the default encryption (which needs the key), and apply reports the
+// key's error; the next apply finishes the job.
+func TestLogArchiveKeyReadFailsBucketGoesOn(t *testing.T) {
+	env := fakeawstest.Start(t)
+	cenv := &control.Env{AWS: env.Clients, ControlSettings: archiveSettings("", 90)}
+	c := controls.LogArchive{}
+	tg := target(c, "")
+	env.Server.AddFault(fakeaws.Fault{Service: "kms", Action: "DescribeKey", Error: fakeaws.AccessDenied})
+	_, err := c.Apply(ctx, cenv, tg, (&controltest.MemJournal{}).For("log-archive", "us-east-1"))
+	if err == nil || !strings.Contains(err.Error(), "describe key") {
+		t.Fatalf("apply with the key unreadable: %v", err)
+	}
+	var kinds []string
+	for _, w := range env.Server.Writes() {
+		kinds = append(kinds, w.Action)
+	}
+	if got := strings.Join(kinds, " "); got != "CreateBucket PutBucketVersioning PutBucketLifecycleConfiguration PutBucketPolicy" {
+		t.Fatalf("writes = %s", got)
+	}
+	env.Server.ClearFaults()
+	if _, err := c.Apply(ctx, cenv, tg, (&controltest.MemJournal{}).For("log-archive", "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := c.Check(ctx, cenv, tg); err != nil || !f.Compliant {
+		t.Fatalf("after the second apply: %+v, %v", f, err)
+	}
 }

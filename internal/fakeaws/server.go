@@ -39,12 +39,15 @@ type Options struct {
 
 // Server is one fake AWS account. It is safe for concurrent use.
 type Server struct {
-	mu       sync.Mutex
-	acct     *account
-	log      []Request
-	faults   []*Fault
-	buckets  map[string]*tokenBucket
-	latency  time.Duration
+	mu      sync.Mutex
+	acct    *account
+	log     []Request
+	faults  []*Fault
+	buckets map[string]*tokenBucket
+	latency time.Duration
+	// held holds the resources a write in progress keeps from other
+	// writes (conflict.go).
+	held     map[string]bool
 	services map[string]*service
 	// alias is the account alias (iamaccount.go); "" means none.
 	alias string
@@ -81,6 +84,7 @@ func New(opts Options) *Server {
 		acct:     newAccount(id),
 		buckets:  map[string]*tokenBucket{},
 		latency:  opts.Latency,
+		held:     map[string]bool{},
 		services: map[string]*service{},
 		absent:   map[string]bool{},
 
@@ -178,6 +182,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.op = o
+
+	if key := c.conflictKey(); key != "" {
+		release, perr := s.hold(c, key)
+		if perr != nil {
+			s.record(c, o.name, o.write, perr.Status, perr.Code)
+			svc.writeError(w, c, perr)
+			return
+		}
+		defer release()
+	}
 
 	s.mu.Lock()
 	latency := s.latency
