@@ -345,11 +345,17 @@ func (c DefaultSecurityGroup) Apply(ctx context.Context, env *control.Env, t con
 	}
 	// Whether a group is used and its rules' ids both need only the group
 	// ids: read at once.
+	// markUsed fills candidates' UsedBy meanwhile: the rules' read gets
+	// the ids only.
+	ids := make([]string, len(candidates))
+	for i, g := range candidates {
+		ids[i] = g.GroupID
+	}
 	var rules map[string][]ec2types.SecurityGroupRule
 	err = parallel.Do(ctx,
 		func(ctx context.Context) error { return c.markUsed(ctx, env, t.Region, candidates) },
 		func(ctx context.Context) (err error) {
-			rules, err = c.rulesWithIDs(ctx, env, t.Region, candidates)
+			rules, err = c.rulesWithIDs(ctx, env, t.Region, ids)
 			return err
 		})
 	if err != nil {
@@ -393,11 +399,7 @@ func (c DefaultSecurityGroup) Apply(ctx context.Context, env *control.Env, t con
 }
 
 // rulesWithIDs reads the groups' rules with their ids, for the revokes.
-func (DefaultSecurityGroup) rulesWithIDs(ctx context.Context, env *control.Env, region string, groups []defaultGroup) (map[string][]ec2types.SecurityGroupRule, error) {
-	ids := make([]string, 0, len(groups))
-	for _, g := range groups {
-		ids = append(ids, g.GroupID)
-	}
+func (DefaultSecurityGroup) rulesWithIDs(ctx context.Context, env *control.Env, region string, ids []string) (map[string][]ec2types.SecurityGroupRule, error) {
 	rules, err := allPages(ctx, ec2.NewDescribeSecurityGroupRulesPaginator(env.AWS.EC2(region), &ec2.DescribeSecurityGroupRulesInput{
 		Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}}}),
 		func(o *ec2.DescribeSecurityGroupRulesOutput) []ec2types.SecurityGroupRule {
