@@ -2,6 +2,7 @@ package awsclient
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -247,5 +248,162 @@ func TestPacerLeavesCallsWithoutDeadlineToTheRetryer(t *testing.T) {
 	_, _, err := p.handle(context.Background(), middleware.FinalizeInput{}, next)
 	if !awserror.IsThrottled(err) || sends != 1 {
 		t.Fatalf("error %v after %d sends, want the throttling answer after 1", err, sends)
+	}
+}
+
+// paced runs n calls through p at once, each with its own call clock of
+// limit, and returns each call's error and duration. send answers each
+// attempt; the call's index is in its context.
+func paced(p *pacer, parent context.Context, n int, limit time.Duration, send func(ctx context.Context, call int) error) ([]error, []time.Duration) {
+	errs, took := make([]error, n), make([]time.Duration, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			start := time.Now()
+			call := newCallContext(parent, limit)
+			defer call.release()
+			ctx := context.WithValue(call, callIndexKey{}, i)
+			next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if err := send(ctx, i); err != nil {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+				return middleware.FinalizeOutput{Result: "ok"}, middleware.Metadata{}, nil
+			})
+			_, _, errs[i] = p.handle(ctx, middleware.FinalizeInput{}, next)
+			took[i] = time.Since(start)
+			if errs[i] != nil && call.Err() == context.DeadlineExceeded {
+				// As callDeadline reports it.
+				errs[i] = &CallTimeoutError{After: limit, Err: errs[i]}
+			}
+		}()
+		// Calls queue in the order they are started.
+		time.Sleep(time.Millisecond)
+	}
+	for range n {
+		<-done
+	}
+	return errs, took
+}
+
+type callIndexKey struct{}
+
+// limitedPacer is a pacer whose (test) region budget lets r calls a second go.
+func limitedPacer(r rate.Limit) *pacer {
+	p := newPacer()
+	b := p.budget("", "")
+	b.mu.Lock()
+	b.setRate(time.Now(), r)
+	b.mu.Unlock()
+	return p
+}
+
+// A call queued behind calls that AWS answers one after another waits
+// longer than its deadline, and is not ended by it: the queue moves.
+func TestPacedCallOutlivesItsDeadlineInAMovingQueue(t *testing.T) {
+	p := limitedPacer(20)
+	const limit = 150 * time.Millisecond
+	errs, took := paced(p, context.Background(), 12, limit, func(context.Context, int) error { return nil })
+	longest := time.Duration(0)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d after %s: %v", i, took[i], err)
+		}
+		longest = max(longest, took[i])
+	}
+	// 12 calls at 20 a second: the last waits about 550 ms.
+	if longest < 3*limit {
+		t.Fatalf("the last call took %s: the test did not queue calls past their deadline of %s", longest, limit)
+	}
+}
+
+// A queue that lets no call through to a success ends the calls waiting in
+// it within their deadline.
+func TestPacedCallEndsInAStalledQueue(t *testing.T) {
+	p := limitedPacer(paceFloor) // one call every 10 s
+	const limit = 300 * time.Millisecond
+	// The first call goes at once and hangs on the wire until its clock
+	// ends it; the second waits for a turn 10 s away, with no success.
+	errs, took := paced(p, context.Background(), 2, limit, func(ctx context.Context, _ int) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	for i, err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("call %d: %v, want its deadline", i, err)
+		}
+		if took[i] < limit-20*time.Millisecond || took[i] > 3*limit {
+			t.Errorf("call %d took %s, want about its deadline of %s", i, took[i], limit)
+		}
+	}
+}
+
+// Ctrl-C ends every wait at once, with context.Canceled, not a deadline.
+func TestPacedWaitsEndAtOnceOnInterrupt(t *testing.T) {
+	p := limitedPacer(2)
+	parent, interrupt := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, interrupt)
+	errs, took := paced(p, parent, 10, time.Minute, func(ctx context.Context, _ int) error { return nil })
+	waited := 0
+	for i, err := range errs {
+		if took[i] < 90*time.Millisecond {
+			if err != nil {
+				t.Errorf("call %d went before the interrupt and failed: %v", i, err)
+			}
+			continue
+		}
+		waited++
+		if !errors.Is(err, context.Canceled) || took[i] > 400*time.Millisecond {
+			t.Errorf("call %d: %v after %s, want context.Canceled right after the interrupt at 100 ms", i, err, took[i])
+		}
+	}
+	if waited < 5 {
+		t.Fatalf("only %d calls were waiting at the interrupt", waited)
+	}
+}
+
+// The run ends: when AWS throttles every call, no call's wait counts as
+// progress, and all calls end within about their deadline, not one
+// deadline after another.
+func TestPacedCallsEndWhenAWSThrottlesEverything(t *testing.T) {
+	p := limitedPacer(50)
+	const limit = 300 * time.Millisecond
+	errs, took := paced(p, context.Background(), 20, limit, func(context.Context, int) error { return throttlingAnswer })
+	for i, err := range errs {
+		var te *CallTimeoutError
+		if !awserror.IsThrottled(err) || !errors.As(err, &te) {
+			t.Errorf("call %d: %v, want throttled at its deadline", i, err)
+		}
+		if took[i] > 4*limit {
+			t.Errorf("call %d took %s, want about its deadline of %s", i, took[i], limit)
+		}
+	}
+}
+
+// The run ends: a call that AWS keeps refusing while it would answer the
+// others ends within about its deadline. It goes first each time (oldest
+// first), so its budget has no success meanwhile: the calls behind it
+// have no progress either and end at their deadline too, not one
+// deadline after another.
+func TestPacedCallThrottledAloneEnds(t *testing.T) {
+	p := limitedPacer(50)
+	const limit = 300 * time.Millisecond
+	errs, took := paced(p, context.Background(), 20, limit, func(ctx context.Context, call int) error {
+		if call == 0 {
+			return throttlingAnswer
+		}
+		return nil
+	})
+	var te *CallTimeoutError
+	if !awserror.IsThrottled(errs[0]) || !errors.As(errs[0], &te) {
+		t.Errorf("the refused call: %v, want throttled at its deadline", errs[0])
+	}
+	for i, err := range errs {
+		if err != nil && !errors.As(err, &te) {
+			t.Errorf("call %d: %v, want success or its deadline", i, err)
+		}
+		if took[i] > 4*limit {
+			t.Errorf("call %d took %s, want at most about its deadline of %s", i, took[i], limit)
+		}
 	}
 }
