@@ -73,7 +73,10 @@ type Timeouts struct {
 	// Attempt bounds one HTTP attempt, from sending the request to reading
 	// the whole answer. It is never longer than Call.
 	Attempt time.Duration
-	// Call bounds a whole operation: every attempt, retry and backoff.
+	// Call bounds a whole operation: every attempt, retry and backoff, and
+	// its time waiting for a paced budget without progress. Time queued
+	// behind calls that the budget lets go and AWS answers does not count:
+	// a queue that moves is not a hang (see callContext).
 	Call time.Duration
 }
 
@@ -111,7 +114,9 @@ func httpClient(t Timeouts) *awshttp.BuildableClient {
 }
 
 // callDeadline bounds each operation, retries included: it runs first in
-// the Initialize step, before the retry loop of the Finalize step. A second
+// the Initialize step, before the retry loop of the Finalize step. Time
+// queued for a paced budget that keeps serving calls does not count (see
+// callContext). A second
 // middleware, inside the retry loop, keeps the last attempt's error, so
 // that a call that ran out of time while throttled says so.
 func callDeadline(d time.Duration) func(*middleware.Stack) error {
@@ -119,11 +124,10 @@ func callDeadline(d time.Duration) func(*middleware.Stack) error {
 		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("HardenCallDeadline",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				last := &lastAttempt{}
-				ctx = context.WithValue(ctx, lastAttemptKey{}, last)
-				ctx, cancel := context.WithTimeout(ctx, d)
-				defer cancel()
-				out, md, err := next.HandleInitialize(ctx, in)
-				if err != nil && ctx.Err() == context.DeadlineExceeded {
+				call := newCallContext(ctx, d)
+				defer call.release()
+				out, md, err := next.HandleInitialize(context.WithValue(call, lastAttemptKey{}, last), in)
+				if err != nil && call.Err() == context.DeadlineExceeded {
 					err = &CallTimeoutError{After: d, Err: err, Last: last.get()}
 				}
 				return out, md, err

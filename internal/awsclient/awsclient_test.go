@@ -129,3 +129,37 @@ func TestEndlessThrottlingTimesOut(t *testing.T) {
 		t.Fatalf("endless throttling: %v", err)
 	}
 }
+
+// Calls queued behind each other for a throttled service's pace wait
+// longer than their deadline, and succeed: the queue moves.
+func TestPacedQueueOutlastsTheCallDeadline(t *testing.T) {
+	srv := fakeaws.New(fakeaws.Options{})
+	srv.SetThrottle("sts", "", 10, 1)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	fakeawstest.SetCredentialEnv(t)
+	const deadline = 400 * time.Millisecond
+	c, err := awsclient.Load(context.Background(), awsclient.Options{
+		EndpointURL: hs.URL, Timeouts: awsclient.Timeouts{Call: deadline},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 30 // at most 10 a second: 3 s, far over the deadline
+	errs := make(chan error, calls)
+	start := time.Now()
+	for range calls {
+		go func() {
+			_, err := c.AccountID(context.Background())
+			errs <- err
+		}()
+	}
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Errorf("queued call: %v", err)
+		}
+	}
+	if took := time.Since(start); took < 5*deadline {
+		t.Fatalf("%d calls at 10 a second took %s: they did not queue past the deadline of %s", calls, took, deadline)
+	}
+}
