@@ -231,7 +231,7 @@ Exit codes: 0 compliant/no changes, 2 changes pending (plan) or findings (audit)
 		g.settingFlags[sf.flag] = f.String(sf.flag, "", sf.usage)
 	}
 	f.DurationVar(&g.timeout, "timeout", awsclient.DefaultTimeouts.Call,
-		fmt.Sprintf("overall deadline of each AWS call, retries included (each attempt: at most %s, connecting: %s)",
+		fmt.Sprintf("overall deadline of each AWS call, retries included, not counting its wait in a moving throttling queue (each attempt: at most %s, connecting: %s)",
 			awsclient.DefaultTimeouts.Attempt, awsclient.DefaultTimeouts.Connect))
 
 	registerCompletions(root, g)
