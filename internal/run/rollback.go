@@ -518,19 +518,61 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 			gr.clean = rb.undoGroup(ctx, gr.steps, held, runs, report, finish)
 		}()
 	}
-	wg.Wait()
 	// Steps that must wait for every region of their control (a role
-	// shared by all regions) go last.
-	for _, s := range final {
-		held := ""
-		for _, gr := range groups {
-			if gr.control == s.Control && !gr.clean {
-				held = fmt.Sprintf("%s in %s still has changes that were not undone", gr.control, gr.region)
-				break
-			}
-		}
-		rb.undoGroup(ctx, []*RollbackStep{s}, held, runs, report, finish)
+	// shared by all regions) go once that control's groups, and those of
+	// the controls that use it, are done, not after every group: the
+	// Config service-linked role need not wait for an IAM role of
+	// security-alerts. A control's such steps go newest first, after
+	// those of the controls that depend on it (launched before it).
+	rank := map[string]int{}
+	for i, id := range rb.ordered {
+		rank[id] = i
 	}
+	var finalControls []string
+	finalSteps := map[string][]*RollbackStep{}
+	for _, s := range final {
+		if finalSteps[s.Control] == nil {
+			finalControls = append(finalControls, s.Control)
+		}
+		finalSteps[s.Control] = append(finalSteps[s.Control], s)
+	}
+	finalDone := map[string]chan struct{}{}
+	for _, c := range finalControls {
+		finalDone[c] = make(chan struct{})
+	}
+	for _, c := range finalControls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(finalDone[c])
+			for _, d := range finalControls {
+				if rank[d] > rank[c] {
+					select {
+					case <-finalDone[d]:
+					case <-ctx.Done():
+					}
+				}
+			}
+			held := ""
+			for _, gr := range groups {
+				probe := RollbackStep{Control: c, Region: finalSteps[c][0].Region}
+				if gr.control != c && !rb.uses(RollbackStep{Control: gr.control, Region: gr.region}, probe) {
+					continue
+				}
+				select {
+				case <-gr.done:
+				case <-ctx.Done():
+				}
+				if gr.control == c && !gr.clean && held == "" {
+					held = fmt.Sprintf("%s in %s still has changes that were not undone", gr.control, gr.region)
+				}
+			}
+			for _, s := range finalSteps[c] {
+				rb.undoGroup(ctx, []*RollbackStep{s}, held, runs, report, finish)
+			}
+		}()
+	}
+	wg.Wait()
 	if progress != nil {
 		progress(total, total, "")
 	}

@@ -21,6 +21,9 @@ type world struct {
 	mu     sync.Mutex
 	values map[string]string
 	undone []string
+	// waitFor, when set, holds the undo of each key it names until its
+	// channel is closed (or a second has passed).
+	waitFor map[string]chan struct{}
 }
 
 func newWorld() *world { return &world{values: map[string]string{}} }
@@ -81,6 +84,12 @@ func (s setting) Steps() control.Steps {
 		}
 		k := s.key(t)
 		restore := func(context.Context) error {
+			if ch := s.w.waitFor[k]; ch != nil {
+				select {
+				case <-ch:
+				case <-time.After(time.Second):
+				}
+			}
 			s.w.mu.Lock()
 			defer s.w.mu.Unlock()
 			s.w.values[k] = prior.V
@@ -185,6 +194,41 @@ func statuses(rb *run.Rollback) map[string]run.StepStatus {
 		m[s.Control+"@"+s.Region+"/"+s.Run] = s.Status
 	}
 	return m
+}
+
+// A step that waits for every region of its control (AfterAllRegions)
+// waits for that control's groups and their dependents, not for every
+// group of the rollback: here an unrelated control's undo is held until
+// the shared step is undone, which would stall for a second were the
+// shared step last of all.
+func TestRollbackSharedStepWaitsOnlyForItsControl(t *testing.T) {
+	shared := func(w *world) control.Control {
+		return setting{id: "shared", scope: control.Account, w: w, shared: true}
+	}
+	f := newFixture(t, shared, other)
+	f.apply(t, "shared@us-east-1", "other@eu-west-1")
+	gate := make(chan struct{})
+	f.w.waitFor = map[string]chan struct{}{"other@eu-west-1": gate}
+	go func() {
+		for f.w.get("shared@us-east-1") == "on" {
+			time.Sleep(time.Millisecond)
+		}
+		close(gate)
+	}()
+	start := time.Now()
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Failed() || f.w.get("shared@us-east-1") != "" || f.w.get("other@eu-west-1") != "" {
+		t.Fatalf("not undone: %v %v", statuses(rb), f.w.values)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("rollback took %s: the shared step waited for the unrelated control", d)
+	}
+	if strings.Join(f.w.undone, ",") != "shared@us-east-1,other@eu-west-1" {
+		t.Fatalf("undo order %v", f.w.undone)
+	}
 }
 
 func TestRollbackUndoesEveryPendingRunNewestFirst(t *testing.T) {
