@@ -555,8 +555,9 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 			}
 			held := ""
 			for _, gr := range groups {
-				probe := RollbackStep{Control: c, Region: finalSteps[c][0].Region}
-				if gr.control != c && !rb.uses(RollbackStep{Control: gr.control, Region: gr.region}, probe) {
+				// What a shared step changed is account-wide: a
+				// dependent's groups in every region count.
+				if gr.control != c && !rb.dependsOn(gr.control, c) {
 					continue
 				}
 				select {

@@ -346,23 +346,38 @@ func TestRollbackScopeRefusesPrerequisiteAlone(t *testing.T) {
 	}
 }
 
-func TestRollbackSharedStepGoesLast(t *testing.T) {
+// A step shared by every region (AfterAllRegions) is undone after every
+// region's steps of its control and of the controls that depend on it.
+func TestRollbackSharedStepGoesAfterItsControlAndDependents(t *testing.T) {
 	w := newWorld()
 	f := newFixture(t)
 	f.w = w
 	f.all = []control.Control{
 		setting{id: "role", scope: control.Regional, w: w, shared: true},
+		setting{id: "rec", scope: control.Regional, w: w},
+		setting{id: "user", scope: control.Regional, deps: []string{"role"}, w: w},
 	}
 	// One run: the shared step was journaled first (in us-east-1), then
-	// the regional steps of a control sharing nothing.
-	f.all = append(f.all, setting{id: "rec", scope: control.Regional, deps: nil, w: w})
-	f.apply(t, "role@us-east-1", "rec@eu-west-1", "rec@us-east-1")
+	// the regional steps of another step of its control and of a
+	// dependent.
+	f.apply(t, "role@us-east-1", "role@eu-west-1", "user@eu-west-1", "user@us-east-1")
+	// The dependent's undo in us-east-1 takes a while: the shared step
+	// waits for it.
+	slow := make(chan struct{})
+	time.AfterFunc(100*time.Millisecond, func() { close(slow) })
+	w.waitFor = map[string]chan struct{}{"user@us-east-1": slow}
 	rb, err := f.rollback(t, run.RollbackOptions{})
 	if err != nil || rb.Failed() {
 		t.Fatalf("%v %+v", err, rb)
 	}
-	if last := w.undone[len(w.undone)-1]; last != "role@us-east-1" {
-		t.Errorf("undo order %v: the shared step must be last", w.undone)
+	pos := map[string]int{}
+	for i, k := range w.undone {
+		pos[k] = i
+	}
+	for _, k := range []string{"role@eu-west-1", "user@eu-west-1", "user@us-east-1"} {
+		if pos[k] > pos["role@us-east-1"] {
+			t.Errorf("undo order %v: the shared step must come after %s", w.undone, k)
+		}
 	}
 }
 
