@@ -523,11 +523,9 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 	// the controls that use it, are done, not after every group: the
 	// Config service-linked role need not wait for an IAM role of
 	// security-alerts. A control's such steps go newest first, after
-	// those of the controls that depend on it (launched before it).
-	rank := map[string]int{}
-	for i, id := range rb.ordered {
-		rank[id] = i
-	}
+	// those of the controls that depend on it, and of no other: the
+	// Config service-linked role does not wait for the alert forwarder
+	// role either.
 	var finalControls []string
 	finalSteps := map[string][]*RollbackStep{}
 	for _, s := range final {
@@ -546,7 +544,7 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 			defer wg.Done()
 			defer close(finalDone[c])
 			for _, d := range finalControls {
-				if rank[d] > rank[c] {
+				if d != c && rb.dependsOn(d, c) {
 					select {
 					case <-finalDone[d]:
 					case <-ctx.Done():

@@ -528,3 +528,39 @@ func TestRollbackHoldsOlderStepsBehindADriftedPart(t *testing.T) {
 		t.Fatalf("base was undone behind a drifted part: %q", v)
 	}
 }
+
+// Shared steps (AfterAllRegions) of unrelated controls do not wait for
+// one another; a dependent's shared step still goes before the shared
+// step of the control it depends on. Here beta's undo is held until
+// alpha's is made, which would stall for a second were alpha's shared
+// step to wait for beta's.
+func TestRollbackSharedStepsOfUnrelatedControlsGoTogether(t *testing.T) {
+	w := newWorld()
+	f := newFixture(t)
+	f.w = w
+	f.all = []control.Control{
+		setting{id: "alpha", scope: control.Account, w: w, shared: true},
+		setting{id: "beta", scope: control.Account, w: w, shared: true},
+		setting{id: "gamma", scope: control.Account, deps: []string{"alpha"}, w: w, shared: true},
+	}
+	f.apply(t, "alpha@us-east-1", "beta@us-east-1", "gamma@us-east-1")
+	gate := make(chan struct{})
+	w.waitFor = map[string]chan struct{}{"beta@us-east-1": gate}
+	go func() {
+		for w.get("alpha@us-east-1") == "on" {
+			time.Sleep(time.Millisecond)
+		}
+		close(gate)
+	}()
+	start := time.Now()
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil || rb.Failed() {
+		t.Fatalf("%v %v", err, statuses(rb))
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("rollback took %s: alpha's shared step waited for unrelated beta's", d)
+	}
+	if strings.Join(w.undone, ",") != "gamma@us-east-1,alpha@us-east-1,beta@us-east-1" {
+		t.Fatalf("undo order %v: gamma (which uses alpha) first, beta last (it waits for alpha here)", w.undone)
+	}
+}
