@@ -346,16 +346,19 @@ func TestRollbackScopeRefusesPrerequisiteAlone(t *testing.T) {
 	}
 }
 
+// A shared step goes after every region's steps of the controls that use
+// it (it need not wait for controls that do not: see
+// TestRollbackSharedStepWaitsOnlyForItsControl).
 func TestRollbackSharedStepGoesLast(t *testing.T) {
 	w := newWorld()
 	f := newFixture(t)
 	f.w = w
 	f.all = []control.Control{
-		setting{id: "role", scope: control.Regional, w: w, shared: true},
+		setting{id: "role", scope: control.Account, w: w, shared: true},
 	}
 	// One run: the shared step was journaled first (in us-east-1), then
-	// the regional steps of a control sharing nothing.
-	f.all = append(f.all, setting{id: "rec", scope: control.Regional, deps: nil, w: w})
+	// the regional steps of a control that uses it.
+	f.all = append(f.all, setting{id: "rec", scope: control.Regional, deps: []string{"role"}, w: w})
 	f.apply(t, "role@us-east-1", "rec@eu-west-1", "rec@us-east-1")
 	rb, err := f.rollback(t, run.RollbackOptions{})
 	if err != nil || rb.Failed() {
