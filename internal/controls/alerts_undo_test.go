@@ -2,8 +2,10 @@ package controls_test
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -307,5 +309,47 @@ func TestUnconfirmedForwarderRoleUndo(t *testing.T) {
 	step.RunID = "20200101T000000Z-other"
 	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Already {
 		t.Fatalf("unconfirmed create of another run: %s %q", u.Verdict, u.What)
+	}
+}
+
+// Deciding the undo of a rule harden created reads the rule, its tags
+// (harden's ownership proof) and its targets in one round trip, not one
+// after another: rollback makes this read again after the rule's target
+// is removed, on the longest chain of the alert controls.
+func TestRuleUndoReadsInOneRoundTrip(t *testing.T) {
+	env, cenv := alertsEnv(t)
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "eu-west-1")
+	const rule = "harden-alerts-guardduty"
+	if err := undoOf(t, cenv, "eu-west-1", alertStep(t, j, "eu-west-1", "PutAlertTarget", rule)).Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	step := alertStep(t, j, "eu-west-1", "PutAlertRule", rule)
+	const latency = 300 * time.Millisecond
+	env.Server.SetLatency(latency)
+	env.Server.ResetLog()
+	start := time.Now()
+	u := undoOf(t, cenv, "eu-west-1", step)
+	took := time.Since(start)
+	env.Server.SetLatency(0)
+	if u.Verdict != control.Delete {
+		t.Fatalf("%s %q", u.Verdict, u.What)
+	}
+	var actions []string
+	for _, r := range env.Server.Requests() {
+		actions = append(actions, r.Action)
+	}
+	sort.Strings(actions)
+	if got := strings.Join(actions, ","); got != "DescribeRule,ListTagsForResource,ListTargetsByRule" {
+		t.Fatalf("reads %s", got)
+	}
+	if took >= 2*latency {
+		t.Fatalf("deciding took %s at %s a call: the reads went one after another", took, latency)
+	}
+	if err := u.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clients.EventBridge("eu-west-1").DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(rule)}); err == nil {
+		t.Fatal("the rule is still there")
 	}
 }
