@@ -353,3 +353,65 @@ func TestRuleUndoReadsInOneRoundTrip(t *testing.T) {
 		t.Fatal("the rule is still there")
 	}
 }
+
+// Deciding the undo of the alert key reads the key and its tags in one
+// round trip; a key already gone is still "already gone", not an error.
+func TestKeyUndoReadsInOneRoundTrip(t *testing.T) {
+	env, cenv := alertsEnv(t, "a@example.com")
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+	step := alertStep(t, j, "us-east-1", "CreateAlertKey", controls.AlertKeyAlias)
+	const latency = 300 * time.Millisecond
+	env.Server.SetLatency(latency)
+	start := time.Now()
+	u := undoOf(t, cenv, "us-east-1", step)
+	took := time.Since(start)
+	env.Server.SetLatency(0)
+	if u.Verdict != control.Delete {
+		t.Fatalf("%s %q", u.Verdict, u.What)
+	}
+	if took >= 2*latency {
+		t.Fatalf("deciding took %s at %s a call: the reads went one after another", took, latency)
+	}
+	var result map[string]string
+	_ = json.Unmarshal(step.Result, &result)
+	result["key_id"] = "00000000-0000-0000-0000-000000000000"
+	step.Result, _ = json.Marshal(result)
+	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Already {
+		t.Fatalf("missing key: %s %q", u.Verdict, u.What)
+	}
+}
+
+// The role's undo deletes its inline policy only when its read found one:
+// once the policy's own undo removed it, deleting the role is one write.
+func TestForwarderRoleUndoDeletesThePolicyOnlyWhenThere(t *testing.T) {
+	for _, policyUndone := range []bool{true, false} {
+		env, cenv := alertsEnv(t, "a@example.com")
+		j := &controltest.MemJournal{}
+		applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+		if policyUndone {
+			u := undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", "PutAlertForwarderRolePolicy", controls.ForwarderRoleName))
+			if err := u.Do(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u := undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", "CreateAlertForwarderRole", controls.ForwarderRoleName))
+		env.Server.ResetLog()
+		if err := u.Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var writes []string // attempted, failed or not
+		for _, r := range env.Server.Requests() {
+			if r.Write {
+				writes = append(writes, r.Action)
+			}
+		}
+		want := "DeleteRole"
+		if !policyUndone {
+			want = "DeleteRolePolicy,DeleteRole"
+		}
+		if got := strings.Join(writes, ","); got != want {
+			t.Fatalf("policy undone %v: writes %s, want %s", policyUndone, got, want)
+		}
+	}
+}
