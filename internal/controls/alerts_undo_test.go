@@ -415,3 +415,30 @@ func TestForwarderRoleUndoDeletesThePolicyOnlyWhenThere(t *testing.T) {
 		}
 	}
 }
+
+// Rollback undoes the alert key (its alias, then the key) in the topic's
+// chain, after the topic and without waiting for the rules: the key's
+// steps name the topic's resource, and no rule's.
+func TestAlertKeyIsUndoneInTheTopicsChain(t *testing.T) {
+	_, cenv := alertsEnv(t, "a@example.com")
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+	resource := func(kind control.StepKind, contains string) string {
+		return undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", kind, contains)).Resource
+	}
+	topic := resource("CreateAlertTopic", controls.AlertTopicName)
+	if topic == "" {
+		t.Fatal("the topic's steps name no resource")
+	}
+	for _, kind := range []control.StepKind{"CreateAlertKey", "CreateAlertKeyAlias"} {
+		if got := resource(kind, controls.AlertKeyAlias); got != topic {
+			t.Errorf("%s names %q, want the topic's %q", kind, got, topic)
+		}
+	}
+	if got := resource("SubscribeAlertEmail", "a@example.com"); got != topic {
+		t.Errorf("SubscribeAlertEmail names %q, want the topic's %q", got, topic)
+	}
+	if got := resource("PutAlertRule", "harden-alerts-guardduty"); got == topic || got == "" {
+		t.Errorf("a rule names %q: it must be its own chain", got)
+	}
+}
