@@ -16,6 +16,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // Steps lists the writes Apply makes, each with its undo.
@@ -194,8 +195,18 @@ func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target,
 	if _, err := control.DecodeResult(s, &result); err != nil {
 		return control.Undo{}, err
 	}
-	out, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+	// The role and its tags (harden's ownership proof) are read together.
+	var out *iam.GetRoleOutput
+	var tags map[string]string
 	var nse *iamtypes.NoSuchEntityException
+	var tagsErr error
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		return err
+	}, func(ctx context.Context) error {
+		tags, tagsErr = roleTags(ctx, env)
+		return nil
+	})
 	if errors.As(err, &nse) {
 		if !s.Done {
 			return control.Nothing("the write never happened: no role %s", trailLogsRole), nil
@@ -208,9 +219,8 @@ func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target,
 	if result.ARN != "" && result.ARN != aws.ToString(out.Role.Arn) {
 		return control.Drift(nil, "role %s is not the one harden created (%s)", trailLogsRole, result.ARN), nil
 	}
-	tags, err := roleTags(ctx, env)
-	if err != nil {
-		return control.Undo{}, err
+	if tagsErr != nil {
+		return control.Undo{}, tagsErr
 	}
 	if !ownedByRun(tags, s.RunID) {
 		if !s.Done {
@@ -240,16 +250,25 @@ func undoRolePolicy(ctx context.Context, env *control.Env, t control.Target, s c
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
-	if _, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)}); err != nil {
+	// The role and its policy are read together.
+	var cur string
+	var policyErr error
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		return err
+	}, func(ctx context.Context) error {
+		cur, policyErr = rolePolicy(ctx, env)
+		return nil
+	})
+	if err != nil {
 		var nse *iamtypes.NoSuchEntityException
 		if errors.As(err, &nse) {
 			return control.Nothing("role %s is gone", trailLogsRole), nil
 		}
 		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
 	}
-	cur, err := rolePolicy(ctx, env)
-	if err != nil {
-		return control.Undo{}, err
+	if policyErr != nil {
+		return control.Undo{}, policyErr
 	}
 	putBack := func(ctx context.Context) error { return putRolePolicy(ctx, env, prior.Document) }
 	switch putVerdict(cur != "", samePolicy(cur, after.Document), samePolicy(cur, prior.Document), prior.Document != "") {
