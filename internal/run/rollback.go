@@ -651,7 +651,8 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 		results := make([]chainResult, len(chains))
 		var g errgroup.Group
 		g.SetLimit(stepsPerTarget)
-		for i, chain := range chains {
+		for _, i := range rb.launchOrder(chains) {
+			chain := chains[i]
 			res := chain[0].resource()
 			before := changed[""] || (res == "" && len(changed) > 0) || (res != "" && changed[res])
 			g.Go(func() error {
@@ -671,6 +672,26 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 		}
 	}
 	return clean
+}
+
+// launchOrder returns the indexes of chains in the order to start them:
+// at most stepsPerTarget run at once, so the chains with the most writes
+// to make (each a round trip, and one more to read again before the next
+// step) go first, rather than wait for a slot behind chains with nothing
+// to write; ties keep the chains' order.
+func (rb *Rollback) launchOrder(chains [][]*RollbackStep) []int {
+	writes := make([]int, len(chains))
+	order := make([]int, len(chains))
+	for i, chain := range chains {
+		order[i] = i
+		for _, s := range chain {
+			if s.Verdict == control.Restore || s.Verdict == control.Delete || (rb.opts.Force && s.Verdict == control.Drifted) {
+				writes[i]++
+			}
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return writes[order[a]] > writes[order[b]] })
+	return order
 }
 
 // chainResult is what undoing one chain of steps left.

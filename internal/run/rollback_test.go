@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -565,5 +566,96 @@ func TestRollbackSharedStepsOfUnrelatedControlsGoTogether(t *testing.T) {
 	}
 	if strings.Join(w.undone, ",") != "gamma@us-east-1,alpha@us-east-1,beta@us-east-1" {
 		t.Fatalf("undo order %v: gamma (which uses alpha) first, beta last (it waits for alpha here)", w.undone)
+	}
+}
+
+// crowd is a fake control that journals a chain of two steps on one
+// resource, then 16 steps each on its own. A single step's undo waits (up
+// to a second) until the chain's first undo is made.
+type crowd struct {
+	w       *world
+	started chan struct{}
+	once    *sync.Once
+}
+
+func (c crowd) Info() control.Info { return control.Info{ID: "crowd", Scope: control.Regional} }
+
+func (c crowd) Check(context.Context, *control.Env, control.Target) (control.Finding, error) {
+	return control.Finding{}, nil
+}
+
+func (c crowd) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	write := func(kind control.StepKind, name string) error {
+		return j.Write(ctx, kind, value{""}, value{name}, func(context.Context) (any, error) {
+			c.w.set("crowd/"+name, "on")
+			return nil, nil
+		})
+	}
+	for _, n := range []string{"chain-1", "chain-2"} {
+		if err := write("Chain", n); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 16 {
+		if err := write("Single", fmt.Sprintf("single-%d", i)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (c crowd) Steps() control.Steps {
+	undo := func(single bool) control.UndoFunc {
+		return func(_ context.Context, _ *control.Env, _ control.Target, st control.Step) (control.Undo, error) {
+			var after value
+			if _, err := control.DecodeAfter(st, &after); err != nil {
+				return control.Undo{}, err
+			}
+			k := "crowd/" + after.V
+			if c.w.get(k) != "on" {
+				return control.Nothing("%s already undone", k), nil
+			}
+			return control.Restored("undo "+k, func(context.Context) error {
+				if single {
+					select {
+					case <-c.started:
+					case <-time.After(time.Second):
+						return errors.New("the chain waited behind the single steps")
+					}
+				} else {
+					c.once.Do(func() { close(c.started) })
+				}
+				c.w.set(k, "")
+				return nil
+			}), nil
+		}
+	}
+	key := func(s control.Step) string {
+		var after value
+		_, _ = control.DecodeAfter(s, &after)
+		if strings.HasPrefix(after.V, "chain") {
+			return "chain"
+		}
+		return after.V
+	}
+	return control.Steps{"Chain": control.Keyed(key, undo(false)), "Single": control.Keyed(key, undo(true))}
+}
+
+// Of more independent chains than run at once (16 a target), the one
+// with the most writes starts first: a chain of two steps does not wait
+// for a slot behind 16 single steps.
+func TestRollbackStartsTheLongestChainsFirst(t *testing.T) {
+	f := newFixture(t, func(w *world) control.Control {
+		return crowd{w: w, started: make(chan struct{}), once: &sync.Once{}}
+	})
+	f.apply(t, "crowd@us-east-1")
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rb.Steps {
+		if s.Status != run.StepRestored {
+			t.Fatalf("step %s %s: %s %s", s.Kind, s.What, s.Status, s.Error)
+		}
 	}
 }
