@@ -103,8 +103,16 @@ func undoCreateLogGroup(ctx context.Context, env *control.Env, t control.Target,
 	if result.ARN != "" && result.ARN != trailLogGroupARN(t) {
 		return control.Drift(nil, "log group %s is not the one harden created (%s)", TrailLogGroup, result.ARN), nil
 	}
+	// The group and its tags (harden's ownership proof) are read together.
 	var st monitoringState
-	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+	var tags map[string]string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		return readLogGroupOnly(ctx, env, t, &st)
+	}, func(ctx context.Context) (err error) {
+		tags, err = logGroupTags(ctx, env, t)
+		return err
+	})
+	if err != nil {
 		return control.Undo{}, err
 	}
 	if !st.GroupExists {
@@ -113,12 +121,7 @@ func undoCreateLogGroup(ctx context.Context, env *control.Env, t control.Target,
 		}
 		return control.Nothing("log group %s is already gone", TrailLogGroup), nil
 	}
-	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
-		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
-	if err != nil {
-		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
-	}
-	if !ownedByRun(out.Tags, s.RunID) {
+	if !ownedByRun(tags, s.RunID) {
 		if !s.Done {
 			return control.Nothing("the write never happened: log group %s is not harden's", TrailLogGroup), nil
 		}
@@ -156,22 +159,29 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
+	// The group and, when the retention may go with it, its tags are
+	// read together.
 	var st monitoringState
-	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+	var tags map[string]string
+	maybeWithGroup := prior.Retention == 0 && s.RunID != ""
+	reads := []func(context.Context) error{func(ctx context.Context) error { return readLogGroupOnly(ctx, env, t, &st) }}
+	if maybeWithGroup {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			tags, err = logGroupTags(ctx, env, t)
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
 		return control.Undo{}, err
 	}
 	if !st.GroupExists {
 		return control.Nothing("log group %s is gone", TrailLogGroup), nil
 	}
-	if prior.Retention == 0 && st.Retention == after.Retention && s.RunID != "" {
+	if maybeWithGroup && st.Retention == after.Retention {
 		// A retention harden gave the group its own run created goes with
 		// the group (that run's CreateLogGroup step deletes it): no write
 		// of its own, so the group's other steps need no second look.
-		sameRun, err := groupOfRun(ctx, env, t, s.RunID)
-		if err != nil {
-			return control.Undo{}, err
-		}
-		if sameRun {
+		if tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == s.RunID {
 			return control.Nothing("the retention of log group %s goes with the group, which the same run created (see its delete)", TrailLogGroup), nil
 		}
 	}
@@ -180,14 +190,18 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	return settingsUndo("the retention of log group "+TrailLogGroup, setting(st.Retention), setting(after.Retention), setting(prior.Retention), putBack), nil
 }
 
-// groupOfRun says whether the log group carries harden's tags of run.
-func groupOfRun(ctx context.Context, env *control.Env, t control.Target, run string) (bool, error) {
+// logGroupTags reads the trail log group's tags; a group that does not
+// exist has none (nil).
+func logGroupTags(ctx context.Context, env *control.Env, t control.Target) (map[string]string, error) {
 	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
 		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
-	if err != nil {
-		return false, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	if awserror.Is(err, "ResourceNotFoundException") {
+		return nil, nil
 	}
-	return out.Tags[control.TagManagedBy] == control.TagManagedByID && out.Tags[control.TagRun] == run, nil
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	}
+	return out.Tags, nil
 }
 
 func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
