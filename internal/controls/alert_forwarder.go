@@ -209,11 +209,11 @@ func decideForwarderRole(ctx context.Context, env *control.Env, t control.Target
 			if !mine {
 				return control.Nothing("the creation of role %s never happened (the role there is not the one this step made)", ForwarderRoleName), nil
 			}
-			return deleteForwarderRole(env, fmt.Sprintf("delete role %s (its creation was not confirmed; it carries the tags of run %s)", ForwarderRoleName, s.RunID)), nil
+			return deleteForwarderRole(env, r.Policy != "", fmt.Sprintf("delete role %s (its creation was not confirmed; it carries the tags of run %s)", ForwarderRoleName, s.RunID)), nil
 		}
 		return control.Drift(nil, "role %s is not the one harden created: its id is %s, harden's was %s", ForwarderRoleName, r.RoleID, created.RoleID), nil
 	}
-	return deleteForwarderRole(env, "delete role "+ForwarderRoleName), nil
+	return deleteForwarderRole(env, r.Policy != "", "delete role "+ForwarderRoleName), nil
 }
 
 // forwarderRoleOfRun reports whether the role carries harden's tags of
@@ -233,11 +233,17 @@ func forwarderRoleOfRun(ctx context.Context, env *control.Env, runID string) (bo
 	return tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == runID, nil
 }
 
-// deleteForwarderRole deletes the role with its inline policy.
-func deleteForwarderRole(env *control.Env, what string) control.Undo {
+// deleteForwarderRole deletes the role with its inline policy, when the
+// decision's read found one (the undo of PutAlertForwarderRolePolicy,
+// made just before, usually leaves none: deleting it again would cost a
+// round trip for nothing; one added since makes DeleteRole fail with
+// DeleteConflict, an error, never a false success).
+func deleteForwarderRole(env *control.Env, hasPolicy bool, what string) control.Undo {
 	return control.Deleted(what, func(ctx context.Context) error {
-		if err := deleteForwarderPolicy(ctx, env); err != nil {
-			return err
+		if hasPolicy {
+			if err := deleteForwarderPolicy(ctx, env); err != nil {
+				return err
+			}
 		}
 		_, err := env.AWS.IAM().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(ForwarderRoleName)})
 		if err != nil && !awserror.Is(err, "NoSuchEntity") {

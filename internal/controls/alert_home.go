@@ -423,16 +423,25 @@ func undoCreateAlertKey(ctx context.Context, env *control.Env, t control.Target,
 	if created.KeyID == "" {
 		return undoUnconfirmedAlertKey(ctx, env, region, s)
 	}
-	key, found, err := describeAlertKey(ctx, env, region, created.KeyID)
+	// The key and its tags (harden's ownership proof) are read together.
+	var key *kmstypes.KeyMetadata
+	var found bool
+	var tags map[string]string
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		key, found, err = describeAlertKey(ctx, env, region, created.KeyID)
+		return err
+	}, func(ctx context.Context) (err error) {
+		tags, err = alertKeyTags(ctx, env, region, created.KeyID)
+		if awserror.Is(err, "NotFoundException") {
+			tags, err = nil, nil // gone: DescribeKey says so
+		}
+		return err
+	})
 	if err != nil {
 		return control.Undo{}, err
 	}
 	if !found || key.KeyState == kmstypes.KeyStatePendingDeletion {
 		return control.Nothing("the alert topic key in %s is already gone or scheduled for deletion", region), nil
-	}
-	tags, err := alertKeyTags(ctx, env, region, created.KeyID)
-	if err != nil {
-		return control.Undo{}, err
 	}
 	if why := notHardens(tags, s.RunID); why != "" {
 		return control.Drift(nil, "key %s in %s is not the one harden created: %s", created.KeyID, region, why), nil

@@ -105,16 +105,28 @@ func readRule(ctx context.Context, env *control.Env, region, name string, withTa
 	}
 	st := ruleState{Exists: true, Name: name, Pattern: aws.ToString(out.EventPattern), State: string(out.State), Description: aws.ToString(out.Description)}
 	if withTags {
-		tags, err := env.AWS.EventBridge(region).ListTagsForResource(ctx, &eventbridge.ListTagsForResourceInput{ResourceARN: out.Arn})
-		if err != nil {
-			return ruleState{}, "", fmt.Errorf("events: list tags of rule %s in %s: %w", name, region, err)
-		}
-		st.Tags = map[string]string{}
-		for _, tg := range tags.Tags {
-			st.Tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		if st.Tags, err = readRuleTags(ctx, env, region, name, aws.ToString(out.Arn)); err != nil {
+			return ruleState{}, "", err
 		}
 	}
 	return st, aws.ToString(out.Arn), nil
+}
+
+// readRuleTags reads the tags of rule name by its ARN; a rule that does
+// not exist has none (nil).
+func readRuleTags(ctx context.Context, env *control.Env, region, name, arn string) (map[string]string, error) {
+	out, err := env.AWS.EventBridge(region).ListTagsForResource(ctx, &eventbridge.ListTagsForResourceInput{ResourceARN: aws.String(arn)})
+	if awserror.Is(err, "ResourceNotFoundException") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events: list tags of rule %s in %s: %w", name, region, err)
+	}
+	tags := map[string]string{}
+	for _, tg := range out.Tags {
+		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return tags, nil
 }
 
 // readTarget reads target id of rule; Exists is false when the rule has
@@ -350,9 +362,34 @@ func undoPutRule(ctx context.Context, env *control.Env, t control.Target, s cont
 	if _, err := control.DecodeResult(s, &created); err != nil {
 		return control.Undo{}, err
 	}
-	cur, arn, err := readRule(ctx, env, t.Region, prior.Name, true)
-	if err != nil {
+	// The rule and, for a rule harden created, its tags (the ownership
+	// proof, by the ARN harden created when known) and its targets are
+	// read together: one round trip before the undo.
+	var cur ruleState
+	var arn string
+	var tags map[string]string
+	var ids []string
+	reads := []func(context.Context) error{func(ctx context.Context) (err error) {
+		cur, arn, err = readRule(ctx, env, t.Region, prior.Name, !prior.Exists && created.ARN == "")
+		return err
+	}}
+	if !prior.Exists && created.ARN != "" {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			tags, err = readRuleTags(ctx, env, t.Region, prior.Name, created.ARN)
+			return err
+		})
+	}
+	if !prior.Exists {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			_, ids, err = readTarget(ctx, env, t.Region, prior.Name, "")
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
 		return control.Undo{}, err
+	}
+	if !prior.Exists && created.ARN != "" && cur.Exists {
+		cur.Tags = tags // nil when the rule went between the reads: not provably harden's
 	}
 	if !cur.Exists {
 		if prior.Exists {
@@ -368,10 +405,6 @@ func undoPutRule(ctx context.Context, env *control.Env, t control.Target, s cont
 			return control.Nothing("the creation of rule %s in %s never happened: %s", prior.Name, t.Region, why), nil
 		}
 		return control.Drift(nil, "rule %s in %s is not the one harden created: %s", prior.Name, t.Region, why), nil
-	}
-	_, ids, err := readTarget(ctx, env, t.Region, prior.Name, "")
-	if err != nil {
-		return control.Undo{}, err
 	}
 	del := func(ctx context.Context) error {
 		for _, id := range ids {

@@ -2,8 +2,10 @@ package controls_test
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -307,5 +309,136 @@ func TestUnconfirmedForwarderRoleUndo(t *testing.T) {
 	step.RunID = "20200101T000000Z-other"
 	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Already {
 		t.Fatalf("unconfirmed create of another run: %s %q", u.Verdict, u.What)
+	}
+}
+
+// Deciding the undo of a rule harden created reads the rule, its tags
+// (harden's ownership proof) and its targets in one round trip, not one
+// after another: rollback makes this read again after the rule's target
+// is removed, on the longest chain of the alert controls.
+func TestRuleUndoReadsInOneRoundTrip(t *testing.T) {
+	env, cenv := alertsEnv(t)
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "eu-west-1")
+	const rule = "harden-alerts-guardduty"
+	if err := undoOf(t, cenv, "eu-west-1", alertStep(t, j, "eu-west-1", "PutAlertTarget", rule)).Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	step := alertStep(t, j, "eu-west-1", "PutAlertRule", rule)
+	const latency = 300 * time.Millisecond
+	env.Server.SetLatency(latency)
+	env.Server.ResetLog()
+	start := time.Now()
+	u := undoOf(t, cenv, "eu-west-1", step)
+	took := time.Since(start)
+	env.Server.SetLatency(0)
+	if u.Verdict != control.Delete {
+		t.Fatalf("%s %q", u.Verdict, u.What)
+	}
+	var actions []string
+	for _, r := range env.Server.Requests() {
+		actions = append(actions, r.Action)
+	}
+	sort.Strings(actions)
+	if got := strings.Join(actions, ","); got != "DescribeRule,ListTagsForResource,ListTargetsByRule" {
+		t.Fatalf("reads %s", got)
+	}
+	if took >= 2*latency {
+		t.Fatalf("deciding took %s at %s a call: the reads went one after another", took, latency)
+	}
+	if err := u.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clients.EventBridge("eu-west-1").DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(rule)}); err == nil {
+		t.Fatal("the rule is still there")
+	}
+}
+
+// Deciding the undo of the alert key reads the key and its tags in one
+// round trip; a key already gone is still "already gone", not an error.
+func TestKeyUndoReadsInOneRoundTrip(t *testing.T) {
+	env, cenv := alertsEnv(t, "a@example.com")
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+	step := alertStep(t, j, "us-east-1", "CreateAlertKey", controls.AlertKeyAlias)
+	const latency = 300 * time.Millisecond
+	env.Server.SetLatency(latency)
+	start := time.Now()
+	u := undoOf(t, cenv, "us-east-1", step)
+	took := time.Since(start)
+	env.Server.SetLatency(0)
+	if u.Verdict != control.Delete {
+		t.Fatalf("%s %q", u.Verdict, u.What)
+	}
+	if took >= 2*latency {
+		t.Fatalf("deciding took %s at %s a call: the reads went one after another", took, latency)
+	}
+	var result map[string]string
+	_ = json.Unmarshal(step.Result, &result)
+	result["key_id"] = "00000000-0000-0000-0000-000000000000"
+	step.Result, _ = json.Marshal(result)
+	if u := undoOf(t, cenv, "us-east-1", step); u.Verdict != control.Already {
+		t.Fatalf("missing key: %s %q", u.Verdict, u.What)
+	}
+}
+
+// The role's undo deletes its inline policy only when its read found one:
+// once the policy's own undo removed it, deleting the role is one write.
+func TestForwarderRoleUndoDeletesThePolicyOnlyWhenThere(t *testing.T) {
+	for _, policyUndone := range []bool{true, false} {
+		env, cenv := alertsEnv(t, "a@example.com")
+		j := &controltest.MemJournal{}
+		applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+		if policyUndone {
+			u := undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", "PutAlertForwarderRolePolicy", controls.ForwarderRoleName))
+			if err := u.Do(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u := undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", "CreateAlertForwarderRole", controls.ForwarderRoleName))
+		env.Server.ResetLog()
+		if err := u.Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var writes []string // attempted, failed or not
+		for _, r := range env.Server.Requests() {
+			if r.Write {
+				writes = append(writes, r.Action)
+			}
+		}
+		want := "DeleteRole"
+		if !policyUndone {
+			want = "DeleteRolePolicy,DeleteRole"
+		}
+		if got := strings.Join(writes, ","); got != want {
+			t.Fatalf("policy undone %v: writes %s, want %s", policyUndone, got, want)
+		}
+	}
+}
+
+// Rollback undoes the alert key (its alias, then the key) in the topic's
+// chain, after the topic and without waiting for the rules: the key's
+// steps name the topic's resource, and no rule's.
+func TestAlertKeyIsUndoneInTheTopicsChain(t *testing.T) {
+	_, cenv := alertsEnv(t, "a@example.com")
+	j := &controltest.MemJournal{}
+	applyAlerts(t, cenv, j, controls.SecurityAlerts{}, "us-east-1")
+	resource := func(kind control.StepKind, contains string) string {
+		return undoOf(t, cenv, "us-east-1", alertStep(t, j, "us-east-1", kind, contains)).Resource
+	}
+	topic := resource("CreateAlertTopic", controls.AlertTopicName)
+	if topic == "" {
+		t.Fatal("the topic's steps name no resource")
+	}
+	for _, kind := range []control.StepKind{"CreateAlertKey", "CreateAlertKeyAlias"} {
+		if got := resource(kind, controls.AlertKeyAlias); got != topic {
+			t.Errorf("%s names %q, want the topic's %q", kind, got, topic)
+		}
+	}
+	if got := resource("SubscribeAlertEmail", "a@example.com"); got != topic {
+		t.Errorf("SubscribeAlertEmail names %q, want the topic's %q", got, topic)
+	}
+	if got := resource("PutAlertRule", "harden-alerts-guardduty"); got == topic || got == "" {
+		t.Errorf("a rule names %q: it must be its own chain", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -365,4 +366,43 @@ func fmtChanges(ch []control.Change) string {
 		b.WriteString(c.Field + ": " + c.Current + " -> " + c.Desired + "\n")
 	}
 	return b.String()
+}
+
+// Deciding the undo of the trail's logs role and of its policy reads the
+// role and its tags, or the role and its policy, in one round trip, and
+// so does that of the log group and of its retention (the group and its
+// tags): they are the chains of rollback that security-alerts waits for.
+func TestCloudTrailAlarmsRoleUndoReadsInOneRoundTrip(t *testing.T) {
+	c := controls.CloudTrailAlarms{}
+	env := fakeawstest.Start(t)
+	withHardenTrail(t, env)
+	j := applyAlarms(t, env)
+	const latency = 300 * time.Millisecond
+	for _, kind := range []control.StepKind{"PutTrailLogsRolePolicy", "CreateTrailLogsRole", "PutRetentionPolicy", "CreateLogGroup"} {
+		var step control.Step
+		for _, e := range j.Entries {
+			if e.Step.Kind == kind {
+				step = e.Step
+			}
+		}
+		env.Server.SetLatency(latency)
+		start := time.Now()
+		u, err := c.Steps().Undo(ctx, "cloudtrail-alarms", &control.Env{AWS: env.Clients}, target(c, ""), step)
+		took := time.Since(start)
+		env.Server.SetLatency(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Verdict != control.Restore && u.Verdict != control.Delete && (kind != "PutRetentionPolicy" || u.Verdict != control.Already) {
+			t.Fatalf("%s: %s %q", kind, u.Verdict, u.What)
+		}
+		if took >= 2*latency {
+			t.Fatalf("%s: deciding took %s at %s a call: the reads went one after another", kind, took, latency)
+		}
+		if u.Do != nil {
+			if err := u.Do(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

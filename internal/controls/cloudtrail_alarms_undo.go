@@ -16,6 +16,7 @@ import (
 
 	"github.com/harden-dev/harden/internal/awserror"
 	"github.com/harden-dev/harden/internal/control"
+	"github.com/harden-dev/harden/internal/parallel"
 )
 
 // Steps lists the writes Apply makes, each with its undo.
@@ -102,8 +103,16 @@ func undoCreateLogGroup(ctx context.Context, env *control.Env, t control.Target,
 	if result.ARN != "" && result.ARN != trailLogGroupARN(t) {
 		return control.Drift(nil, "log group %s is not the one harden created (%s)", TrailLogGroup, result.ARN), nil
 	}
+	// The group and its tags (harden's ownership proof) are read together.
 	var st monitoringState
-	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+	var tags map[string]string
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		return readLogGroupOnly(ctx, env, t, &st)
+	}, func(ctx context.Context) (err error) {
+		tags, err = logGroupTags(ctx, env, t)
+		return err
+	})
+	if err != nil {
 		return control.Undo{}, err
 	}
 	if !st.GroupExists {
@@ -112,12 +121,7 @@ func undoCreateLogGroup(ctx context.Context, env *control.Env, t control.Target,
 		}
 		return control.Nothing("log group %s is already gone", TrailLogGroup), nil
 	}
-	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
-		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
-	if err != nil {
-		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
-	}
-	if !ownedByRun(out.Tags, s.RunID) {
+	if !ownedByRun(tags, s.RunID) {
 		if !s.Done {
 			return control.Nothing("the write never happened: log group %s is not harden's", TrailLogGroup), nil
 		}
@@ -155,22 +159,29 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
+	// The group and, when the retention may go with it, its tags are
+	// read together.
 	var st monitoringState
-	if err := readLogGroupOnly(ctx, env, t, &st); err != nil {
+	var tags map[string]string
+	maybeWithGroup := prior.Retention == 0 && s.RunID != ""
+	reads := []func(context.Context) error{func(ctx context.Context) error { return readLogGroupOnly(ctx, env, t, &st) }}
+	if maybeWithGroup {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			tags, err = logGroupTags(ctx, env, t)
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
 		return control.Undo{}, err
 	}
 	if !st.GroupExists {
 		return control.Nothing("log group %s is gone", TrailLogGroup), nil
 	}
-	if prior.Retention == 0 && st.Retention == after.Retention && s.RunID != "" {
+	if maybeWithGroup && st.Retention == after.Retention {
 		// A retention harden gave the group its own run created goes with
 		// the group (that run's CreateLogGroup step deletes it): no write
 		// of its own, so the group's other steps need no second look.
-		sameRun, err := groupOfRun(ctx, env, t, s.RunID)
-		if err != nil {
-			return control.Undo{}, err
-		}
-		if sameRun {
+		if tags[control.TagManagedBy] == control.TagManagedByID && tags[control.TagRun] == s.RunID {
 			return control.Nothing("the retention of log group %s goes with the group, which the same run created (see its delete)", TrailLogGroup), nil
 		}
 	}
@@ -179,14 +190,18 @@ func undoRetention(ctx context.Context, env *control.Env, t control.Target, s co
 	return settingsUndo("the retention of log group "+TrailLogGroup, setting(st.Retention), setting(after.Retention), setting(prior.Retention), putBack), nil
 }
 
-// groupOfRun says whether the log group carries harden's tags of run.
-func groupOfRun(ctx context.Context, env *control.Env, t control.Target, run string) (bool, error) {
+// logGroupTags reads the trail log group's tags; a group that does not
+// exist has none (nil).
+func logGroupTags(ctx context.Context, env *control.Env, t control.Target) (map[string]string, error) {
 	out, err := logsClient(env, t).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{
 		ResourceArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", t.HomeRegion, t.AccountID, TrailLogGroup))})
-	if err != nil {
-		return false, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	if awserror.Is(err, "ResourceNotFoundException") {
+		return nil, nil
 	}
-	return out.Tags[control.TagManagedBy] == control.TagManagedByID && out.Tags[control.TagRun] == run, nil
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail-alarms: list tags of log group %s: %w", TrailLogGroup, err)
+	}
+	return out.Tags, nil
 }
 
 func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target, s control.Step) (control.Undo, error) {
@@ -194,8 +209,18 @@ func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target,
 	if _, err := control.DecodeResult(s, &result); err != nil {
 		return control.Undo{}, err
 	}
-	out, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+	// The role and its tags (harden's ownership proof) are read together.
+	var out *iam.GetRoleOutput
+	var tags map[string]string
 	var nse *iamtypes.NoSuchEntityException
+	var tagsErr error
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		out, err = env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		return err
+	}, func(ctx context.Context) error {
+		tags, tagsErr = roleTags(ctx, env)
+		return nil
+	})
 	if errors.As(err, &nse) {
 		if !s.Done {
 			return control.Nothing("the write never happened: no role %s", trailLogsRole), nil
@@ -208,9 +233,8 @@ func undoCreateLogsRole(ctx context.Context, env *control.Env, t control.Target,
 	if result.ARN != "" && result.ARN != aws.ToString(out.Role.Arn) {
 		return control.Drift(nil, "role %s is not the one harden created (%s)", trailLogsRole, result.ARN), nil
 	}
-	tags, err := roleTags(ctx, env)
-	if err != nil {
-		return control.Undo{}, err
+	if tagsErr != nil {
+		return control.Undo{}, tagsErr
 	}
 	if !ownedByRun(tags, s.RunID) {
 		if !s.Done {
@@ -240,16 +264,25 @@ func undoRolePolicy(ctx context.Context, env *control.Env, t control.Target, s c
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
-	if _, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)}); err != nil {
+	// The role and its policy are read together.
+	var cur string
+	var policyErr error
+	err := parallel.Do(ctx, func(ctx context.Context) error {
+		_, err := env.AWS.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(trailLogsRole)})
+		return err
+	}, func(ctx context.Context) error {
+		cur, policyErr = rolePolicy(ctx, env)
+		return nil
+	})
+	if err != nil {
 		var nse *iamtypes.NoSuchEntityException
 		if errors.As(err, &nse) {
 			return control.Nothing("role %s is gone", trailLogsRole), nil
 		}
 		return control.Undo{}, fmt.Errorf("cloudtrail-alarms: get role %s: %w", trailLogsRole, err)
 	}
-	cur, err := rolePolicy(ctx, env)
-	if err != nil {
-		return control.Undo{}, err
+	if policyErr != nil {
+		return control.Undo{}, policyErr
 	}
 	putBack := func(ctx context.Context) error { return putRolePolicy(ctx, env, prior.Document) }
 	switch putVerdict(cur != "", samePolicy(cur, after.Document), samePolicy(cur, prior.Document), prior.Document != "") {

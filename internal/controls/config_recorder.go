@@ -732,12 +732,43 @@ func (c ConfigRecorder) stopRecorder(ctx context.Context, env *control.Env, regi
 	if err != nil || !found || !recording {
 		return err
 	}
-	_, err = env.AWS.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
+	return stopRunningRecorder(ctx, env, region, name)
+}
+
+// stopRunningRecorder stops the recorder named name, read as running.
+func stopRunningRecorder(ctx context.Context, env *control.Env, region, name string) error {
+	_, err := env.AWS.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
 		ConfigurationRecorderName: aws.String(name)})
 	if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
 		return managedError(fmt.Sprintf("stop configuration recorder %q", name), region, err)
 	}
 	return nil
+}
+
+// runningRecorder reads the region's customer managed recorder and its
+// status together: its name, "" when none, and whether it records.
+func (c ConfigRecorder) runningRecorder(ctx context.Context, env *control.Env, region string) (string, bool, error) {
+	var rec *configRecorderSpec
+	var out *configservice.DescribeConfigurationRecorderStatusOutput
+	err := parallel.Do(ctx, func(ctx context.Context) (err error) {
+		rec, err = c.readRecorder(ctx, env, region)
+		return err
+	}, func(ctx context.Context) (err error) {
+		out, err = env.AWS.Config(region).DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{})
+		if err != nil {
+			return fmt.Errorf("config-recorder: describe configuration recorder status in %s: %w", region, err)
+		}
+		return nil
+	})
+	if err != nil || rec == nil {
+		return "", false, err
+	}
+	for _, st := range out.ConfigurationRecordersStatus {
+		if aws.ToString(st.Name) == rec.Name {
+			return rec.Name, st.Recording, nil
+		}
+	}
+	return rec.Name, false, nil
 }
 
 // describeRecordedTypes says which resource types a group records, exactly.
@@ -881,8 +912,21 @@ func (c ConfigRecorder) undoRecorder(ctx context.Context, env *control.Env, t co
 	if _, err := control.DecodeAfter(s, &after); err != nil {
 		return control.Undo{}, err
 	}
-	cur, err := c.readRecorder(ctx, env, t.Region)
-	if err != nil {
+	// A recorder harden created is deleted, stopped first when it
+	// records: its status is read with it, so that the undo writes at once.
+	var cur *configRecorderSpec
+	var recording bool
+	reads := []func(context.Context) error{func(ctx context.Context) (err error) {
+		cur, err = c.readRecorder(ctx, env, t.Region)
+		return err
+	}}
+	if p.Recorder == nil {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			_, recording, err = c.recorderStatus(ctx, env, t.Region, p.Name)
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
 		return control.Undo{}, err
 	}
 	if cur == nil || cur.Name != p.Name {
@@ -902,8 +946,10 @@ func (c ConfigRecorder) undoRecorder(ctx context.Context, env *control.Env, t co
 			return control.Drift(nil, "configuration recorder %q is not as harden created it (%s): someone else's now, left alone", p.Name, drift), nil
 		}
 		return control.Deleted(fmt.Sprintf("delete configuration recorder %q (recorded configuration items stay)", p.Name), func(ctx context.Context) error {
-			if err := c.stopRecorder(ctx, env, t.Region, p.Name); err != nil {
-				return err
+			if recording {
+				if err := stopRunningRecorder(ctx, env, t.Region, p.Name); err != nil {
+					return err
+				}
 			}
 			_, err := cfg.DeleteConfigurationRecorder(ctx, &configservice.DeleteConfigurationRecorderInput{ConfigurationRecorderName: aws.String(p.Name)})
 			if err != nil && !awserror.Is(err, "NoSuchConfigurationRecorderException") {
@@ -960,8 +1006,24 @@ func (c ConfigRecorder) undoChannel(ctx context.Context, env *control.Env, t con
 	if err := control.DecodePrior(s, &p); err != nil {
 		return control.Undo{}, err
 	}
-	cur, err := c.readChannel(ctx, env, t.Region)
-	if err != nil {
+	// A channel harden created is deleted once the recorder is stopped
+	// (AWS refuses to delete the last channel of a running recorder): the
+	// recorder and its status are read with the channel, so that the
+	// undo writes at once.
+	var cur *configChannelSpec
+	var recorder string
+	var recording bool
+	reads := []func(context.Context) error{func(ctx context.Context) (err error) {
+		cur, err = c.readChannel(ctx, env, t.Region)
+		return err
+	}}
+	if p.Channel == nil {
+		reads = append(reads, func(ctx context.Context) (err error) {
+			recorder, recording, err = c.runningRecorder(ctx, env, t.Region)
+			return err
+		})
+	}
+	if err := parallel.Do(ctx, reads...); err != nil {
 		return control.Undo{}, err
 	}
 	if cur == nil || cur.Name != p.Name {
@@ -986,11 +1048,10 @@ func (c ConfigRecorder) undoChannel(ctx context.Context, env *control.Env, t con
 		}
 		return control.Deleted(fmt.Sprintf("delete delivery channel %q (delivered files stay)", p.Name), func(ctx context.Context) error {
 			// AWS refuses to delete the last channel of a running
-			// recorder; none existed before, so it was not running.
-			if rec, err := c.readRecorder(ctx, env, t.Region); err != nil {
-				return err
-			} else if rec != nil {
-				if err := c.stopRecorder(ctx, env, t.Region, rec.Name); err != nil {
+			// recorder; none existed before, so it was not running. One
+			// started since the read makes the delete fail: an error.
+			if recording {
+				if err := stopRunningRecorder(ctx, env, t.Region, recorder); err != nil {
 					return err
 				}
 			}

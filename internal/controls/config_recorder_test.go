@@ -786,8 +786,10 @@ func TestConfigRecorderUndoUserChangedCreatedRecorder(t *testing.T) {
 	if got := crActions(env); len(got) != 0 {
 		t.Fatalf("a decision wrote: %v", got)
 	}
-	if n := len(env.Server.Requests()); n != 1 {
-		t.Fatalf("decision made %d calls, want 1", n)
+	// The recorder and its status (which the undo of a recorder harden
+	// created needs to delete it at once), read together.
+	if n := len(env.Server.Requests()); n != 2 {
+		t.Fatalf("decision made %d calls, want 2", n)
 	}
 	// Rollback stops the recording harden started and deletes the channel
 	// it created; the recorder stays as the user set it.
@@ -1069,5 +1071,38 @@ func TestConfigRecorderEarlyWithoutLogArchive(t *testing.T) {
 	}
 	if string(env.Server.Snapshot()) != string(before) {
 		t.Fatal("rollback of the early part did not restore the account")
+	}
+}
+
+// Once the recording harden started is stopped, the undo of the channel
+// and then of the recorder harden created each write at once: what they
+// need (the recorder and its status) is read with their decision, in one
+// round trip, rather than one read after another before the delete.
+func TestConfigRecorderUndoDeletesWithoutReadingAgain(t *testing.T) {
+	env, cenv := crSetup(t)
+	const region = "eu-west-1"
+	j := crApply(t, cenv, region)
+	if err := crDecide(t, cenv, region, crStep(t, j, "StartConfigurationRecorder")).Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []control.StepKind{"PutDeliveryChannel", "PutConfigurationRecorder"} {
+		u := crDecide(t, cenv, region, crStep(t, j, kind))
+		if u.Verdict != control.Delete {
+			t.Fatalf("%s: %s %q", kind, u.Verdict, u.What)
+		}
+		env.Server.ResetLog()
+		if err := u.Do(ctx); err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var calls []string
+		for _, r := range env.Server.Requests() {
+			calls = append(calls, r.Action)
+		}
+		if len(calls) != 1 || !strings.HasPrefix(calls[0], "Delete") {
+			t.Fatalf("undo of %s made %v, want the one delete", kind, calls)
+		}
+	}
+	if rec, _ := crRecorder(t, env, region); rec != nil || crChannel(t, env, region) != nil {
+		t.Fatal("recorder or channel left")
 	}
 }

@@ -466,17 +466,24 @@ func undoDeleteAlertRule(ctx context.Context, env *control.Env, t control.Target
 }
 
 // Steps lists the writes Apply makes, each with its undo.
+// alertTopicChain names, for rollback, the topic and the key that
+// encrypts it (Undo.Resource): their steps are undone one after another.
+const alertTopicChain = "topic and its key"
+
 func (c SecurityAlerts) Steps() control.Steps {
 	return control.Steps{
-		stepCreateAlertKey:      undoCreateAlertKey,
-		stepCreateAlertKeyAlias: undoCreateAlertKeyAlias,
-		// The topic and the forwarder role are independent of each other
-		// (the rules that use them are undone first); the key, which the
-		// topic uses, after both.
-		stepCreateAlertTopic:       control.Keyed(named("topic"), undoCreateAlertTopic),
-		stepSetAlertTopicAttribute: control.Keyed(named("topic"), undoSetAlertTopicAttribute),
-		stepSubscribeAlertEmail:    control.Keyed(named("topic"), undoSubscribeAlertEmail),
-		stepPutAlertKeyPolicy:      undoPutAlertKeyPolicy,
+		// The topic with its key, the forwarder role and each rule are
+		// independent of one another (the controls that publish to the
+		// topic are undone first). The key, which only the topic uses,
+		// is one chain with it: its alias, policy and deletion are undone
+		// after the topic (journaled before it), and held when the topic
+		// is left in place, without waiting for the rules.
+		stepCreateAlertKey:         control.Keyed(named(alertTopicChain), undoCreateAlertKey),
+		stepCreateAlertKeyAlias:    control.Keyed(named(alertTopicChain), undoCreateAlertKeyAlias),
+		stepPutAlertKeyPolicy:      control.Keyed(named(alertTopicChain), undoPutAlertKeyPolicy),
+		stepCreateAlertTopic:       control.Keyed(named(alertTopicChain), undoCreateAlertTopic),
+		stepSetAlertTopicAttribute: control.Keyed(named(alertTopicChain), undoSetAlertTopicAttribute),
+		stepSubscribeAlertEmail:    control.Keyed(named(alertTopicChain), undoSubscribeAlertEmail),
 		stepCreateForwarderRole:    control.Keyed(named("forwarder role"), undoCreateForwarderRole),
 		stepPutForwarderRolePolicy: control.Keyed(named("forwarder role"), undoPutForwarderRolePolicy),
 		stepPutAlertRule:           control.Keyed(ruleKey, undoPutRule),

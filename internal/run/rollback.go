@@ -523,11 +523,9 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 	// the controls that use it, are done, not after every group: the
 	// Config service-linked role need not wait for an IAM role of
 	// security-alerts. A control's such steps go newest first, after
-	// those of the controls that depend on it (launched before it).
-	rank := map[string]int{}
-	for i, id := range rb.ordered {
-		rank[id] = i
-	}
+	// those of the controls that depend on it, and of no other: the
+	// Config service-linked role does not wait for the alert forwarder
+	// role either.
 	var finalControls []string
 	finalSteps := map[string][]*RollbackStep{}
 	for _, s := range final {
@@ -546,7 +544,7 @@ func (rb *Rollback) Execute(ctx context.Context, progress Progress) error {
 			defer wg.Done()
 			defer close(finalDone[c])
 			for _, d := range finalControls {
-				if rank[d] > rank[c] {
+				if d != c && rb.dependsOn(d, c) {
 					select {
 					case <-finalDone[d]:
 					case <-ctx.Done():
@@ -654,7 +652,8 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 		results := make([]chainResult, len(chains))
 		var g errgroup.Group
 		g.SetLimit(stepsPerTarget)
-		for i, chain := range chains {
+		for _, i := range rb.launchOrder(chains) {
+			chain := chains[i]
 			res := chain[0].resource()
 			before := changed[""] || (res == "" && len(changed) > 0) || (res != "" && changed[res])
 			g.Go(func() error {
@@ -674,6 +673,26 @@ func (rb *Rollback) undoGroup(ctx context.Context, steps []*RollbackStep, held s
 		}
 	}
 	return clean
+}
+
+// launchOrder returns the indexes of chains in the order to start them:
+// at most stepsPerTarget run at once, so the chains with the most writes
+// to make (each a round trip, and one more to read again before the next
+// step) go first, rather than wait for a slot behind chains with nothing
+// to write; ties keep the chains' order.
+func (rb *Rollback) launchOrder(chains [][]*RollbackStep) []int {
+	writes := make([]int, len(chains))
+	order := make([]int, len(chains))
+	for i, chain := range chains {
+		order[i] = i
+		for _, s := range chain {
+			if s.Verdict == control.Restore || s.Verdict == control.Delete || (rb.opts.Force && s.Verdict == control.Drifted) {
+				writes[i]++
+			}
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return writes[order[a]] > writes[order[b]] })
+	return order
 }
 
 // chainResult is what undoing one chain of steps left.

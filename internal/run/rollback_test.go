@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -541,5 +542,132 @@ func TestRollbackHoldsOlderStepsBehindADriftedPart(t *testing.T) {
 	}
 	if v := f.w.get("parts/base@us-east-1"); v != "on" {
 		t.Fatalf("base was undone behind a drifted part: %q", v)
+	}
+}
+
+// Shared steps (AfterAllRegions) of unrelated controls do not wait for
+// one another; a dependent's shared step still goes before the shared
+// step of the control it depends on. Here beta's undo is held until
+// alpha's is made, which would stall for a second were alpha's shared
+// step to wait for beta's.
+func TestRollbackSharedStepsOfUnrelatedControlsGoTogether(t *testing.T) {
+	w := newWorld()
+	f := newFixture(t)
+	f.w = w
+	f.all = []control.Control{
+		setting{id: "alpha", scope: control.Account, w: w, shared: true},
+		setting{id: "beta", scope: control.Account, w: w, shared: true},
+		setting{id: "gamma", scope: control.Account, deps: []string{"alpha"}, w: w, shared: true},
+	}
+	f.apply(t, "alpha@us-east-1", "beta@us-east-1", "gamma@us-east-1")
+	gate := make(chan struct{})
+	w.waitFor = map[string]chan struct{}{"beta@us-east-1": gate}
+	go func() {
+		for w.get("alpha@us-east-1") == "on" {
+			time.Sleep(time.Millisecond)
+		}
+		close(gate)
+	}()
+	start := time.Now()
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil || rb.Failed() {
+		t.Fatalf("%v %v", err, statuses(rb))
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("rollback took %s: alpha's shared step waited for unrelated beta's", d)
+	}
+	if strings.Join(w.undone, ",") != "gamma@us-east-1,alpha@us-east-1,beta@us-east-1" {
+		t.Fatalf("undo order %v: gamma (which uses alpha) first, beta last (it waits for alpha here)", w.undone)
+	}
+}
+
+// crowd is a fake control that journals a chain of two steps on one
+// resource, then 16 steps each on its own. A single step's undo waits (up
+// to a second) until the chain's first undo is made.
+type crowd struct {
+	w       *world
+	started chan struct{}
+	once    *sync.Once
+}
+
+func (c crowd) Info() control.Info { return control.Info{ID: "crowd", Scope: control.Regional} }
+
+func (c crowd) Check(context.Context, *control.Env, control.Target) (control.Finding, error) {
+	return control.Finding{}, nil
+}
+
+func (c crowd) Apply(ctx context.Context, _ *control.Env, t control.Target, j control.Journal) ([]control.Change, error) {
+	write := func(kind control.StepKind, name string) error {
+		return j.Write(ctx, kind, value{""}, value{name}, func(context.Context) (any, error) {
+			c.w.set("crowd/"+name, "on")
+			return nil, nil
+		})
+	}
+	for _, n := range []string{"chain-1", "chain-2"} {
+		if err := write("Chain", n); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 16 {
+		if err := write("Single", fmt.Sprintf("single-%d", i)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (c crowd) Steps() control.Steps {
+	undo := func(single bool) control.UndoFunc {
+		return func(_ context.Context, _ *control.Env, _ control.Target, st control.Step) (control.Undo, error) {
+			var after value
+			if _, err := control.DecodeAfter(st, &after); err != nil {
+				return control.Undo{}, err
+			}
+			k := "crowd/" + after.V
+			if c.w.get(k) != "on" {
+				return control.Nothing("%s already undone", k), nil
+			}
+			return control.Restored("undo "+k, func(context.Context) error {
+				if single {
+					select {
+					case <-c.started:
+					case <-time.After(time.Second):
+						return errors.New("the chain waited behind the single steps")
+					}
+				} else {
+					c.once.Do(func() { close(c.started) })
+				}
+				c.w.set(k, "")
+				return nil
+			}), nil
+		}
+	}
+	key := func(s control.Step) string {
+		var after value
+		_, _ = control.DecodeAfter(s, &after)
+		if strings.HasPrefix(after.V, "chain") {
+			return "chain"
+		}
+		return after.V
+	}
+	return control.Steps{"Chain": control.Keyed(key, undo(false)), "Single": control.Keyed(key, undo(true))}
+}
+
+// Of more independent chains than run at once (16 a target), the one
+// with the most writes starts first: a chain of two steps does not wait
+// for a slot behind 16 single steps.
+func TestRollbackStartsTheLongestChainsFirst(t *testing.T) {
+	f := newFixture(t, func(w *world) control.Control {
+		return crowd{w: w, started: make(chan struct{}), once: &sync.Once{}}
+	})
+	f.apply(t, "crowd@us-east-1")
+	rb, err := f.rollback(t, run.RollbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rb.Steps {
+		if s.Status != run.StepRestored {
+			t.Fatalf("step %s %s: %s %s", s.Kind, s.What, s.Status, s.Error)
+		}
 	}
 }
