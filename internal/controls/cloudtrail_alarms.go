@@ -268,16 +268,7 @@ func logsClient(env *control.Env, t control.Target) *cloudwatchlogs.Client {
 func readLogGroup(ctx context.Context, env *control.Env, t control.Target, st *monitoringState) error {
 	var filters map[string]filterState
 	err := parallel.Do(ctx, func(ctx context.Context) error {
-		out, err := logsClient(env, t).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(TrailLogGroup)})
-		if err != nil {
-			return fmt.Errorf("cloudtrail-alarms: describe log group %s: %w", TrailLogGroup, err)
-		}
-		for _, g := range out.LogGroups {
-			if aws.ToString(g.LogGroupName) == TrailLogGroup {
-				st.GroupExists, st.Retention = true, int(aws.ToInt32(g.RetentionInDays))
-			}
-		}
-		return nil
+		return readLogGroupOnly(ctx, env, t, st)
 	}, func(ctx context.Context) (err error) {
 		filters, err = readFilters(ctx, env, t)
 		return err
