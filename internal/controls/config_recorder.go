@@ -726,15 +726,6 @@ func (ConfigRecorder) recorderStatus(ctx context.Context, env *control.Env, regi
 	return false, false, nil
 }
 
-// stopRecorder stops the recorder named name if it is running.
-func (c ConfigRecorder) stopRecorder(ctx context.Context, env *control.Env, region, name string) error {
-	found, recording, err := c.recorderStatus(ctx, env, region, name)
-	if err != nil || !found || !recording {
-		return err
-	}
-	return stopRunningRecorder(ctx, env, region, name)
-}
-
 // stopRunningRecorder stops the recorder named name, read as running.
 func stopRunningRecorder(ctx context.Context, env *control.Env, region, name string) error {
 	_, err := env.AWS.Config(region).StopConfigurationRecorder(ctx, &configservice.StopConfigurationRecorderInput{
