@@ -286,8 +286,6 @@ func (s ctSelectors) putInput(trailARN string) *cloudtrail.PutEventSelectorsInpu
 
 func (s ctSelectors) empty() bool { return len(s.Classic) == 0 && len(s.Advanced) == 0 }
 
-func (s ctSelectors) equal(o ctSelectors) bool { return mustJSON(s) == mustJSON(o) }
-
 // isManagementSelector reports whether an advanced selector picks
 // management events (eventCategory Equals Management).
 func (a ctAdvancedSelector) isManagementSelector() bool {
@@ -398,26 +396,6 @@ func (CloudTrail) describe(ctx context.Context, env *control.Env, t control.Targ
 		list = append(list, trailFromSDK(tr, t.AccountID))
 	}
 	return list, nil
-}
-
-// ownTrail returns harden's trail as it is now, nil if it does not exist.
-func (CloudTrail) ownTrail(ctx context.Context, env *control.Env, t control.Target) (*ctTrail, error) {
-	arn := TrailARN(t)
-	out, err := ctClient(env, t).DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{
-		TrailNameList: []string{arn}, IncludeShadowTrails: aws.Bool(false)})
-	if awserror.Is(err, "TrailNotFoundException") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cloudtrail: describe trail %s in %s: %w", TrailName, t.HomeRegion, err)
-	}
-	for _, tr := range out.TrailList {
-		if aws.ToString(tr.TrailARN) == arn {
-			own := trailFromSDK(tr, t.AccountID)
-			return &own, nil
-		}
-	}
-	return nil, nil
 }
 
 func (CloudTrail) isLogging(ctx context.Context, env *control.Env, t control.Target, arn string) (bool, error) {

@@ -318,13 +318,6 @@ func (c *call) securityGroupParam() (*securityGroup, error) {
 	return sg, nil
 }
 
-func direction(egress bool) string {
-	if egress {
-		return "egress"
-	}
-	return "ingress"
-}
-
 func ec2AuthorizeSecurityGroupRules(egress bool) func(*call) (any, error) {
 	return func(c *call) (any, error) {
 		sg, err := c.securityGroupParam()
