@@ -183,6 +183,16 @@ func TestPacerLowersTheRegionsBudget(t *testing.T) {
 // throttlingAnswer is EC2's throttling error as the SDK reports it.
 var throttlingAnswer = &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
 
+// keepWaitsShort sets every budget of p to 1000 calls a second, for tests
+// about retries rather than rates.
+func keepWaitsShort(p *pacer) {
+	for _, b := range p.budgets {
+		b.mu.Lock()
+		b.setRate(time.Now(), 1000)
+		b.mu.Unlock()
+	}
+}
+
 // The pacer retries a throttled attempt itself, with no attempt count,
 // until the call succeeds or its deadline ends it.
 func TestPacerRetriesThrottlingUntilSuccess(t *testing.T) {
@@ -193,13 +203,8 @@ func TestPacerRetriesThrottlingUntilSuccess(t *testing.T) {
 	sends := 0
 	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		sends++
-		// This test is about the retries, not the rates: keep the
-		// budgets' waits short.
-		for _, b := range p.budgets {
-			b.mu.Lock()
-			b.setRate(time.Now(), 1000)
-			b.mu.Unlock()
-		}
+		// This test is about the retries, not the rates.
+		keepWaitsShort(p)
 		if sends <= 12 {
 			return middleware.FinalizeOutput{}, middleware.Metadata{}, throttlingAnswer
 		}
@@ -220,11 +225,7 @@ func TestPacerStopsAtTheDeadline(t *testing.T) {
 	sends := 0
 	next := middleware.FinalizeHandlerFunc(func(ctx context.Context, in middleware.FinalizeInput) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		sends++
-		for _, b := range p.budgets {
-			b.mu.Lock()
-			b.setRate(time.Now(), 1000)
-			b.mu.Unlock()
-		}
+		keepWaitsShort(p)
 		if sends == 3 {
 			cancel()
 		}
